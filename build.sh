@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# PyAlloc build driver (build.ps1 is its Windows mirror).
+#
+#   ./build.sh                 build everything and run the main job
+#   ./build.sh test            build and run every test (C under CTest, .NET under NUnit);
+#                              the last line is "N passed, N failed" over both
+#   ./build.sh install PREFIX  install header, library, pkg-config and CMake files
+#   ./build.sh bench           build and run the benchmarks
+#   ./build.sh clean           remove build/
+#
+# Missing tools are installed first (Debian packages through apt-get, NuGet
+# packages through dotnet restore); the .NET 10 SDK itself must be on PATH.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD="$ROOT/build"
+CMAKE_BUILD="$BUILD/cmake"
+NATIVE_DIR="$CMAKE_BUILD/native"
+JOBS="$(nproc 2>/dev/null || echo 2)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# ----------------------------------------------------------------- set-up
+ensure_deps() {
+    local missing=()
+    command -v cmake >/dev/null      || missing+=(cmake)
+    command -v gcc >/dev/null        || missing+=(gcc)
+    command -v g++ >/dev/null        || missing+=(g++)
+    command -v make >/dev/null       || missing+=(make)
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
+    command -v nm >/dev/null         || missing+=(binutils)
+    [ -f /usr/include/cmocka.h ]     || missing+=(libcmocka-dev)
+    [ -f /usr/include/zlib.h ]       || missing+=(zlib1g-dev)      # NativeAOT links -lz
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "installing Debian packages: ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    command -v dotnet >/dev/null || die "the .NET 10 SDK (dotnet) is not on PATH: install it from https://dot.net first"
+}
+
+configure_and_build() {
+    ensure_deps
+    log "configuring (CMake) and building: libpyalloc.so (NativeAOT), C programs, tests, benchmarks"
+    cmake -S "$ROOT" -B "$CMAKE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$CMAKE_BUILD" -j "$JOBS"
+}
+
+# ------------------------------------------------------------------ commands
+main_job() {
+    configure_and_build
+    log "running the main job"
+    "$NATIVE_DIR/hello_stats"
+}
+
+run_tests() {
+    configure_and_build
+    local c_passed=0 c_failed=0 n_passed=0 n_failed=0 log_file line
+
+    log "C tests (CTest)"
+    log_file="$BUILD/ctest.log"
+    ctest --test-dir "$CMAKE_BUILD" -j "$JOBS" --output-on-failure 2>&1 | tee "$log_file" || true
+    line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log_file" | tail -n 1 || true)"
+    if [ -n "$line" ]; then
+        c_failed="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")"
+        c_passed=$(( $(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line") - c_failed ))
+    else
+        c_failed=1   # CTest did not report: count that as a failure
+    fi
+
+    log ".NET tests (NUnit)"
+    log_file="$BUILD/dotnet-test.log"
+    dotnet test "$ROOT/tests/PyAlloc.Tests/PyAlloc.Tests.csproj" -c Release \
+        -p:PyAllocNativeDir="$NATIVE_DIR/" --nologo 2>&1 | tee "$log_file" || true
+    line="$(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log_file" | tail -n 1 || true)"
+    if [ -n "$line" ]; then
+        n_failed="$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$line")"
+        n_passed="$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$line")"
+    else
+        n_failed=1   # the .NET tests did not build or did not run
+    fi
+
+    log "C: $c_passed passed, $c_failed failed; .NET: $n_passed passed, $n_failed failed"
+    echo "$((c_passed + n_passed)) passed, $((c_failed + n_failed)) failed"
+    [ $((c_failed + n_failed)) -eq 0 ]
+}
+
+install_to() {
+    [ $# -ge 1 ] || die "usage: ./build.sh install PREFIX"
+    configure_and_build
+    cmake --install "$CMAKE_BUILD" --prefix "$1"
+    log "installed into $1 (pkg-config: PKG_CONFIG_PATH=$1/lib/pkgconfig; CMake: -DCMAKE_PREFIX_PATH=$1)"
+}
+
+run_bench() {
+    configure_and_build
+    "$ROOT/bench/run.sh" "$CMAKE_BUILD" "$@"
+}
+
+case "${1:-}" in
+    "")      main_job ;;
+    test)    run_tests ;;
+    install) shift; install_to "$@" ;;
+    bench)   shift; run_bench "$@" ;;
+    clean)   rm -rf "$BUILD" ;;
+    -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *)       die "unknown command '$1' (try ./build.sh help)" ;;
+esac

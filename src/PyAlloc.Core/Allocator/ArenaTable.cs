@@ -1,0 +1,137 @@
+using System.Threading;
+using PyAlloc.Core.Platform;
+using PyAlloc.Core.Support;
+
+namespace PyAlloc.Core.Allocator;
+
+/* ============================================================================
+   The arena table: arena descriptors, arena memory, and the process-wide
+   arena counters
+
+   Descriptors (ArenaObject, 64 bytes) are carved from chunks of 64 KiB mapped
+   from the OS and never returned, so a pointer to a descriptor stays valid for
+   the life of the process: the arena map and pool headers point at them
+   directly (CPython keeps an index into a realloc'ed array instead).  Spare
+   descriptors wait on a free list.  All of it is guarded by one lock, taken
+   only when an arena is mapped or unmapped; lock order: heap lock, then this.
+============================================================================ */
+
+/// <summary>Maps and unmaps arenas and keeps their descriptors.</summary>
+internal static unsafe class ArenaTable
+{
+    private const int ChunkSize = 64 * 1024;
+    private const int DescriptorsPerChunk = (ChunkSize - 64) / 64;
+
+    /// <summary>A chunk of descriptors; the first 64 bytes hold the link to the next chunk.</summary>
+    private struct Chunk
+    {
+        public Chunk* Next;
+    }
+
+    private static NativeLock s_lock;
+    private static nint s_chunks;               // Chunk*: every chunk ever mapped, newest first
+    private static ArenaObject* s_spare;        // spare descriptors, linked by NextArena
+
+    private static long s_allocated, s_reclaimed, s_current, s_highwater;
+
+    public static long ArenasAllocated => Volatile.Read(ref s_allocated);
+    public static long ArenasReclaimed => Volatile.Read(ref s_reclaimed);
+    public static long ArenasCurrent => Volatile.Read(ref s_current);
+    public static long ArenasHighwater => Volatile.Read(ref s_highwater);
+
+    /// <summary>
+    /// Maps a new 1 MiB-aligned arena for <paramref name="heap"/> and registers it.
+    /// </summary>
+    /// <returns>The descriptor, all 64 pools free and uncarved; null when out of memory.</returns>
+    public static ArenaObject* NewArena(Heap* heap)
+    {
+        byte* address = OsMemory.MapAligned(Geometry.ArenaSize, Geometry.ArenaSize);
+        if (address == null)
+            return null;
+
+        s_lock.Enter();
+        ArenaObject* arena = TakeSpareDescriptor();
+        if (arena == null || !ArenaMap.Set(address, arena))
+        {
+            if (arena != null)
+                ReturnSpareDescriptor(arena);
+            s_lock.Exit();
+            OsMemory.Unmap(address, Geometry.ArenaSize);
+            return null;
+        }
+        *arena = default;
+        arena->Address = address;
+        arena->PoolAddress = address;
+        arena->Heap = heap;
+        arena->NFreePools = arena->NTotalPools = Geometry.PoolsPerArena;
+        s_allocated++;
+        if (++s_current > s_highwater)
+            s_highwater = s_current;
+        s_lock.Exit();
+        return arena;
+    }
+
+    /// <summary>
+    /// Unregisters the arena, gives its memory back to the OS and makes the descriptor spare.
+    /// </summary>
+    /// <remarks>Pre: no block of the arena is live and it is on no heap list.</remarks>
+    public static void FreeArena(ArenaObject* arena)
+    {
+        byte* address = arena->Address;
+        s_lock.Enter();
+        ArenaMap.Set(address, null);
+        arena->Address = null;
+        arena->Heap = null;
+        ReturnSpareDescriptor(arena);
+        s_reclaimed++;
+        s_current--;
+        s_lock.Exit();
+        OsMemory.Unmap(address, Geometry.ArenaSize);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="visit"/> for every live arena of <paramref name="heap"/>.
+    /// Call with the heap's lock held (so its arenas cannot come or go).
+    /// </summary>
+    public static void ForEachArena(Heap* heap, delegate*<ArenaObject*, void*, void> visit, void* state)
+    {
+        for (Chunk* c = (Chunk*)Volatile.Read(ref s_chunks); c != null; c = c->Next)
+        {
+            ArenaObject* d = (ArenaObject*)((byte*)c + 64);
+            for (int i = 0; i < DescriptorsPerChunk; i++, d++)
+            {
+                if (d->Address != null && d->Heap == heap)
+                    visit(d, state);
+            }
+        }
+    }
+
+    // Pre: s_lock held.
+    private static ArenaObject* TakeSpareDescriptor()
+    {
+        if (s_spare == null)
+        {
+            Chunk* chunk = (Chunk*)OsMemory.Map(ChunkSize);
+            if (chunk == null)
+                return null;
+            ArenaObject* d = (ArenaObject*)((byte*)chunk + 64);
+            for (int i = DescriptorsPerChunk - 1; i >= 0; i--)
+            {
+                d[i].NextArena = s_spare;
+                s_spare = &d[i];
+            }
+            chunk->Next = (Chunk*)s_chunks;
+            Volatile.Write(ref s_chunks, (nint)chunk);
+        }
+        ArenaObject* arena = s_spare;
+        s_spare = arena->NextArena;
+        return arena;
+    }
+
+    // Pre: s_lock held.
+    private static void ReturnSpareDescriptor(ArenaObject* arena)
+    {
+        arena->NextArena = s_spare;
+        s_spare = arena;
+    }
+}

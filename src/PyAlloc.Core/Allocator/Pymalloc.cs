@@ -1,0 +1,313 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using PyAlloc.Core.Platform;
+using PyAlloc.Core.Support;
+
+namespace PyAlloc.Core.Allocator;
+
+/// <summary>The allocator modes of <c>PYALLOC_MALLOC</c> / <c>pa_set_allocator_mode</c>.</summary>
+public enum AllocatorMode
+{
+    /// <summary>Not chosen yet: the first allocation reads <c>PYALLOC_MALLOC</c>.</summary>
+    Unset = 0,
+    /// <summary>Pools and arenas for requests up to 512 bytes (the default).</summary>
+    Pymalloc = 1,
+    /// <summary>Every request to the system allocator.</summary>
+    Malloc = 2,
+}
+
+/// <summary>
+/// The process allocator behind <c>pa_malloc</c> and friends: small requests to the
+/// process heap's pools, large ones (and all of them in <c>malloc</c> mode) to the
+/// system allocator, and every pointer checked before it is released.
+/// </summary>
+/// <remarks>
+/// No method throws. Failures return null (or 0, or -1) with the calling thread's
+/// error set (<see cref="Errors"/>) and, for out-of-memory, errno = ENOMEM.
+/// </remarks>
+public static unsafe class Pymalloc
+{
+    private static Heap* s_heap;          // the process heap, created with the mode
+    private static AllocatorMode s_mode;  // Unset until the first allocation
+    private static AllocatorMode s_requestedMode;
+    private static NativeLock s_initLock;
+
+    /// <summary>The largest request PyAlloc ever tries to serve: PTRDIFF_MAX.</summary>
+    public static nuint MaxRequest => (nuint)nint.MaxValue;
+
+    // ------------------------------------------------------------------- malloc
+
+    /// <summary>A block of at least <paramref name="n"/> bytes, 16-byte aligned.</summary>
+    /// <remarks>
+    /// 0 bytes: a unique 16-byte block. Null when out of memory or when
+    /// <paramref name="n"/> exceeds <see cref="MaxRequest"/>.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void* Malloc(nuint n)
+    {
+        // Fast because it is one compare for both the size and the mode, then the
+        // heap's pool pop; everything else (first use, large, malloc mode) is out of line.
+        if (n <= Geometry.SmallRequestThreshold && s_mode == AllocatorMode.Pymalloc)
+        {
+            byte* p = Heap.Allocate(s_heap, Geometry.SizeToIndex(n));
+            if (p != null)
+                return p;
+        }
+        return MallocSlow(n, zero: false, "pa_malloc");
+    }
+
+    /// <summary>A zeroed block of <paramref name="nelem"/> * <paramref name="elsize"/> bytes.</summary>
+    /// <remarks>Null with errno = ENOMEM when the product overflows.</remarks>
+    public static void* Calloc(nuint nelem, nuint elsize)
+    {
+        if (elsize != 0 && nelem > nuint.MaxValue / elsize)
+            return OutOfMemory($"pa_calloc: {nelem} * {elsize} overflows size_t");
+        nuint n = nelem * elsize;
+        if (n <= Geometry.SmallRequestThreshold && s_mode == AllocatorMode.Pymalloc)
+        {
+            byte* p = Heap.Allocate(s_heap, Geometry.SizeToIndex(n));
+            if (p != null)
+            {
+                NativeMemory.Clear(p, n);
+                return p;
+            }
+        }
+        return MallocSlow(n, zero: true, "pa_calloc");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* MallocSlow(nuint n, bool zero, string caller)
+    {
+        if (s_mode == AllocatorMode.Unset)
+            Initialize();
+        if (n > MaxRequest)
+            return OutOfMemory($"{caller}: {n} bytes is more than the largest possible request (PTRDIFF_MAX)");
+        void* p;
+        if (n <= Geometry.SmallRequestThreshold && s_mode == AllocatorMode.Pymalloc)
+        {
+            p = Heap.Allocate(s_heap, Geometry.SizeToIndex(n));
+            if (p != null && zero)
+                NativeMemory.Clear(p, n);
+        }
+        else
+        {
+            p = LargeBlocks.Allocate(n == 0 ? 1 : n, zero);
+        }
+        return p != null ? p : OutOfMemory($"{caller}: out of memory allocating {n} bytes");
+    }
+
+    // --------------------------------------------------------------------- free
+
+    /// <summary>Releases a block of ours; null is a no-op.</summary>
+    /// <remarks>A pointer that is not a live block of ours is refused, with the error set.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Free(void* p)
+    {
+        ArenaObject* arena = ArenaMap.Lookup(p);
+        if (arena != null)
+            Heap.Free(arena->Heap, arena, (byte*)p, "pa_free");
+        else if (p != null)
+            FreeLarge(p);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeLarge(void* p)
+    {
+        if (!LargeBlocks.Free(p))
+            ReportForeign("pa_free", p);
+    }
+
+    // ------------------------------------------------------------------ realloc
+
+    /// <summary>Resizes <paramref name="p"/> to <paramref name="n"/> bytes; see pa_realloc.</summary>
+    public static void* Realloc(void* p, nuint n)
+    {
+        if (p == null)
+            return MallocSlow(n, zero: false, "pa_realloc");
+        if (n > MaxRequest)
+            return OutOfMemory($"pa_realloc: {n} bytes is more than the largest possible request (PTRDIFF_MAX)");
+
+        ArenaObject* arena = ArenaMap.Lookup(p);
+        nuint oldSize;
+        if (arena != null)
+        {
+            oldSize = Heap.UsableSize(arena->Heap, arena, (byte*)p, "pa_realloc");
+            if (oldSize == 0)
+                return null;
+            // CPython's rule: keep the block while it fits, unless shrinking saves a quarter.
+            if (n <= oldSize && 4 * n > 3 * oldSize)
+                return p;
+        }
+        else if (LargeBlocks.Contains(p))
+        {
+            if (n > Geometry.SmallRequestThreshold || s_mode != AllocatorMode.Pymalloc)
+            {
+                void* q = LargeBlocks.Resize(p, n == 0 ? 1 : n);
+                return q != null ? q : OutOfMemory($"pa_realloc: out of memory resizing to {n} bytes");
+            }
+            oldSize = Libc.MallocUsableSize(p); // moving down into a pool
+        }
+        else
+        {
+            ReportForeign("pa_realloc", p);
+            return null;
+        }
+
+        void* moved = MallocSlow(n, zero: false, "pa_realloc");
+        if (moved == null)
+            return null;
+        Buffer.MemoryCopy(p, moved, n, Math.Min(n, oldSize));
+        Free(p);
+        return moved;
+    }
+
+    // -------------------------------------------------------------- inspection
+
+    /// <summary>Usable bytes of a live block; 0 (error set) for null or a foreign pointer.</summary>
+    public static nuint UsableSize(void* p)
+    {
+        if (p == null)
+        {
+            Errors.Set("pa_usable_size: the pointer is NULL");
+            return 0;
+        }
+        ArenaObject* arena = ArenaMap.Lookup(p);
+        if (arena != null)
+            return Heap.UsableSize(arena->Heap, arena, (byte*)p, "pa_usable_size");
+        if (LargeBlocks.Contains(p))
+            return Libc.MallocUsableSize(p);
+        ReportForeign("pa_usable_size", p);
+        return 0;
+    }
+
+    /// <summary>Returns wholly free arenas to the OS and trims the system allocator.</summary>
+    /// <returns>Arena bytes released.</returns>
+    public static nuint Trim()
+    {
+        nuint released = s_heap != null ? Heap.Trim(s_heap) : 0;
+        Libc.MallocTrim(0);
+        return released;
+    }
+
+    /// <summary>The allocator's current figures.</summary>
+    public static MallocStats GetStats()
+    {
+        MallocStats stats = default;
+        for (int i = 0; i < Geometry.NumSizeClasses; i++)
+            stats.Classes[i].BlockSize = Geometry.IndexToSize((uint)i);
+        if (s_heap != null)
+            Heap.AddStats(s_heap, &stats);
+        stats.ArenasAllocated = (nuint)ArenaTable.ArenasAllocated;
+        stats.ArenasReclaimed = (nuint)ArenaTable.ArenasReclaimed;
+        stats.ArenasHighwater = (nuint)ArenaTable.ArenasHighwater;
+        stats.ArenasCurrent = (nuint)ArenaTable.ArenasCurrent;
+        stats.ArenaBytes = stats.ArenasCurrent * Geometry.ArenaSize;
+        stats.BytesInFreePools = stats.PoolsFree * Geometry.PoolSize;
+        stats.LargeBlocks = LargeBlocks.Count;
+        stats.LargeBytes = LargeBlocks.Bytes;
+        return stats;
+    }
+
+    // -------------------------------------------------------------------- mode
+
+    /// <summary>The mode in force (after the first allocation) or requested so far.</summary>
+    public static AllocatorMode Mode =>
+        s_mode != AllocatorMode.Unset ? s_mode
+        : s_requestedMode != AllocatorMode.Unset ? s_requestedMode
+        : ModeFromEnvironment();
+
+    /// <summary>
+    /// Chooses the mode by name ("pymalloc", "malloc", "debug", "malloc_debug").
+    /// </summary>
+    /// <returns>0, or -1 (error set) for an unknown name or once blocks exist in another mode.</returns>
+    public static int SetMode(ReadOnlySpan<byte> name)
+    {
+        AllocatorMode mode = Parse(name, out bool debug);
+        if (debug)
+            return Errors.Fail($"pa_set_allocator_mode: \"{Encoding.UTF8.GetString(name)}\": " +
+                               "the debug hooks are not part of this version of PyAlloc");
+        if (mode == AllocatorMode.Unset)
+            return Errors.Fail($"pa_set_allocator_mode: unknown mode \"{Encoding.UTF8.GetString(name)}\" " +
+                               "(expected pymalloc, malloc, debug or malloc_debug)");
+        s_initLock.Enter();
+        int result = 0;
+        if (s_mode == AllocatorMode.Unset)
+            s_requestedMode = mode;
+        else if (s_mode != mode)
+            result = -1;
+        s_initLock.Exit();
+        return result == 0 ? 0 : Errors.Fail(
+            $"pa_set_allocator_mode: the mode must be chosen before the first allocation, " +
+            $"and blocks already exist in mode \"{NameOf(s_mode)}\"");
+    }
+
+    /// <summary>The C name of a mode.</summary>
+    public static string NameOf(AllocatorMode mode) => mode == AllocatorMode.Malloc ? "malloc" : "pymalloc";
+
+    /// <summary>The mode's name as a static NUL-terminated string, for C.</summary>
+    public static byte* ModeNameUtf8(AllocatorMode mode) => mode == AllocatorMode.Malloc
+        ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("malloc"u8))
+        : (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("pymalloc"u8));
+
+    /* First allocation: fix the mode (pa_set_allocator_mode's choice, else
+       PYALLOC_MALLOC, else pymalloc) and create the process heap. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Initialize()
+    {
+        s_initLock.Enter();
+        if (s_mode == AllocatorMode.Unset)
+        {
+            AllocatorMode mode = s_requestedMode != AllocatorMode.Unset ? s_requestedMode : ModeFromEnvironment();
+            if (mode == AllocatorMode.Pymalloc)
+            {
+                s_heap = Heap.Create();
+                if (s_heap == null)
+                    mode = AllocatorMode.Malloc; // cannot even allocate the heap: fall back
+            }
+            // Publish the heap before the mode: the fast path reads s_mode, then s_heap.
+            System.Threading.Volatile.Write(ref Unsafe.As<AllocatorMode, int>(ref s_mode), (int)mode);
+        }
+        s_initLock.Exit();
+    }
+
+    private static AllocatorMode ModeFromEnvironment()
+    {
+        byte* value = Libc.Getenv((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("PYALLOC_MALLOC"u8)));
+        if (value == null || *value == 0)
+            return AllocatorMode.Pymalloc;
+        var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(value);
+        AllocatorMode mode = Parse(name, out bool debug);
+        if (mode == AllocatorMode.Unset || debug)
+        {
+            Console.Error.WriteLine($"pyalloc: PYALLOC_MALLOC={Encoding.UTF8.GetString(name)} is not a mode " +
+                                    "this version supports (pymalloc, malloc); using pymalloc");
+            return AllocatorMode.Pymalloc;
+        }
+        return mode;
+    }
+
+    private static AllocatorMode Parse(ReadOnlySpan<byte> name, out bool debug)
+    {
+        debug = name.SequenceEqual("debug"u8) || name.SequenceEqual("malloc_debug"u8);
+        if (name.SequenceEqual("pymalloc"u8) || name.SequenceEqual("debug"u8))
+            return AllocatorMode.Pymalloc;
+        if (name.SequenceEqual("malloc"u8) || name.SequenceEqual("malloc_debug"u8))
+            return AllocatorMode.Malloc;
+        return AllocatorMode.Unset;
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* OutOfMemory(string message)
+    {
+        OsMemory.SetErrno(Libc.ENOMEM);
+        return Errors.Null(message);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReportForeign(string caller, void* p) =>
+        Errors.Set($"{caller}: {Errors.Hex(p)} was not allocated by PyAlloc (or was already freed)");
+}

@@ -1,0 +1,56 @@
+using System.Runtime.InteropServices;
+
+namespace PyAlloc.Core.Platform;
+
+/// <summary>The C library calls PyAlloc uses on Unix-like systems.</summary>
+/// <remarks>
+/// Calls that return quickly and never block for long carry
+/// <see cref="SuppressGCTransitionAttribute"/>; <c>mmap</c> and <c>munmap</c> do not,
+/// since the kernel may take its time over them.
+/// </remarks>
+internal static unsafe partial class Libc
+{
+    private const string Name = "libc";
+
+    public const int PROT_READ = 1, PROT_WRITE = 2;
+    public const int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20;
+    public const int MADV_DONTNEED = 4;
+    public const int ENOMEM = 12;
+    public static void* MAP_FAILED => (void*)-1;
+
+    [LibraryImport(Name, EntryPoint = "mmap")]
+    public static partial void* Mmap(void* addr, nuint length, int prot, int flags, int fd, nint offset);
+
+    [LibraryImport(Name, EntryPoint = "munmap")]
+    public static partial int Munmap(void* addr, nuint length);
+
+    [LibraryImport(Name, EntryPoint = "malloc"), SuppressGCTransition]
+    public static partial void* Malloc(nuint size);
+
+    [LibraryImport(Name, EntryPoint = "calloc"), SuppressGCTransition]
+    public static partial void* Calloc(nuint nelem, nuint elsize);
+
+    [LibraryImport(Name, EntryPoint = "realloc"), SuppressGCTransition]
+    public static partial void* Realloc(void* p, nuint size);
+
+    [LibraryImport(Name, EntryPoint = "free"), SuppressGCTransition]
+    public static partial void Free(void* p);
+
+    [LibraryImport(Name, EntryPoint = "malloc_usable_size"), SuppressGCTransition]
+    public static partial nuint MallocUsableSize(void* p);
+
+    [LibraryImport(Name, EntryPoint = "malloc_trim")]
+    public static partial int MallocTrim(nuint pad);
+
+    [LibraryImport(Name, EntryPoint = "__errno_location"), SuppressGCTransition]
+    public static partial int* ErrnoLocation();
+
+    [LibraryImport(Name, EntryPoint = "fwrite")]
+    public static partial nuint Fwrite(void* ptr, nuint size, nuint nmemb, void* stream);
+
+    [LibraryImport(Name, EntryPoint = "fflush")]
+    public static partial int Fflush(void* stream);
+
+    [LibraryImport(Name, EntryPoint = "getenv"), SuppressGCTransition]
+    public static partial byte* Getenv(byte* name);
+}

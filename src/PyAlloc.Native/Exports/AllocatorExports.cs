@@ -1,0 +1,111 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Platform;
+using PyAlloc.Core.Support;
+
+namespace PyAlloc.Native.Exports;
+
+/// <summary>Sections 2 and 3 of pyalloc.h: the allocator and its mode.</summary>
+/// <remarks>
+/// Every export catches at the boundary: the core reports failures through
+/// <see cref="Errors"/> and does not throw, but formatting an error message allocates,
+/// and an exception must never unwind into C. The try costs nothing on the
+/// non-throwing path (NativeAOT's exception handling is table-driven).
+/// </remarks>
+internal static unsafe class AllocatorExports
+{
+    [UnmanagedCallersOnly(EntryPoint = "pa_malloc")]
+    public static void* Malloc(nuint n)
+    {
+        try { return Pymalloc.Malloc(n); }
+        catch (Exception e) { Errors.SetInternal("pa_malloc", e); return null; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_calloc")]
+    public static void* Calloc(nuint nelem, nuint elsize)
+    {
+        try { return Pymalloc.Calloc(nelem, elsize); }
+        catch (Exception e) { Errors.SetInternal("pa_calloc", e); return null; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_realloc")]
+    public static void* Realloc(void* p, nuint n)
+    {
+        try { return Pymalloc.Realloc(p, n); }
+        catch (Exception e) { Errors.SetInternal("pa_realloc", e); return null; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_free")]
+    public static void Free(void* p)
+    {
+        try { Pymalloc.Free(p); }
+        catch (Exception e) { Errors.SetInternal("pa_free", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_usable_size")]
+    public static nuint UsableSize(void* p)
+    {
+        try { return Pymalloc.UsableSize(p); }
+        catch (Exception e) { Errors.SetInternal("pa_usable_size", e); return 0; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_trim")]
+    public static nuint Trim()
+    {
+        try { return Pymalloc.Trim(); }
+        catch (Exception e) { Errors.SetInternal("pa_trim", e); return 0; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_get_malloc_stats")]
+    public static int GetMallocStats(MallocStats* output)
+    {
+        if (output == null)
+            return Errors.Fail("pa_get_malloc_stats: out is NULL");
+        *output = Pymalloc.GetStats();
+        return 0;
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_print_malloc_stats")]
+    public static int PrintMallocStats(void* file)
+    {
+        if (file == null)
+            return Errors.Fail("pa_print_malloc_stats: out is NULL");
+        try
+        {
+            byte[] text = System.Text.Encoding.UTF8.GetBytes(Pymalloc.GetStats().Format());
+            fixed (byte* t = text)
+            {
+                if (Libc.Fwrite(t, 1, (nuint)text.Length, file) != (nuint)text.Length)
+                    return Errors.Fail("pa_print_malloc_stats: the write failed");
+            }
+            Libc.Fflush(file);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            Errors.SetInternal("pa_print_malloc_stats", e);
+            return -1;
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_set_allocator_mode")]
+    public static int SetAllocatorMode(byte* mode)
+    {
+        if (mode == null)
+            return Errors.Fail("pa_set_allocator_mode: mode is NULL");
+        try
+        {
+            return Pymalloc.SetMode(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(mode));
+        }
+        catch (Exception e)
+        {
+            Errors.SetInternal("pa_set_allocator_mode", e);
+            return -1;
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_get_allocator_mode")]
+    public static byte* GetAllocatorMode() => Pymalloc.ModeNameUtf8(Pymalloc.Mode);
+}

@@ -1,0 +1,18 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using PyAlloc.Core.Support;
+
+namespace PyAlloc.Native.Exports;
+
+/// <summary>Section 1 of pyalloc.h: conventions and errors.</summary>
+internal static unsafe class ErrorExports
+{
+    [UnmanagedCallersOnly(EntryPoint = "pa_last_error")]
+    public static byte* LastError() => Errors.LastError;
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_clear_error")]
+    public static void ClearError() => Errors.Clear();
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_version")]
+    public static byte* Version() => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(PyAlloc.Core.Version.Utf8));
+}
