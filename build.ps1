@@ -1,0 +1,118 @@
+# PyAlloc build driver for PowerShell: a faithful mirror of build.sh.
+#
+#   ./build.ps1                  build everything and run the main job
+#   ./build.ps1 test             build and run every test (C under CTest, .NET under NUnit);
+#                                the last line is "N passed, N failed" over both
+#   ./build.ps1 install PREFIX   install header, library, pkg-config and CMake files
+#   ./build.ps1 bench            build and run the benchmarks
+#   ./build.ps1 clean            remove build/
+#
+# On Linux (pwsh) missing Debian packages are installed with apt-get, as build.sh
+# does. On Windows the tools (CMake, a C compiler, cmocka) must be on PATH, and
+# the library itself is Linux-only for now: src/PyAlloc.Core/Platform has no
+# *.Windows.cs twin yet.
+param(
+    [Parameter(Position = 0)] [string] $Command = "",
+    [Parameter(Position = 1, ValueFromRemainingArguments = $true)] [string[]] $Rest = @()
+)
+$ErrorActionPreference = "Stop"
+Set-StrictMode -Version Latest
+
+$Root = $PSScriptRoot
+$Build = Join-Path $Root "build"
+$CMakeBuild = Join-Path $Build "cmake"
+$NativeDir = Join-Path $CMakeBuild "native"
+$Jobs = [Environment]::ProcessorCount
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"; $env:DOTNET_SKIP_FIRST_TIME_EXPERIENCE = "1"
+
+function Log([string] $Message) { [Console]::Error.WriteLine("==> $Message") }
+function Die([string] $Message) { [Console]::Error.WriteLine("build.ps1: $Message"); exit 1 }
+function Has([string] $Tool) { [bool](Get-Command $Tool -ErrorAction SilentlyContinue) }
+
+# ------------------------------------------------------------------- set-up
+function Ensure-Deps {
+    if ($IsLinux) {
+        $missing = @()
+        if (-not (Has cmake)) { $missing += "cmake" }
+        if (-not (Has gcc)) { $missing += "gcc" }
+        if (-not (Has g++)) { $missing += "g++" }
+        if (-not (Has make)) { $missing += "make" }
+        if (-not (Has pkg-config)) { $missing += "pkg-config" }
+        if (-not (Has nm)) { $missing += "binutils" }
+        if (-not (Test-Path /usr/include/cmocka.h)) { $missing += "libcmocka-dev" }
+        if (-not (Test-Path /usr/include/zlib.h)) { $missing += "zlib1g-dev" }
+        if ($missing.Count -gt 0) {
+            Log "installing Debian packages: $($missing -join ' ')"
+            $sudo = if ((id -u) -eq "0") { @() } else { @("sudo") }
+            & @sudo apt-get update -qq
+            $env:DEBIAN_FRONTEND = "noninteractive"
+            & @sudo apt-get install -y -qq --no-install-recommends @missing | Out-Null
+        }
+    }
+    elseif (-not (Has cmake)) { Die "CMake is not on PATH" }
+    if (-not (Has dotnet)) { Die "the .NET 10 SDK (dotnet) is not on PATH: install it from https://dot.net first" }
+}
+
+function Configure-And-Build {
+    Ensure-Deps
+    Log "configuring (CMake) and building: libpyalloc.so (NativeAOT), C programs, tests, benchmarks"
+    cmake -S $Root -B $CMakeBuild -DCMAKE_BUILD_TYPE=RelWithDebInfo | Out-Null
+    if ($LASTEXITCODE -ne 0) { Die "CMake configure failed" }
+    cmake --build $CMakeBuild -j $Jobs
+    if ($LASTEXITCODE -ne 0) { Die "the build failed" }
+}
+
+# ----------------------------------------------------------------- commands
+function Main-Job {
+    Configure-And-Build
+    Log "running the main job"
+    & (Join-Path $NativeDir "hello_stats")
+}
+
+function Run-Tests {
+    Configure-And-Build
+    $cPassed = 0; $cFailed = 0; $nPassed = 0; $nFailed = 0
+
+    Log "C tests (CTest)"
+    $log = ctest --test-dir $CMakeBuild -j $Jobs --output-on-failure 2>&1 | Tee-Object -FilePath (Join-Path $Build "ctest.log")
+    $line = $log | Select-String -Pattern 'tests passed, (\d+) tests? failed out of (\d+)' | Select-Object -Last 1
+    if ($line) {
+        $cFailed = [int]$line.Matches[0].Groups[1].Value
+        $cPassed = [int]$line.Matches[0].Groups[2].Value - $cFailed
+    } else { $cFailed = 1 }
+
+    Log ".NET tests (NUnit)"
+    $log = dotnet test (Join-Path $Root "tests/PyAlloc.Tests/PyAlloc.Tests.csproj") -c Release `
+        "-p:PyAllocNativeDir=$NativeDir/" --nologo 2>&1 | Tee-Object -FilePath (Join-Path $Build "dotnet-test.log")
+    $line = $log | Select-String -Pattern '(Passed|Failed)! +- Failed: +(\d+), Passed: +(\d+)' | Select-Object -Last 1
+    if ($line) {
+        $nFailed = [int]$line.Matches[0].Groups[2].Value
+        $nPassed = [int]$line.Matches[0].Groups[3].Value
+    } else { $nFailed = 1 }
+
+    Log "C: $cPassed passed, $cFailed failed; .NET: $nPassed passed, $nFailed failed"
+    Write-Output "$($cPassed + $nPassed) passed, $($cFailed + $nFailed) failed"
+    if ($cFailed + $nFailed -ne 0) { exit 1 }
+}
+
+function Install-To([string[]] $Arguments) {
+    if ($Arguments.Count -lt 1) { Die "usage: ./build.ps1 install PREFIX" }
+    Configure-And-Build
+    cmake --install $CMakeBuild --prefix $Arguments[0]
+    Log "installed into $($Arguments[0]) (pkg-config: PKG_CONFIG_PATH=$($Arguments[0])/lib/pkgconfig; CMake: -DCMAKE_PREFIX_PATH=$($Arguments[0]))"
+}
+
+function Run-Bench([string[]] $Arguments) {
+    Configure-And-Build
+    bash (Join-Path $Root "bench/run.sh") $CMakeBuild @Arguments
+}
+
+switch ($Command) {
+    ""        { Main-Job }
+    "test"    { Run-Tests }
+    "install" { Install-To $Rest }
+    "bench"   { Run-Bench $Rest }
+    "clean"   { Remove-Item -Recurse -Force $Build -ErrorAction SilentlyContinue }
+    { $_ -in "-h", "--help", "help" } { Get-Content $PSCommandPath | Select-Object -Skip 1 -First 12 | ForEach-Object { $_ -replace '^# ?', '' } }
+    default   { Die "unknown command '$Command' (try ./build.ps1 help)" }
+}
