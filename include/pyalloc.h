@@ -11,6 +11,16 @@
     1. Conventions and errors        pa_last_error, pa_version
     2. The allocator                 pa_malloc, pa_free, pa_trim, statistics
     3. Allocator mode                pa_set_allocator_mode, PYALLOC_MALLOC
+    4. Runtimes                      pa_runtime_new, pa_runtime_free
+    5. Objects, types, refcounts     pa_type_new, pa_object_new, pa_incref ...
+    6. The built-in list             pa_list_new, pa_list_append ...
+    7. The cycle collector           pa_gc_collect and the rest of `gc`
+    8. Weak references               pa_weakref_new, pa_weakref_get
+
+  Reference counts: each call that takes or returns a pa_object says what it
+  does to counts, in Lua's manner: "new reference" (the caller owns one count
+  and must pa_decref it), "borrowed" (no count; valid while the owner lives),
+  "takes its own reference" (the callee increfs what it keeps).
 
   Conventions (the same for every call)
     - Pointer-returning calls return NULL on failure; int-returning calls
@@ -170,6 +180,328 @@ PA_API int pa_set_allocator_mode(const char *mode);
 
 /* The mode in force: "pymalloc", "malloc", "debug" or "malloc_debug". */
 PA_API const char *pa_get_allocator_mode(void);
+
+
+/* Value returned by size_t calls that fail (pa_last_error() says why). */
+#define PA_SIZE_ERROR ((size_t)-1)
+
+/* ============================================================================
+   4. Runtimes
+
+   A runtime is an object space with its own heap and its own cycle
+   collector, like one CPython interpreter.  Calls on one runtime (and on its
+   objects) must not overlap in time: the caller serialises them, as
+   CPython's GIL does.  Different runtimes may be used from different threads
+   at once; they share nothing but the arena map.
+============================================================================ */
+
+typedef struct pa_runtime pa_runtime;
+
+/* A new runtime: GC enabled, thresholds (700, 10, 10), no objects.
+   NULL when out of memory. */
+PA_API pa_runtime *pa_runtime_new(void);
+
+/* Run a final full collection (finalisers, weakref callbacks and gc
+   callbacks run as in any collection), then release every object still
+   alive WITHOUT calling its finaliser or dealloc, free the runtime's types
+   and return all its memory.  Every pointer into the runtime dies.  NULL is
+   a no-op. */
+PA_API void pa_runtime_free(pa_runtime *rt);
+
+/* ============================================================================
+   5. Objects, types and reference counts
+
+   Every object starts with a pa_object header: its reference count and its
+   type.  In front of the header (out of sight) the library keeps two words
+   for the collector, as CPython's PyGC_Head.  An object is freed the moment
+   its count reaches zero: its finaliser runs (once), weak references to it
+   are cleared and their callbacks called, its dealloc runs, its memory goes
+   back to the runtime's heap.
+============================================================================ */
+
+typedef struct pa_type pa_type;
+
+typedef struct pa_object {
+    intptr_t ob_refcnt;          /* low 32 bits count; all ones = immortal */
+    struct pa_type *ob_type;
+} pa_object;
+
+/* Put first in a struct to make it an object: struct node { PA_OBJECT_HEAD ... }. */
+#define PA_OBJECT_HEAD pa_object ob_base;
+
+/* Variable-sized objects start with this; pa_object_new_var sets ob_size. */
+typedef struct pa_var_object {
+    pa_object ob_base;
+    intptr_t ob_size;            /* number of items */
+} pa_var_object;
+#define PA_OBJECT_VAR_HEAD pa_var_object ob_base;
+
+/* Visit one reference; return non-zero to stop the traversal. */
+typedef int  (*pa_visitproc)(pa_object *obj, void *arg);
+/* Call visit(ref, arg) for every reference self owns (skip NULLs); return
+   the first non-zero result of visit, or 0. */
+typedef int  (*pa_traverseproc)(pa_object *self, pa_visitproc visit, void *arg);
+/* Drop the references that may form cycles (with pa_clear); 0. */
+typedef int  (*pa_inquiry)(pa_object *self);
+typedef void (*pa_destructor)(pa_object *self);
+
+/* The type takes part in cycle collection: its objects are tracked. */
+#define PA_TPFLAGS_HAVE_GC        (1u << 14)
+/* With ref_offsets and itemsize == sizeof(pa_object *): the items of a
+   variable-sized object are references too. */
+#define PA_TPFLAGS_ITEMS_ARE_REFS (1u << 20)
+
+typedef struct pa_type_spec {
+    const char     *name;        /* copied */
+    size_t          basicsize;   /* bytes, including the pa_object header */
+    size_t          itemsize;    /* 0 unless variable-sized; items start at basicsize */
+    unsigned        flags;       /* PA_TPFLAGS_HAVE_GC, PA_TPFLAGS_ITEMS_ARE_REFS */
+    pa_traverseproc traverse;    /* with HAVE_GC, unless ref_offsets says it all: visit every
+                                    owned reference (alongside ref_offsets: only the others) */
+    pa_inquiry      clear;       /* breaks cycles; must leave the object safe to deallocate */
+    pa_destructor   finalize;    /* PEP 442 finaliser: called at most once, may resurrect */
+    pa_destructor   legacy_del;  /* pre-3.4 style finaliser: such objects in cycles are
+                                    uncollectable (they go to gc garbage) */
+    pa_destructor   dealloc;     /* release owned references and resources; memory is freed
+                                    by the library */
+    const size_t   *ref_offsets; /* optional, ended by 0: byte offsets of the pa_object * fields;
+                                    the library traverses, clears (after calling clear) and
+                                    releases (after calling dealloc) them itself, so traverse,
+                                    clear and dealloc may be NULL */
+} pa_type_spec;
+
+/* A type that lives as long as the runtime.  The spec is copied (and its
+   name and ref_offsets with it).  NULL with an error for a NULL or
+   inconsistent spec (basicsize smaller than the header, HAVE_GC without
+   traverse or ref_offsets, a ref offset out of the object, ...). */
+PA_API pa_type *pa_type_new(pa_runtime *rt, const pa_type_spec *spec);
+
+/* The type's name (owned by the type). */
+PA_API const char *pa_type_name(const pa_type *t);
+
+/* A new object of type t: zeroed, count 1 (new reference), tracked by the
+   collector when the type has GC.  Allocating a GC object counts towards
+   generation 0 and may run an automatic collection first. */
+PA_API pa_object *pa_object_new(pa_type *t);
+
+/* A new variable-sized object with nitems items (zeroed), ob_size = nitems. */
+PA_API pa_object *pa_object_new_var(pa_type *t, size_t nitems);
+
+/* The runtime the object belongs to. */
+PA_API pa_runtime *pa_object_runtime(const pa_object *o);
+
+/* The object's type (borrowed). */
+static inline pa_type *pa_object_type(const pa_object *o) { return o->ob_type; }
+
+/* Make o immortal, as CPython 3.12 does for None and small ints: its count
+   is fixed at 0xFFFFFFFF, pa_incref/pa_decref no longer change it, and it
+   is never freed (pa_runtime_free releases its memory). */
+PA_API void pa_object_make_immortal(pa_object *o);
+
+/* Called by pa_decref when a count reaches zero; not for direct use. */
+PA_API void pa__dealloc(pa_object *o);
+/* Called by pa_decref in PA_DEBUG builds when a count would go below zero. */
+PA_API void pa__refcnt_error(pa_object *o);
+
+/* The reference count, as sys.getrefcount() without its own +1. */
+static inline intptr_t pa_refcnt(const pa_object *o) { return o->ob_refcnt; }
+
+/* Immortal objects: the low 32 bits are all ones, so they are negative as int32. */
+static inline int pa_is_immortal(const pa_object *o) { return (int32_t)(uint32_t)o->ob_refcnt < 0; }
+
+/* One more reference.  Immortal objects stay as they are (a saturating add
+   on the low 32 bits, as CPython 3.12). */
+static inline void pa_incref(pa_object *o)
+{
+    if ((uint32_t)((uint32_t)o->ob_refcnt + 1u) == 0)
+        return;
+    o->ob_refcnt++;
+}
+
+/* One reference fewer; at zero the object is deallocated now. */
+static inline void pa_decref(pa_object *o)
+{
+    if (pa_is_immortal(o))
+        return;
+#ifdef PA_DEBUG
+    if (o->ob_refcnt <= 0) {
+        pa__refcnt_error(o);
+        return;
+    }
+#endif
+    if (--o->ob_refcnt == 0)
+        pa__dealloc(o);
+}
+
+/* As pa_incref / pa_decref, and a no-op for NULL. */
+static inline void pa_xincref(pa_object *o) { if (o != NULL) pa_incref(o); }
+static inline void pa_xdecref(pa_object *o) { if (o != NULL) pa_decref(o); }
+
+/* *slot = v (v's reference is stolen), then release the old value: the slot
+   is never seen holding a dead object (CPython's Py_XSETREF). */
+static inline void pa_setref(pa_object **slot, pa_object *v)
+{
+    pa_object *old = *slot;
+    *slot = v;
+    pa_xdecref(old);
+}
+
+/* *slot = NULL, then release the old value (CPython's Py_CLEAR). */
+static inline void pa_clear(pa_object **slot)
+{
+    pa_object *old = *slot;
+    if (old != NULL) {
+        *slot = NULL;
+        pa_decref(old);
+    }
+}
+
+/* ============================================================================
+   6. The built-in list
+
+   Enough of Python's list to replay the article's examples from C: a GC
+   object holding references, traversed and cleared by the library.
+============================================================================ */
+
+/* A new empty list (new reference).  It is a GC allocation. */
+PA_API pa_object *pa_list_new(pa_runtime *rt);
+/* Append item; the list takes its own reference.  0, or -1 (NULL list or
+   item, not a list, out of memory). */
+PA_API int pa_list_append(pa_object *list, pa_object *item);
+/* The item at i (borrowed), or NULL with an error when i is out of range. */
+PA_API pa_object *pa_list_get(pa_object *list, size_t i);
+/* Replace the item at i; the list takes its own reference to item and drops
+   the old one.  0, or -1 (out of range, NULL, not a list). */
+PA_API int pa_list_set(pa_object *list, size_t i, pa_object *item);
+/* Number of items, or PA_SIZE_ERROR for a NULL list or a non-list. */
+PA_API size_t pa_list_size(pa_object *list);
+/* Remove every item (dropping the list's references).  0 or -1. */
+PA_API int pa_list_clear(pa_object *list);
+/* True (1) when o is a list, 0 otherwise. */
+PA_API int pa_list_check(const pa_object *o);
+
+/* ============================================================================
+   7. The cycle collector
+
+   CPython 3.12's gc module, per runtime: three generations with thresholds
+   (700, 10, 10); allocating a GC object raises generation 0's count and
+   freeing one lowers it; when the count passes the threshold, the
+   allocation runs a collection first (as CPython 3.11; never while a
+   collection runs; threshold 0 disables it).  A full automatic collection
+   waits until the objects that survived a generation-1 collection since the
+   last full one are more than a quarter of the long-lived total; explicit
+   collections do not wait.  PEP 442 finalisers run once; objects they
+   resurrect survive; objects with legacy finalisers, and all they reach,
+   go to garbage; weak references to unreachable objects are cleared first
+   (callbacks run only for weakrefs that are not garbage themselves); then
+   clear breaks the remaining cycles.
+============================================================================ */
+
+#define PA_GC_DEBUG_STATS          1
+#define PA_GC_DEBUG_COLLECTABLE    2
+#define PA_GC_DEBUG_UNCOLLECTABLE  4
+#define PA_GC_DEBUG_SAVEALL        32
+#define PA_GC_DEBUG_LEAK           (PA_GC_DEBUG_COLLECTABLE | PA_GC_DEBUG_UNCOLLECTABLE | PA_GC_DEBUG_SAVEALL)
+
+/* gc.get_stats() for one generation. */
+typedef struct pa_gc_generation_stats {
+    intptr_t collections;
+    intptr_t collected;
+    intptr_t uncollectable;
+} pa_gc_generation_stats;
+
+/* What a gc callback is told (gc.callbacks' info dict). */
+typedef struct pa_gc_info {
+    int generation;
+    intptr_t collected;          /* 0 at PA_GC_START */
+    intptr_t uncollectable;      /* 0 at PA_GC_START */
+} pa_gc_info;
+
+enum { PA_GC_START = 0, PA_GC_STOP = 1 };
+typedef void (*pa_gc_callback)(pa_runtime *rt, int phase, const pa_gc_info *info, void *user);
+
+/* gc.collect(generation): collect generations 0..generation (0, 1 or 2),
+   whatever the thresholds and even when disabled.  Returns collected +
+   uncollectable as CPython (resurrected objects count in neither); 0 when a
+   collection is already running; -1 with an error for a bad argument. */
+PA_API intptr_t pa_gc_collect(pa_runtime *rt, int generation);
+
+PA_API void pa_gc_enable(pa_runtime *rt);
+PA_API void pa_gc_disable(pa_runtime *rt);
+/* 1 when automatic collection is enabled, 0 when not, -1 for NULL. */
+PA_API int  pa_gc_isenabled(pa_runtime *rt);
+
+/* gc.get_count(): the three generations' counts into out[0..2]. */
+PA_API void pa_gc_get_count(pa_runtime *rt, intptr_t out[3]);
+/* gc.get_threshold() / gc.set_threshold(). */
+PA_API void pa_gc_get_threshold(pa_runtime *rt, int out[3]);
+PA_API void pa_gc_set_threshold(pa_runtime *rt, int t0, int t1, int t2);
+/* gc.get_stats(): 0, or -1 for NULL arguments. */
+PA_API int  pa_gc_get_stats(pa_runtime *rt, pa_gc_generation_stats out[3]);
+
+/* gc.get_objects(generation): generation 0, 1, 2, or -1 for all three
+   (frozen objects are in none).  Stores up to cap objects in out as NEW
+   references and returns how many there are in all (call with cap 0 to
+   size the array).  PA_SIZE_ERROR for a bad generation. */
+PA_API size_t pa_gc_get_objects(pa_runtime *rt, int generation, pa_object **out, size_t cap);
+/* gc.get_referrers(target): the tracked objects (frozen ones excepted) that
+   refer to target; new references; returns the total as above. */
+PA_API size_t pa_gc_get_referrers(pa_runtime *rt, pa_object *target, pa_object **out, size_t cap);
+/* gc.get_referents(o): the objects o refers to, in traversal order; new
+   references; returns the total.  0 for an object that is not GC. */
+PA_API size_t pa_gc_get_referents(pa_object *o, pa_object **out, size_t cap);
+
+/* Track / untrack a GC object (no-op when already so, or for a non-GC type). */
+PA_API void pa_gc_track(pa_object *o);
+PA_API void pa_gc_untrack(pa_object *o);
+/* 1 or 0, as gc.is_tracked / gc.is_finalized; -1 for NULL. */
+PA_API int  pa_gc_is_tracked(pa_object *o);
+PA_API int  pa_gc_is_finalized(pa_object *o);
+
+/* gc.freeze(): move every tracked object to the permanent generation, which
+   collections ignore; gc.unfreeze() moves them back into generation 2. */
+PA_API void   pa_gc_freeze(pa_runtime *rt);
+PA_API void   pa_gc_unfreeze(pa_runtime *rt);
+PA_API size_t pa_gc_get_freeze_count(pa_runtime *rt);
+
+/* gc.set_debug / gc.get_debug: PA_GC_DEBUG_* flags; reports go to stderr
+   in CPython's words ("gc: collecting generation 2...").  get: -1 for NULL. */
+PA_API void pa_gc_set_debug(pa_runtime *rt, int flags);
+PA_API int  pa_gc_get_debug(pa_runtime *rt);
+
+/* gc.garbage: uncollectable objects (and with DEBUG_SAVEALL, everything the
+   collector found), as new references; returns the total.
+   pa_gc_clear_garbage drops the runtime's references to them. */
+PA_API size_t pa_gc_get_garbage(pa_runtime *rt, pa_object **out, size_t cap);
+PA_API void   pa_gc_clear_garbage(pa_runtime *rt);
+
+/* gc.callbacks: cb(rt, PA_GC_START / PA_GC_STOP, info, user) around every
+   collection, in the order added.  A callback may not collect.  add: 0 or -1;
+   remove: 0, or -1 when (cb, user) was not registered. */
+PA_API int pa_gc_add_callback(pa_runtime *rt, pa_gc_callback cb, void *user);
+PA_API int pa_gc_remove_callback(pa_runtime *rt, pa_gc_callback cb, void *user);
+
+/* ============================================================================
+   8. Weak references
+============================================================================ */
+
+typedef void (*pa_weakref_callback)(pa_object *weakref, void *user);
+
+/* A new weak reference to target (new reference; itself a GC object).
+   cb(weakref, user), when not NULL, runs when target dies, by count or by
+   collection, unless the weakref itself is garbage by then.  As CPython's
+   weakref.ref, weakrefs without a callback are shared: asking again returns
+   the same object.  NULL with an error for NULL target. */
+PA_API pa_object *pa_weakref_new(pa_object *target, pa_weakref_callback cb, void *user);
+
+/* The target as a NEW reference, or NULL once it has died (no error then). */
+PA_API pa_object *pa_weakref_get(pa_object *wr);
+
+/* weakref.getweakrefcount(target): live weakref objects to target. */
+PA_API size_t pa_weakref_count(pa_object *target);
+
+/* True (1) when o is a weak reference. */
+PA_API int pa_weakref_check(const pa_object *o);
 
 #ifdef __cplusplus
 }

@@ -212,6 +212,16 @@ public static unsafe class Pymalloc
 
     // -------------------------------------------------------------------- mode
 
+    /// <summary>Fixes the mode now, as a first allocation would (runtimes do this when created).</summary>
+    public static void EnsureInitialized()
+    {
+        if (s_mode == AllocatorMode.Unset)
+            Initialize();
+    }
+
+    /// <summary>True in <c>malloc</c> mode: every request goes to the system allocator.</summary>
+    internal static bool SystemOnly => s_mode == AllocatorMode.Malloc;
+
     /// <summary>The mode in force (after the first allocation) or requested so far.</summary>
     public static AllocatorMode Mode =>
         s_mode != AllocatorMode.Unset ? s_mode

@@ -1,0 +1,115 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using PyAlloc.Core.Support;
+
+namespace PyAlloc.Core.Objects;
+
+/* ============================================================================
+   The built-in list: CPython's list, as far as the article needs it
+
+   A GC object holding a growable array of references (the array itself
+   comes from the runtime's heap).  Orders follow CPython because finalisers
+   can see them: traversal, clearing and deallocation all go from the last
+   item to the first (list_traverse, _list_clear, list_dealloc); growth
+   over-allocates as list_resize does.
+============================================================================ */
+
+/// <summary>The layout of a list object.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct ListObject
+{
+    public PaVarObject Base;       // ob_size: number of items
+    public PaObject** Items;
+    public nint Allocated;
+
+    /// <summary>The runtime's list type.</summary>
+    public static TypeObject* CreateType(Runtime* rt)
+    {
+        TypeSpec spec = default;
+        spec.Name = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("list"u8));
+        spec.BasicSize = (nuint)sizeof(ListObject);
+        spec.Flags = TypeObject.FlagHaveGc;
+        spec.Traverse = (void*)1; // a placeholder that passes validation: lists are traversed in C#
+        TypeObject* t = TypeObject.Create(rt, &spec, TypeKind.List);
+        if (t != null)
+            t->Traverse = null;
+        return t;
+    }
+
+    public static bool Check(PaObject* o) => o != null && o->Type->Kind == TypeKind.List;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Traverse<T>(PaObject* o, ref T visitor) where T : struct, IVisitor
+    {
+        ListObject* l = (ListObject*)o;
+        for (nint i = l->Base.Size; --i >= 0;)
+        {
+            PaObject* item = l->Items[i];
+            int r;
+            if (item != null && (r = visitor.Visit(item)) != 0)
+                return r;
+        }
+        return 0;
+    }
+
+    /// <summary>pa_list_append: the list takes its own reference. 0, or -1 when out of memory.</summary>
+    public static int Append(PaObject* o, PaObject* item)
+    {
+        ListObject* l = (ListObject*)o;
+        nint n = l->Base.Size;
+        if (n == l->Allocated && !Resize(l, n + 1))
+            return Errors.Fail("pa_list_append: out of memory");
+        RefCount.Incref(item);
+        l->Items[n] = item;
+        l->Base.Size = n + 1;
+        return 0;
+    }
+
+    /// <summary>pa_list_set: the list takes its own reference and drops the old one.</summary>
+    public static void Set(PaObject* o, nint i, PaObject* item)
+    {
+        ListObject* l = (ListObject*)o;
+        RefCount.Incref(item);
+        PaObject* old = l->Items[i];
+        l->Items[i] = item;
+        RefCount.XDecref(old);
+    }
+
+    /// <summary>_list_clear: empties the list first, then releases the items, last first.</summary>
+    public static void ClearItems(PaObject* o)
+    {
+        ListObject* l = (ListObject*)o;
+        PaObject** items = l->Items;
+        if (items == null)
+            return;
+        nint i = l->Base.Size;
+        l->Base.Size = 0;
+        l->Items = null;
+        l->Allocated = 0;
+        while (--i >= 0)
+            RefCount.XDecref(items[i]);
+        Runtime.Free(o->Type->Runtime, items);
+    }
+
+    /// <summary>list_dealloc's part: release the items, last first, and the array.</summary>
+    public static void ReleaseItems(PaObject* o) => ClearItems(o);
+
+    /* list_resize's growth: room for newSize plus about an eighth. */
+    private static bool Resize(ListObject* l, nint newSize)
+    {
+        nint allocated = (newSize + (newSize >> 3) + 6) & ~(nint)3;
+        Runtime* rt = l->Base.Base.Type->Runtime;
+        PaObject** items = (PaObject**)Runtime.Malloc(rt, (nuint)allocated * (nuint)sizeof(PaObject*), zero: false);
+        if (items == null)
+            return false;
+        if (l->Items != null)
+        {
+            Buffer.MemoryCopy(l->Items, items, allocated * sizeof(PaObject*), l->Base.Size * sizeof(PaObject*));
+            Runtime.Free(rt, l->Items);
+        }
+        l->Items = items;
+        l->Allocated = allocated;
+        return true;
+    }
+}

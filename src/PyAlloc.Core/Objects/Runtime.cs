@@ -1,0 +1,135 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Gc;
+using PyAlloc.Core.Platform;
+using PyAlloc.Core.Support;
+using PyAlloc.Core.Weakref;
+
+namespace PyAlloc.Core.Objects;
+
+/* ============================================================================
+   Runtimes: object spaces
+
+   A runtime is what a CPython interpreter is to its objects: it owns a
+   pymalloc heap of its own (so two runtimes on two threads never share a
+   pool or a lock), the types made for it, the collector's state, the table
+   of weak references, and the trashcan's list of deferred deallocations.
+   Objects above 512 bytes come from the system allocator and are remembered
+   in LargeBlocks so that pa_runtime_free can return them too.
+
+   Calls on one runtime never overlap (the caller serialises them, as the
+   GIL does), so nothing here takes a lock except the heap's own, which is
+   then never contended.
+============================================================================ */
+
+/// <summary>One object space: <c>pa_runtime</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Runtime
+{
+    public Heap* Heap;
+    public PointerMap LargeBlocks;     // block -> size, for blocks above 512 bytes
+    public TypeObject* Types;          // every type of this runtime, newest first
+    public TypeObject* ListType;
+    public TypeObject* WeakrefType;
+    public GcState Gc;
+    public PointerMap Weakrefs;        // object -> first WeakrefObject of its list
+    public int DeallocDepth;           // the trashcan's nesting
+    public GcHead* DeallocLater;       // deferred deallocations, linked through Next
+    public bool Freeing;               // inside pa_runtime_free
+
+    /// <summary>A new runtime with GC enabled and thresholds (700, 10, 10); null when out of memory.</summary>
+    public static Runtime* Create()
+    {
+        Pymalloc.EnsureInitialized();
+        Runtime* rt = (Runtime*)NativeMemory.AllocZeroed((nuint)sizeof(Runtime));
+        if (rt == null)
+            return (Runtime*)Errors.Null("pa_runtime_new: out of memory");
+        rt->Heap = Allocator.Heap.Create();
+        if (rt->Heap == null)
+        {
+            NativeMemory.Free(rt);
+            return (Runtime*)Errors.Null("pa_runtime_new: out of memory");
+        }
+        GcState.Initialize(&rt->Gc);
+        rt->ListType = ListObject.CreateType(rt);
+        rt->WeakrefType = WeakrefObject.CreateType(rt);
+        if (rt->ListType == null || rt->WeakrefType == null)
+        {
+            Destroy(rt);
+            return (Runtime*)Errors.Null("pa_runtime_new: out of memory");
+        }
+        return rt;
+    }
+
+    /// <summary>
+    /// pa_runtime_free: a final full collection, then everything goes without deallocs.
+    /// </summary>
+    public static void Free(Runtime* rt)
+    {
+        rt->Freeing = true;
+        Collector.Collect(rt, 2);
+        Destroy(rt);
+    }
+
+    private static void Destroy(Runtime* rt)
+    {
+        GcState.Dispose(&rt->Gc);
+        rt->LargeBlocks.ForEach(&FreeLargeBlock, null);
+        rt->LargeBlocks.Dispose();
+        rt->Weakrefs.Dispose();
+        for (TypeObject* t = rt->Types; t != null;)
+        {
+            TypeObject* next = t->NextType;
+            TypeObject.Destroy(t);
+            t = next;
+        }
+        Allocator.Heap.Destroy(rt->Heap);
+        NativeMemory.Free(rt);
+    }
+
+    private static void FreeLargeBlock(void* block, nuint size, void* state) => Libc.Free(block);
+
+    // ------------------------------------------------------------ memory
+
+    /// <summary>
+    /// <paramref name="n"/> bytes from the runtime's heap (zeroed when <paramref name="zero"/>);
+    /// null when out of memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void* Malloc(Runtime* rt, nuint n, bool zero)
+    {
+        if (n <= Geometry.SmallRequestThreshold && !Pymalloc.SystemOnly)
+        {
+            byte* p = Allocator.Heap.Allocate(rt->Heap, Geometry.SizeToIndex(n));
+            if (p != null && zero)
+                NativeMemory.Clear(p, n);
+            return p;
+        }
+        return MallocLarge(rt, n, zero);
+    }
+
+    private static void* MallocLarge(Runtime* rt, nuint n, bool zero)
+    {
+        void* p = zero ? Libc.Calloc(1, n) : Libc.Malloc(n);
+        if (p != null && !rt->LargeBlocks.Set(p, n))
+        {
+            Libc.Free(p);
+            p = null;
+        }
+        return p;
+    }
+
+    /// <summary>Returns a block from <see cref="Malloc"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Free(Runtime* rt, void* p)
+    {
+        ArenaObject* arena = ArenaMap.Lookup(p);
+        if (arena != null && arena->Heap == rt->Heap)
+            Allocator.Heap.Free(rt->Heap, arena, (byte*)p, "pa_runtime (internal)");
+        else if (rt->LargeBlocks.Remove(p))
+            Libc.Free(p);
+        else
+            Fatal.Error($"freeing {Errors.Hex(p)}, which is not a block of this runtime");
+    }
+}

@@ -1,0 +1,121 @@
+using System.Runtime.CompilerServices;
+
+namespace PyAlloc.Core.Objects;
+
+/* ============================================================================
+   Traversal: finding an object's references
+
+   The collector visits references millions of times, so it must not pay a
+   call into C per object where the layout says where the references are.
+   Built-in types (list, weakref) and types with ref_offsets are traversed
+   here, in C#, reading the fields directly; only a type whose layout
+   offsets cannot describe gets its C traverse called, with a visit function
+   that is one of the [UnmanagedCallersOnly] trampolines below.
+
+   A visitor is a struct implementing IVisitor; Traverse.Visit<T> is
+   specialised for each, so the visit inlines into the field loop.
+============================================================================ */
+
+/// <summary>What the collector does with each reference it finds.</summary>
+internal unsafe interface IVisitor
+{
+    /// <summary>Called with every non-null reference; non-zero stops the traversal.</summary>
+    int Visit(PaObject* o);
+
+    /// <summary>The C-callable twin of <see cref="Visit"/>, for C traverse functions.</summary>
+    static abstract delegate* unmanaged<PaObject*, void*, int> Trampoline { get; }
+}
+
+/// <summary>Visiting, clearing and releasing the references an object owns.</summary>
+internal static unsafe class Traverse
+{
+    /// <summary>Visits every reference of <paramref name="o"/> in the type's order.</summary>
+    /// <returns>The first non-zero result of the visitor, or 0.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Visit<T>(PaObject* o, ref T visitor) where T : struct, IVisitor
+    {
+        TypeObject* t = o->Type;
+        if (t->Kind == TypeKind.List)
+            return ListObject.Traverse(o, ref visitor);
+        if (t->Kind == TypeKind.Weakref)
+            return 0; // a weakref's callback is C code, not an object
+        int r;
+        nuint* offsets = t->RefOffsets;
+        if (offsets != null)
+        {
+            for (; *offsets != 0; offsets++)
+            {
+                PaObject* field = *(PaObject**)((byte*)o + *offsets);
+                if (field != null && (r = visitor.Visit(field)) != 0)
+                    return r;
+            }
+        }
+        if (t->ItemsAreRefs)
+        {
+            PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
+            nint n = ((PaVarObject*)o)->Size;
+            for (nint i = 0; i < n; i++)
+            {
+                if (items[i] != null && (r = visitor.Visit(items[i])) != 0)
+                    return r;
+            }
+        }
+        if (t->Traverse != null)
+            return t->Traverse(o, T.Trampoline, Unsafe.AsPointer(ref visitor));
+        return 0;
+    }
+
+    /// <summary>
+    /// The collector's tp_clear: the type's clear, then the library's own references
+    /// (ref_offsets fields and reference items) cleared.
+    /// </summary>
+    public static void Clear(PaObject* o)
+    {
+        TypeObject* t = o->Type;
+        switch (t->Kind)
+        {
+            case TypeKind.List:
+                ListObject.ClearItems(o);
+                return;
+            case TypeKind.Weakref:
+                Weakref.WeakrefObject.ClearForCollector(o);
+                return;
+        }
+        if (t->ClearFn != null)
+            t->ClearFn(o);
+        ClearFields(o, t);
+    }
+
+    /// <summary>After dealloc: releases the references the library owns (step 6 of a death).</summary>
+    public static void ReleaseOwnedReferences(PaObject* o)
+    {
+        TypeObject* t = o->Type;
+        switch (t->Kind)
+        {
+            case TypeKind.List:
+                ListObject.ReleaseItems(o);
+                return;
+            case TypeKind.Weakref:
+                Weakref.WeakrefObject.Unlink(o);
+                return;
+        }
+        ClearFields(o, t);
+    }
+
+    private static void ClearFields(PaObject* o, TypeObject* t)
+    {
+        nuint* offsets = t->RefOffsets;
+        if (offsets != null)
+        {
+            for (; *offsets != 0; offsets++)
+                RefCount.Clear((PaObject**)((byte*)o + *offsets));
+        }
+        if (t->ItemsAreRefs)
+        {
+            PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
+            nint n = ((PaVarObject*)o)->Size;
+            for (nint i = 0; i < n; i++)
+                RefCount.Clear(&items[i]);
+        }
+    }
+}

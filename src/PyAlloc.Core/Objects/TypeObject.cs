@@ -1,0 +1,146 @@
+using System.Runtime.InteropServices;
+using PyAlloc.Core.Support;
+
+namespace PyAlloc.Core.Objects;
+
+/// <summary>What the library knows how to traverse by itself.</summary>
+internal enum TypeKind
+{
+    /// <summary>A type from <c>pa_type_new</c>: ref_offsets and/or a C traverse.</summary>
+    User = 0,
+    /// <summary>The built-in list.</summary>
+    List = 1,
+    /// <summary>The built-in weak reference.</summary>
+    Weakref = 2,
+}
+
+/// <summary>The <c>pa_type_spec</c> a C caller passes, field for field.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct TypeSpec
+{
+    public byte* Name;
+    public nuint BasicSize;
+    public nuint ItemSize;
+    public uint Flags;
+    public void* Traverse;
+    public void* Clear;
+    public void* Finalize;
+    public void* LegacyDel;
+    public void* Dealloc;
+    public nuint* RefOffsets;
+}
+
+/// <summary>A type (<c>pa_type</c>): lives in native memory as long as its runtime.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct TypeObject
+{
+    public const uint FlagHaveGc = 1u << 14;
+    public const uint FlagItemsAreRefs = 1u << 20;
+    private const uint KnownFlags = FlagHaveGc | FlagItemsAreRefs;
+    private const int MaxRefOffsets = 4096;
+
+    public Runtime* Runtime;
+    public byte* Name;             // owned, NUL-terminated
+    public nuint BasicSize;
+    public nuint ItemSize;
+    public uint Flags;
+    public TypeKind Kind;
+    public delegate* unmanaged<PaObject*, void*, void*, int> Traverse;
+    public delegate* unmanaged<PaObject*, int> ClearFn;
+    public delegate* unmanaged<PaObject*, void> Finalize;
+    public delegate* unmanaged<PaObject*, void> LegacyDel;
+    public delegate* unmanaged<PaObject*, void> DeallocFn;
+    public nuint* RefOffsets;      // owned copy ended by 0, or null
+    public TypeObject* NextType;   // the runtime's list of types
+    public nint LiveObjects;       // for leak hunting: objects of this type alive now
+    public nuint LiveBytes;
+
+    public readonly bool HasGc => (Flags & FlagHaveGc) != 0;
+    public readonly bool ItemsAreRefs => (Flags & FlagItemsAreRefs) != 0;
+    public readonly bool IsVariableSized => ItemSize != 0;
+
+    /// <summary>
+    /// Validates <paramref name="spec"/> and makes a type of <paramref name="rt"/> from it.
+    /// </summary>
+    /// <returns>The type, or null with the thread's error set.</returns>
+    public static TypeObject* Create(Runtime* rt, TypeSpec* spec, TypeKind kind)
+    {
+        string? problem = Validate(spec, out int nOffsets);
+        if (problem != null)
+            return (TypeObject*)Errors.Null($"pa_type_new: {problem}");
+
+        nuint nameLength = (nuint)MemoryMarshal.CreateReadOnlySpanFromNullTerminated(spec->Name).Length;
+        TypeObject* t = (TypeObject*)NativeMemory.AllocZeroed((nuint)sizeof(TypeObject));
+        byte* name = (byte*)NativeMemory.Alloc(nameLength + 1);
+        nuint* offsets = nOffsets > 0 ? (nuint*)NativeMemory.Alloc((nuint)(nOffsets + 1), (nuint)sizeof(nuint)) : null;
+        if (t == null || name == null || (nOffsets > 0 && offsets == null))
+        {
+            NativeMemory.Free(t);
+            NativeMemory.Free(name);
+            NativeMemory.Free(offsets);
+            return (TypeObject*)Errors.Null("pa_type_new: out of memory");
+        }
+        NativeMemory.Copy(spec->Name, name, nameLength + 1);
+        if (offsets != null)
+            NativeMemory.Copy(spec->RefOffsets, offsets, (nuint)(nOffsets + 1) * (nuint)sizeof(nuint));
+
+        t->Runtime = rt;
+        t->Name = name;
+        t->BasicSize = spec->BasicSize;
+        t->ItemSize = spec->ItemSize;
+        t->Flags = spec->Flags;
+        t->Kind = kind;
+        t->Traverse = (delegate* unmanaged<PaObject*, void*, void*, int>)spec->Traverse;
+        t->ClearFn = (delegate* unmanaged<PaObject*, int>)spec->Clear;
+        t->Finalize = (delegate* unmanaged<PaObject*, void>)spec->Finalize;
+        t->LegacyDel = (delegate* unmanaged<PaObject*, void>)spec->LegacyDel;
+        t->DeallocFn = (delegate* unmanaged<PaObject*, void>)spec->Dealloc;
+        t->RefOffsets = offsets;
+        t->NextType = rt->Types;
+        rt->Types = t;
+        return t;
+    }
+
+    /// <summary>Frees the type's own memory (at pa_runtime_free).</summary>
+    public static void Destroy(TypeObject* t)
+    {
+        NativeMemory.Free(t->Name);
+        NativeMemory.Free(t->RefOffsets);
+        NativeMemory.Free(t);
+    }
+
+    /* The reason the spec cannot make a type, or null when it can. */
+    private static string? Validate(TypeSpec* spec, out int nOffsets)
+    {
+        nOffsets = 0;
+        if (spec == null)
+            return "spec is NULL";
+        if (spec->Name == null)
+            return "spec->name is NULL";
+        if ((spec->Flags & ~KnownFlags) != 0)
+            return $"unknown flags 0x{spec->Flags & ~KnownFlags:x}";
+        nuint header = spec->ItemSize != 0 ? (nuint)sizeof(PaVarObject) : (nuint)sizeof(PaObject);
+        if (spec->BasicSize < header)
+            return $"basicsize {spec->BasicSize} is smaller than the {(spec->ItemSize != 0 ? "pa_var_object" : "pa_object")} header ({header} bytes)";
+        if (spec->BasicSize > (nuint)int.MaxValue || spec->ItemSize > (nuint)int.MaxValue)
+            return "basicsize or itemsize is absurdly large";
+        if ((spec->Flags & FlagItemsAreRefs) != 0 && spec->ItemSize != (nuint)sizeof(void*))
+            return "PA_TPFLAGS_ITEMS_ARE_REFS needs itemsize == sizeof(pa_object *)";
+        if (spec->RefOffsets != null)
+        {
+            for (; spec->RefOffsets[nOffsets] != 0; nOffsets++)
+            {
+                nuint off = spec->RefOffsets[nOffsets];
+                if (nOffsets >= MaxRefOffsets)
+                    return $"ref_offsets is not ended by 0 within {MaxRefOffsets} entries";
+                if (off < header || off + (nuint)sizeof(void*) > spec->BasicSize || off % (nuint)sizeof(void*) != 0)
+                    return $"ref_offsets[{nOffsets}] = {off} is not an aligned pa_object * field inside the object " +
+                           $"(after the {header}-byte header, before basicsize {spec->BasicSize})";
+            }
+        }
+        bool itemsAreRefs = (spec->Flags & FlagItemsAreRefs) != 0;
+        if ((spec->Flags & FlagHaveGc) != 0 && spec->Traverse == null && nOffsets == 0 && !itemsAreRefs)
+            return "a PA_TPFLAGS_HAVE_GC type needs traverse or ref_offsets";
+        return null;
+    }
+}

@@ -1,0 +1,202 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using PyAlloc.Core.Objects;
+using PyAlloc.Core.Support;
+
+namespace PyAlloc.Core.Weakref;
+
+/* ============================================================================
+   Weak references (CPython's Objects/weakrefobject.c)
+
+   A weakref is a GC object that points at its target without owning a
+   count.  The weakrefs to one object form a doubly linked list whose head
+   the runtime keeps in its Weakrefs table (object -> first weakref); the
+   target's GC head carries the Weakrefs flag while the list is not empty,
+   so a death without weakrefs never looks in the table.
+
+   List order as CPython's: a weakref without callback is shared and kept
+   first; weakrefs with callbacks are inserted after it (or at the head),
+   so the newest callback runs first.
+
+   Clearing: when the target dies by count, every weakref is cleared first
+   and the callbacks run afterwards, each with its weakref (CPython's
+   PyObject_ClearWeakRefs); the collector clears weakrefs to unreachable
+   objects itself (Collector.HandleWeakrefs).  A cleared weakref's target
+   is null: pa_weakref_get returns NULL from then on.
+============================================================================ */
+
+/// <summary>The layout of a weakref object.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct WeakrefObject
+{
+    public PaObject Base;
+    public PaObject* Target;                                   // null once cleared
+    public WeakrefObject* Prev;
+    public WeakrefObject* Next;
+    public delegate* unmanaged<PaObject*, void*, void> Callback;
+    public void* User;
+
+    /// <summary>The runtime's weakref type.</summary>
+    public static TypeObject* CreateType(Runtime* rt)
+    {
+        TypeSpec spec = default;
+        spec.Name = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("weakref"u8));
+        spec.BasicSize = (nuint)sizeof(WeakrefObject);
+        spec.Flags = TypeObject.FlagHaveGc;
+        spec.Traverse = (void*)1; // placeholder: weakrefs are traversed in C# (nothing to visit)
+        TypeObject* t = TypeObject.Create(rt, &spec, TypeKind.Weakref);
+        if (t != null)
+            t->Traverse = null;
+        return t;
+    }
+
+    public static bool Check(PaObject* o) => o != null && o->Type->Kind == TypeKind.Weakref;
+
+    /// <summary>The first weakref to <paramref name="target"/>, or null.</summary>
+    public static WeakrefObject* Head(Runtime* rt, PaObject* target) =>
+        GcHead.Of(target)->HasWeakrefs ? (WeakrefObject*)rt->Weakrefs.Get(target) : null;
+
+    /// <summary>pa_weakref_new: a new reference to a (possibly shared) weakref.</summary>
+    public static PaObject* New(PaObject* target, delegate* unmanaged<PaObject*, void*, void> callback, void* user)
+    {
+        Runtime* rt = target->Type->Runtime;
+        WeakrefObject* head = Head(rt, target);
+        if (callback == null && head != null && head->Callback == null)
+        {
+            RefCount.Incref(&head->Base);
+            return &head->Base;
+        }
+        // May run a collection; the caller's reference keeps target alive through it.
+        WeakrefObject* wr = (WeakrefObject*)Lifecycle.New(rt->WeakrefType, 0, "pa_weakref_new");
+        if (wr == null)
+            return null;
+        head = Head(rt, target);
+        wr->Target = target;
+        wr->Callback = callback;
+        wr->User = user;
+        if (callback != null && head != null && head->Callback == null)
+        {
+            // After the shared callback-less weakref.
+            wr->Prev = head;
+            wr->Next = head->Next;
+            if (head->Next != null)
+                head->Next->Prev = wr;
+            head->Next = wr;
+            return &wr->Base;
+        }
+        if (!rt->Weakrefs.Set(target, (nuint)wr))
+        {
+            wr->Target = null;
+            RefCount.Decref(&wr->Base);
+            return (PaObject*)Errors.Null("pa_weakref_new: out of memory");
+        }
+        wr->Next = head;
+        if (head != null)
+            head->Prev = wr;
+        GcHead.Of(target)->Prev |= GcHead.PrevMaskWeakrefs;
+        return &wr->Base;
+    }
+
+    /// <summary>pa_weakref_get: the target as a new reference, or null once cleared.</summary>
+    public static PaObject* Get(PaObject* o)
+    {
+        PaObject* target = ((WeakrefObject*)o)->Target;
+        if (target != null)
+            RefCount.Incref(target);
+        return target;
+    }
+
+    /// <summary>weakref.getweakrefcount.</summary>
+    public static nuint Count(PaObject* target)
+    {
+        nuint n = 0;
+        for (WeakrefObject* wr = Head(target->Type->Runtime, target); wr != null; wr = wr->Next)
+            n++;
+        return n;
+    }
+
+    /// <summary>
+    /// Takes the weakref out of its target's list and clears its target (CPython's
+    /// _PyWeakref_ClearRef: the callback stays). A no-op for a cleared weakref.
+    /// </summary>
+    public static void Unlink(PaObject* o)
+    {
+        WeakrefObject* wr = (WeakrefObject*)o;
+        PaObject* target = wr->Target;
+        if (target == null)
+            return;
+        if (wr->Prev != null)
+        {
+            wr->Prev->Next = wr->Next;
+        }
+        else
+        {
+            Runtime* rt = target->Type->Runtime;
+            if (wr->Next != null)
+            {
+                rt->Weakrefs.Set(target, (nuint)wr->Next); // replaces: cannot fail
+            }
+            else
+            {
+                rt->Weakrefs.Remove(target);
+                GcHead.Of(target)->Prev &= ~GcHead.PrevMaskWeakrefs;
+            }
+        }
+        if (wr->Next != null)
+            wr->Next->Prev = wr->Prev;
+        wr->Target = null;
+        wr->Prev = wr->Next = null;
+    }
+
+    /// <summary>The weakref's tp_clear: cleared, and its callback forgotten.</summary>
+    public static void ClearForCollector(PaObject* o)
+    {
+        Unlink(o);
+        ((WeakrefObject*)o)->Callback = null;
+    }
+
+    private struct PendingCallback
+    {
+        public WeakrefObject* Weakref;
+        public delegate* unmanaged<PaObject*, void*, void> Callback;
+        public void* User;
+    }
+
+    /// <summary>
+    /// Clears every weakref to the dying <paramref name="target"/>; with
+    /// <paramref name="callCallbacks"/>, then calls their callbacks (PyObject_ClearWeakRefs).
+    /// </summary>
+    public static void ClearAll(Runtime* rt, PaObject* target, bool callCallbacks)
+    {
+        if (!callCallbacks)
+        {
+            for (WeakrefObject* wr = Head(rt, target); wr != null; wr = Head(rt, target))
+                Unlink(&wr->Base);
+            return;
+        }
+        nuint count = Count(target);
+        PendingCallback one;
+        PendingCallback* pending = count == 1 ? &one
+            : (PendingCallback*)NativeMemory.Alloc(count, (nuint)sizeof(PendingCallback));
+        nuint n = 0;
+        for (WeakrefObject* wr = Head(rt, target); wr != null; wr = Head(rt, target))
+        {
+            // Invariants: the weakrefs before wr are cleared and, when alive with a
+            // callback, recorded in pending[0..n) holding a reference each.
+            if (pending != null && wr->Callback != null && wr->Base.RefCnt > 0)
+            {
+                RefCount.Incref(&wr->Base);
+                pending[n++] = new PendingCallback { Weakref = wr, Callback = wr->Callback, User = wr->User };
+            }
+            wr->Callback = null;
+            Unlink(&wr->Base);
+        }
+        for (nuint i = 0; i < n; i++)
+        {
+            pending[i].Callback(&pending[i].Weakref->Base, pending[i].User);
+            RefCount.Decref(&pending[i].Weakref->Base);
+        }
+        if (pending != &one)
+            NativeMemory.Free(pending);
+    }
+}
