@@ -64,8 +64,8 @@ public static unsafe partial class NativeMethods
     }
 
     /* PYALLOC_LIBRARY wins for "pyalloc"; everything else (and "pyalloc" without it) is
-       left to default probing, which IntPtr.Zero asks for. */
-    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+       left to default probing, which IntPtr.Zero asks for.  Internal for the tests. */
+    internal static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
     {
         if (name != LibraryName)
             return IntPtr.Zero;
