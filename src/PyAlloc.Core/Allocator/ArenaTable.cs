@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Threading;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
@@ -48,6 +49,13 @@ internal static unsafe class ArenaTable
         byte* address = OsMemory.MapAligned(Geometry.ArenaSize, Geometry.ArenaSize);
         if (address == null)
             return null;
+        var liveBits = (ulong*)NativeMemory.AllocZeroed(
+            Geometry.PoolsPerArena * Geometry.LiveWordsPerPool, sizeof(ulong));
+        if (liveBits == null)
+        {
+            OsMemory.Unmap(address, Geometry.ArenaSize);
+            return null;
+        }
 
         s_lock.Enter();
         ArenaObject* arena = TakeSpareDescriptor();
@@ -57,10 +65,12 @@ internal static unsafe class ArenaTable
                 ReturnSpareDescriptor(arena);
             s_lock.Exit();
             OsMemory.Unmap(address, Geometry.ArenaSize);
+            NativeMemory.Free(liveBits);
             return null;
         }
         *arena = default;
         arena->Address = address;
+        arena->LiveBits = liveBits;
         arena->PoolAddress = address;
         arena->Heap = heap;
         arena->NFreePools = arena->NTotalPools = Geometry.PoolsPerArena;
@@ -78,6 +88,7 @@ internal static unsafe class ArenaTable
     public static void FreeArena(ArenaObject* arena)
     {
         byte* address = arena->Address;
+        ulong* liveBits = arena->LiveBits;
         s_lock.Enter();
         ArenaMap.Set(address, null);
         arena->Address = null;
@@ -87,6 +98,7 @@ internal static unsafe class ArenaTable
         s_current--;
         s_lock.Exit();
         OsMemory.Unmap(address, Geometry.ArenaSize);
+        NativeMemory.Free(liveBits);
     }
 
     /// <summary>

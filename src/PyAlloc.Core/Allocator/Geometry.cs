@@ -25,6 +25,10 @@ internal static class Geometry
     /// <summary>sizeof(PoolHeader), already a multiple of <see cref="Alignment"/>.</summary>
     public const int PoolOverhead = 48;
 
+    /// <summary>Live bits per pool: one per 16-byte granule after the header, rounded to 64.</summary>
+    public const int LiveBitsPerPool = ((PoolSize - PoolOverhead) / Alignment + 63) & ~63;
+    public const int LiveWordsPerPool = LiveBitsPerPool / 64;
+
     /// <summary>The size index of a pool that has never held blocks.</summary>
     public const uint NoSizeClass = 0xFFFF;
 

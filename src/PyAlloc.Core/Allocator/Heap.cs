@@ -101,9 +101,24 @@ internal unsafe struct Heap
             bp = AllocateFromNewPool(heap, index);
         }
         if (bp != null)
+        {
             heap->BlocksInUse++;
+            *LiveWord(bp, out ulong bit) |= bit;
+        }
         heap->Lock.Exit();
         return bp;
+    }
+
+    /* The word of the arena's live bitmap that holds p's bit, and the bit.  One bit per
+       16-byte granule, so no division by the block size is needed. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong* LiveWord(byte* p, out ulong bit)
+    {
+        PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
+        nuint granule = (nuint)(p - (byte*)pool - Geometry.PoolOverhead) >> Geometry.AlignmentShift;
+        nuint poolIndex = ((nuint)pool >> Geometry.PoolBits) & (Geometry.PoolsPerArena - 1);
+        bit = 1UL << (int)(granule & 63);
+        return pool->Arena->LiveBits + poolIndex * Geometry.LiveWordsPerPool + (granule >> 6);
     }
 
     /* The pool's free list just ran dry: carve the next never-used block, or,
@@ -220,12 +235,13 @@ internal unsafe struct Heap
     {
         heap->Lock.Enter();
         PoolHeader* pool = FindLivePool(heap, arena, p);
-        if (pool == null || p == pool->FreeBlock)
+        if (pool == null)
         {
             heap->Lock.Exit();
-            ReportBadBlock(caller, p, pool);
+            ReportBadBlock(caller, p);
             return false;
         }
+        *LiveWord(p, out ulong bit) &= ~bit;
         byte* lastFree = pool->FreeBlock;
         *(byte**)p = lastFree;
         pool->FreeBlock = p;
@@ -254,13 +270,13 @@ internal unsafe struct Heap
         uint size = pool != null ? Geometry.IndexToSize(pool->SizeIndex) : 0;
         heap->Lock.Exit();
         if (size == 0)
-            ReportBadBlock(caller, p, null);
+            ReportBadBlock(caller, p);
         return size;
     }
 
-    /* The pool of p when p is the start of a block handed out from a used or full
-       pool of this heap; null otherwise.  Never reads memory of an arena that is
-       not mapped: the descriptor is checked first.
+    /* The pool of p when p is a live block of this heap (the start of a block handed
+       out and not freed since); null otherwise.  Never reads memory of an arena that
+       is not mapped: the descriptor is checked first.
        Pre: heap lock held. */
     private static PoolHeader* FindLivePool(Heap* heap, ArenaObject* arena, byte* p)
     {
@@ -274,18 +290,15 @@ internal unsafe struct Heap
         if (offset < Geometry.PoolOverhead || offset >= pool->NextOffset
             || !Geometry.IsBlockBoundary(offset - Geometry.PoolOverhead, pool->SizeIndex))
             return null;
+        if ((*LiveWord(p, out ulong bit) & bit) == 0)
+            return null; // freed already, or never handed out
         return pool;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ReportBadBlock(string caller, byte* p, PoolHeader* pool)
-    {
-        if (pool != null)
-            Errors.Set($"{caller}: double free of {Errors.Hex(p)}: the block is already free");
-        else
-            Errors.Set($"{caller}: {Errors.Hex(p)} is inside a PyAlloc arena but is not a live block " +
-                       "(freed already, never allocated, or not the start of a block)");
-    }
+    private static void ReportBadBlock(string caller, byte* p) =>
+        Errors.Set($"{caller}: {Errors.Hex(p)} is not a live block: it is inside a PyAlloc pool but was " +
+                   "freed already (a double free), never allocated, or is not the start of a block");
 
     /* A block was freed in a pool that was full: link the pool to the front of its
        class's used list, so the next allocation of that class uses it.

@@ -25,6 +25,11 @@ namespace PyAlloc.Core.Allocator;
                 Today there is one heap for the process; the types are shaped
                 so that per-thread heaps can be added beside it (every pool and
                 arena knows its heap).
+     live bits  one bit per 16-byte granule of every pool, kept beside the
+                arena (8 KiB per arena), set while a block starting there is
+                allocated: the allocator's answer to "is this block live?", so
+                a double free or a stale pointer is refused, never linked into
+                a free list twice.
      large      a request over 512 bytes: served by the system allocator and
                 remembered in the large-block registry so that a foreign
                 pointer is told apart from ours.
@@ -109,4 +114,9 @@ internal unsafe struct ArenaObject
     [FieldOffset(48)] public uint NFreePools;
     /// <summary>Pools in the arena: always <see cref="Geometry.PoolsPerArena"/>.</summary>
     [FieldOffset(52)] public uint NTotalPools;
+    /// <summary>
+    /// The live-block bitmap: per pool, one bit per 16-byte granule after the header, set
+    /// while a block starting there is allocated (<see cref="Geometry.LiveBitsPerPool"/>).
+    /// </summary>
+    [FieldOffset(56)] public ulong* LiveBits;
 }

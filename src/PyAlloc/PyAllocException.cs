@@ -1,0 +1,31 @@
+using System;
+
+namespace PyAlloc;
+
+/// <summary>
+/// A failure reported by libpyalloc, thrown by the throwing members of <see cref="PyMemory"/>
+/// (the <c>...Checked</c> variants and the members that return managed objects) and by <see cref="PyBuffer"/>.
+/// </summary>
+/// <remarks>The message is the calling thread's <c>pa_last_error()</c> text at the time of the failure.</remarks>
+public sealed class PyAllocException : Exception
+{
+    /// <summary>An exception with no message.</summary>
+    public PyAllocException()
+    {
+    }
+
+    /// <summary>An exception carrying <paramref name="message"/> (normally <c>pa_last_error()</c>'s text).</summary>
+    /// <param name="message">What failed.</param>
+    public PyAllocException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>An exception carrying <paramref name="message"/> and the exception that caused it.</summary>
+    /// <param name="message">What failed.</param>
+    /// <param name="innerException">The cause.</param>
+    public PyAllocException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,213 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace PyAlloc;
+
+/// <summary>
+/// The allocator of libpyalloc (pymalloc: 16 KiB pools of 16..512-byte blocks in 1 MiB arenas,
+/// larger requests from the system allocator) for .NET code.
+/// </summary>
+/// <remarks>
+/// <para>Error convention, the same for every member:</para>
+/// <list type="bullet">
+/// <item><description>Members that return what C returns (a pointer, a size, a status) report
+/// failures as C does and never throw for them: <see cref="Alloc"/>, <see cref="Calloc"/> and
+/// <see cref="Realloc"/> return null, <see cref="UsableSize"/> returns 0, <see cref="PrintStats"/>
+/// and <see cref="TrySetMode"/> return false, and <see cref="Free"/> refuses a bad pointer silently.
+/// The reason is then in <see cref="LastError"/>, which is per thread and, like <c>errno</c>, is not
+/// cleared by a later successful call.</description></item>
+/// <item><description>The <c>...Checked</c> variants (<see cref="AllocChecked"/>, <see cref="CallocChecked"/>,
+/// <see cref="ReallocChecked"/>, <see cref="FreeChecked"/>) and the members that return managed objects
+/// (<see cref="GetStats"/>, <see cref="FormatStats"/>, <see cref="Mode"/>, <see cref="PyBuffer"/>) throw
+/// <see cref="PyAllocException"/> with <see cref="LastError"/>'s text instead.</description></item>
+/// </list>
+/// <para>
+/// Blocks are 16-byte aligned and may be freed by any thread. Every member is thread-safe.
+/// Only pointers from this allocator may be passed to <see cref="Free"/>, <see cref="Realloc"/> and
+/// <see cref="UsableSize"/>; anything else is refused with an error rather than crashing.
+/// </para>
+/// </remarks>
+public static unsafe class PyMemory
+{
+    private static readonly string[] s_modeNames = ["pymalloc", "malloc", "debug", "malloc_debug"];
+
+    // ------------------------------------------------------------------- errors, version
+
+    /// <summary>The calling thread's last failure, as <c>pa_last_error()</c> reports it.</summary>
+    /// <value>A readable message, or "" when this thread has had no failure since it started or since <see cref="ClearError"/>.</value>
+    /// <remarks>A successful call does not clear it (as <c>errno</c>).</remarks>
+    public static string LastError => FromUtf8(NativeMethods.pa_last_error());
+
+    /// <summary>Forgets the calling thread's last failure: <see cref="LastError"/> becomes "".</summary>
+    public static void ClearError() => NativeMethods.pa_clear_error();
+
+    /// <summary>The library's version, "MAJOR.MINOR.PATCH".</summary>
+    public static string Version => FromUtf8(NativeMethods.pa_version());
+
+    // ------------------------------------------------------------------------ allocation
+
+    /// <summary>A block of at least <paramref name="size"/> bytes, 16-byte aligned, uninitialised (<c>pa_malloc</c>).</summary>
+    /// <param name="size">Bytes wanted. 0 gives a unique pointer (a 16-byte block) that <see cref="Free"/> accepts.</param>
+    /// <returns>The block, or null when memory is exhausted or <paramref name="size"/> is absurd
+    /// (over <c>PTRDIFF_MAX</c>); <see cref="LastError"/> says which.</returns>
+    public static void* Alloc(nuint size) => NativeMethods.pa_malloc(size);
+
+    /// <summary>A zeroed block of <paramref name="count"/> * <paramref name="size"/> bytes (<c>pa_calloc</c>).</summary>
+    /// <param name="count">Number of elements.</param>
+    /// <param name="size">Bytes per element.</param>
+    /// <returns>The block, or null when out of memory or when the product overflows <see cref="nuint"/>
+    /// (<see cref="LastError"/> then names both factors). A product of 0 gives a unique minimal block.</returns>
+    public static void* Calloc(nuint count, nuint size) => NativeMethods.pa_calloc(count, size);
+
+    /// <summary>Resizes <paramref name="block"/> to <paramref name="size"/> bytes, keeping min(old, new) bytes (<c>pa_realloc</c>).</summary>
+    /// <param name="block">A live block, or null (then this is <see cref="Alloc"/>).</param>
+    /// <param name="size">The new size. 0 frees <paramref name="block"/> and returns a unique minimal block.</param>
+    /// <returns>
+    /// The block, which stays in place while <paramref name="size"/> fits its size class and shrinking would not
+    /// save a quarter of it, and moves otherwise. Null on failure: then <paramref name="block"/> is untouched
+    /// and still owned by the caller, and <see cref="LastError"/> says why (out of memory, absurd size, or a
+    /// pointer this allocator did not hand out).
+    /// </returns>
+    public static void* Realloc(void* block, nuint size) => NativeMethods.pa_realloc(block, size);
+
+    /// <summary>Releases a block from <see cref="Alloc"/>, <see cref="Calloc"/> or <see cref="Realloc"/>, whichever thread allocated it (<c>pa_free</c>).</summary>
+    /// <param name="block">The block. Null is a no-op.</param>
+    /// <remarks>A pointer this allocator did not hand out (or an interior pointer) is refused: nothing is freed
+    /// and <see cref="LastError"/> says why. Use <see cref="FreeChecked"/> to get an exception instead.</remarks>
+    public static void Free(void* block) => NativeMethods.pa_free(block);
+
+    /// <summary>Usable bytes of the live block <paramref name="block"/> (<c>pa_usable_size</c>).</summary>
+    /// <param name="block">A live block.</param>
+    /// <returns>Its size class for a pool block (16..512), the system allocator's usable size for a large one;
+    /// 0 for null or a pointer this allocator did not hand out (<see cref="LastError"/> then says so).</returns>
+    public static nuint UsableSize(void* block) => NativeMethods.pa_usable_size(block);
+
+    /// <summary>As <see cref="Alloc"/>, but throws instead of returning null.</summary>
+    /// <param name="size">Bytes wanted; 0 gives a unique 16-byte block.</param>
+    /// <returns>The block, never null.</returns>
+    /// <exception cref="PyAllocException">Out of memory or an absurd size; the message is <see cref="LastError"/>.</exception>
+    public static void* AllocChecked(nuint size) => NotNull(NativeMethods.pa_malloc(size));
+
+    /// <summary>As <see cref="Calloc"/>, but throws instead of returning null.</summary>
+    /// <param name="count">Number of elements.</param>
+    /// <param name="size">Bytes per element.</param>
+    /// <returns>The zeroed block, never null.</returns>
+    /// <exception cref="PyAllocException">Out of memory or the product overflows; the message is <see cref="LastError"/>.</exception>
+    public static void* CallocChecked(nuint count, nuint size) => NotNull(NativeMethods.pa_calloc(count, size));
+
+    /// <summary>As <see cref="Realloc"/>, but throws instead of returning null.</summary>
+    /// <param name="block">A live block, or null.</param>
+    /// <param name="size">The new size; 0 frees the block and returns a unique minimal block.</param>
+    /// <returns>The resized block, never null.</returns>
+    /// <exception cref="PyAllocException">The resize failed; <paramref name="block"/> is untouched and still owned by the caller.</exception>
+    public static void* ReallocChecked(void* block, nuint size) => NotNull(NativeMethods.pa_realloc(block, size));
+
+    /// <summary>As <see cref="Free"/>, but throws when the pointer is refused.</summary>
+    /// <param name="block">The block; null is a no-op.</param>
+    /// <remarks>Clears the calling thread's <see cref="LastError"/> first, to tell a refusal from an older failure.</remarks>
+    /// <exception cref="PyAllocException">The pointer is not a live block of this allocator; nothing was freed.</exception>
+    public static void FreeChecked(void* block)
+    {
+        NativeMethods.pa_clear_error();
+        NativeMethods.pa_free(block);
+        byte* error = NativeMethods.pa_last_error();
+        if (error != null && *error != 0)
+            throw new PyAllocException(FromUtf8(error));
+    }
+
+    // ---------------------------------------------------------------------------- trim
+
+    /// <summary>Returns every wholly free arena to the OS now and trims the system allocator (<c>pa_trim</c>).</summary>
+    /// <returns>Arena bytes released: a multiple of 1 MiB, 0 when no arena was wholly free.</returns>
+    /// <remarks>pymalloc keeps one wholly free arena to avoid thrashing; this lets it go too.</remarks>
+    public static nuint Trim() => NativeMethods.pa_trim();
+
+    // ---------------------------------------------------------------------- statistics
+
+    /// <summary>A snapshot of the allocator's figures (<c>pa_get_malloc_stats</c>).</summary>
+    /// <returns>The figures; the pool figures are a consistent picture of one moment.</returns>
+    /// <exception cref="PyAllocException">The library refused the call (it does so only for a null buffer, which cannot happen here).</exception>
+    public static MallocStats GetStats()
+    {
+        PaMallocStats raw;
+        if (NativeMethods.pa_get_malloc_stats(&raw) != 0)
+            throw new PyAllocException(LastError);
+        return new MallocStats(raw);
+    }
+
+    /// <summary>Prints the figures as a table to a C stream (<c>pa_print_malloc_stats</c>).</summary>
+    /// <param name="file">A C <c>FILE*</c> open for writing.</param>
+    /// <returns>True; false when <paramref name="file"/> is null or the write failed (<see cref="LastError"/> says which).</returns>
+    public static bool PrintStats(void* file) => NativeMethods.pa_print_malloc_stats(file) == 0;
+
+    /// <summary>The table <see cref="PrintStats"/> writes, as a string.</summary>
+    /// <returns>The table in the spirit of CPython's <c>sys._debugmallocstats()</c>.</returns>
+    /// <remarks>Captures the library's own output through an in-memory C stream (<c>open_memstream</c>).</remarks>
+    /// <exception cref="PyAllocException">The stream could not be opened or the library failed to print.</exception>
+    public static string FormatStats()
+    {
+        byte* buffer = null;
+        nuint length = 0;
+        void* stream = Libc.open_memstream(&buffer, &length);
+        if (stream == null)
+            throw new PyAllocException($"open_memstream failed (errno {Marshal.GetLastPInvokeError()})");
+        bool printed = NativeMethods.pa_print_malloc_stats(stream) == 0;
+        string error = printed ? string.Empty : LastError;
+        Libc.fclose(stream); // sets buffer and length for the last time
+        try
+        {
+            if (!printed)
+                throw new PyAllocException(error);
+            return buffer == null ? string.Empty : Encoding.UTF8.GetString(buffer, checked((int)length));
+        }
+        finally
+        {
+            Libc.free(buffer);
+        }
+    }
+
+    // ---------------------------------------------------------------------------- mode
+
+    /// <summary>The allocator mode in force (<c>pa_get_allocator_mode</c>).</summary>
+    /// <exception cref="PyAllocException">The library reported a mode this binding does not know.</exception>
+    public static AllocatorMode Mode
+    {
+        get
+        {
+            string name = FromUtf8(NativeMethods.pa_get_allocator_mode());
+            int index = Array.IndexOf(s_modeNames, name);
+            return index >= 0 ? (AllocatorMode)index
+                : throw new PyAllocException($"pa_get_allocator_mode returned an unknown mode \"{name}\"");
+        }
+    }
+
+    /// <summary>The C name of a mode ("pymalloc", "malloc", "debug", "malloc_debug").</summary>
+    /// <param name="mode">A mode.</param>
+    /// <returns>The name <c>PYALLOC_MALLOC</c> and <c>pa_set_allocator_mode</c> use.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a defined value.</exception>
+    public static string ModeName(AllocatorMode mode) =>
+        (uint)mode < (uint)s_modeNames.Length ? s_modeNames[(int)mode]
+        : throw new ArgumentOutOfRangeException(nameof(mode), mode, "not an allocator mode");
+
+    /// <summary>Chooses the allocator mode (<c>pa_set_allocator_mode</c>); only possible before the first allocation.</summary>
+    /// <param name="mode">The mode wanted.</param>
+    /// <returns>True when the mode is now (or will be at the first allocation) <paramref name="mode"/>; false when
+    /// blocks already exist in another mode or the library does not offer it (<see cref="LastError"/> says which).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a defined value.</exception>
+    public static bool TrySetMode(AllocatorMode mode)
+    {
+        string name = ModeName(mode);
+        Span<byte> utf8 = stackalloc byte[32];
+        int n = Encoding.UTF8.GetBytes(name, utf8);
+        utf8[n] = 0;
+        fixed (byte* p = utf8)
+            return NativeMethods.pa_set_allocator_mode(p) == 0;
+    }
+
+    // ------------------------------------------------------------------------- helpers
+
+    private static void* NotNull(void* p) => p != null ? p : throw new PyAllocException(LastError);
+
+    private static string FromUtf8(byte* s) => s == null ? string.Empty : Marshal.PtrToStringUTF8((nint)s) ?? string.Empty;
+}

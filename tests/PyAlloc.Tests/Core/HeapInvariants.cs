@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Generic;
+using PyAlloc.Core.Allocator;
+
+namespace PyAlloc.Tests.Core;
+
+/// <summary>
+/// Checks a private heap's structure against the rules of Types.cs and Heap.cs: the usable
+/// arenas sorted by free pools with consistent links, nfp2lasta naming the last arena of
+/// each count, free-pool counts that match the pools, and used lists that hold exactly the
+/// pools with both live and free blocks.
+/// </summary>
+internal static unsafe class HeapInvariants
+{
+    [ThreadStatic] private static List<nint>? t_arenas;
+
+    /// <summary>The live arenas of <paramref name="heap"/>, as the arena table knows them.</summary>
+    public static List<nint> ArenasOf(Heap* heap)
+    {
+        t_arenas = new List<nint>();
+        ArenaTable.ForEachArena(heap, &Collect, null);
+        List<nint> arenas = t_arenas;
+        t_arenas = null;
+        return arenas;
+    }
+
+    private static void Collect(ArenaObject* arena, void* state) => t_arenas!.Add((nint)arena);
+
+    /// <summary>Every broken rule, one line each; empty when the heap is sound.</summary>
+    /// <param name="heap">The heap (its lock not held).</param>
+    /// <param name="liveBlocks">The number of blocks the test believes are live.</param>
+    public static List<string> Check(Heap* heap, long liveBlocks)
+    {
+        var problems = new List<string>();
+        List<nint> arenas = ArenasOf(heap);
+
+        // ---- the usable list: links, order, membership
+        var usable = new List<nint>();
+        ArenaObject* prev = null;
+        for (ArenaObject* a = heap->UsableArenas; a != null; prev = a, a = a->NextArena)
+        {
+            if (usable.Count > arenas.Count)
+            {
+                problems.Add("usable_arenas is longer than the heap's arena count (a cycle?)");
+                break;
+            }
+            usable.Add((nint)a);
+            if (a->PrevArena != prev)
+                problems.Add($"usable arena #{usable.Count - 1}: PrevArena is 0x{(nint)a->PrevArena:x}, expected 0x{(nint)prev:x}");
+            if (a->Heap != heap || a->Address == null)
+                problems.Add($"usable arena #{usable.Count - 1} is not a live arena of this heap");
+            if (a->NFreePools == 0 || a->NFreePools > a->NTotalPools)
+                problems.Add($"usable arena #{usable.Count - 1} has {a->NFreePools} free pools");
+            if (prev != null && prev->NFreePools > a->NFreePools)
+                problems.Add($"usable arenas out of order: #{usable.Count - 2} has {prev->NFreePools} free pools, #{usable.Count - 1} has {a->NFreePools}");
+        }
+        foreach (nint a in arenas)
+        {
+            bool hasFree = ((ArenaObject*)a)->NFreePools > 0;
+            if (hasFree != usable.Contains(a))
+                problems.Add($"arena 0x{a:x} with {((ArenaObject*)a)->NFreePools} free pools is {(hasFree ? "missing from" : "on")} the usable list");
+        }
+
+        // ---- nfp2lasta[n] is the last usable arena with n free pools
+        for (int n = 0; n <= Geometry.PoolsPerArena; n++)
+        {
+            nint expected = 0;
+            foreach (nint a in usable)
+                if (((ArenaObject*)a)->NFreePools == n)
+                    expected = a;
+            nint actual = (nint)heap->NfpToLastA[n];
+            if (actual != expected)
+                problems.Add($"nfp2lasta[{n}] is 0x{actual:x}, the last usable arena with {n} free pools is 0x{expected:x}");
+        }
+
+        // ---- each arena: its free-pool count, its free-pool list, its pools
+        long counted = 0;
+        var partialPools = new HashSet<nint>();
+        foreach (nint ai in arenas)
+        {
+            ArenaObject* a = (ArenaObject*)ai;
+            if (a->NTotalPools != Geometry.PoolsPerArena)
+                problems.Add($"arena 0x{ai:x} has NTotalPools {a->NTotalPools}");
+            long carved = (a->PoolAddress - a->Address) / Geometry.PoolSize;
+            long empty = 0;
+            for (long k = 0; k < carved; k++)
+            {
+                PoolHeader* pool = (PoolHeader*)(a->Address + k * Geometry.PoolSize);
+                if (pool->Arena != a)
+                    problems.Add($"pool {k} of arena 0x{ai:x} names another arena");
+                if (pool->Count == 0)
+                {
+                    empty++;
+                    continue;
+                }
+                counted += pool->Count;
+                if (pool->SizeIndex >= Geometry.NumSizeClasses)
+                    problems.Add($"pool {k} of arena 0x{ai:x} has live blocks but size index {pool->SizeIndex}");
+                else if (pool->Count < Geometry.BlocksPerPool(pool->SizeIndex))
+                    partialPools.Add((nint)pool);
+                else if (pool->Count > Geometry.BlocksPerPool(pool->SizeIndex))
+                    problems.Add($"pool {k} of arena 0x{ai:x} counts {pool->Count} live blocks of {Geometry.BlocksPerPool(pool->SizeIndex)}");
+            }
+            long onFreeList = 0;
+            for (PoolHeader* f = a->FreePools; f != null && onFreeList <= carved; f = f->NextPool)
+            {
+                onFreeList++;
+                if (f->Count != 0)
+                    problems.Add($"arena 0x{ai:x}: a pool on its free list has {f->Count} live blocks");
+            }
+            if (onFreeList != empty)
+                problems.Add($"arena 0x{ai:x}: {empty} empty pools but {onFreeList} on its free-pool list");
+            long expectedFree = empty + (Geometry.PoolsPerArena - carved);
+            if (a->NFreePools != expectedFree)
+                problems.Add($"arena 0x{ai:x}: NFreePools {a->NFreePools}, but {empty} empty + {Geometry.PoolsPerArena - carved} uncarved pools");
+        }
+
+        // ---- used lists hold exactly the pools with live and free blocks
+        var onUsedLists = new HashSet<nint>();
+        for (uint i = 0; i < Geometry.NumSizeClasses; i++)
+        {
+            PoolHeader* sentinel = &heap->UsedPools[i];
+            PoolHeader* back = sentinel;
+            for (PoolHeader* p = sentinel->NextPool; p != sentinel; back = p, p = p->NextPool)
+            {
+                if (p->PrevPool != back)
+                    problems.Add($"used list {i}: broken PrevPool link");
+                if (p->SizeIndex != i)
+                    problems.Add($"used list {i} holds a pool of class {p->SizeIndex}");
+                if (p->Count == 0 || p->FreeBlock == null)
+                    problems.Add($"used list {i} holds a pool with {p->Count} live blocks and {(p->FreeBlock == null ? "no" : "a")} free block");
+                if (!onUsedLists.Add((nint)p))
+                {
+                    problems.Add($"used list {i} has a cycle");
+                    break;
+                }
+            }
+        }
+        if (!onUsedLists.SetEquals(partialPools))
+            problems.Add($"{partialPools.Count} pools have live and free blocks but the used lists hold {onUsedLists.Count} pools");
+
+        // ---- counters
+        if (counted != (long)heap->BlocksInUse)
+            problems.Add($"pools count {counted} live blocks, heap->BlocksInUse is {heap->BlocksInUse}");
+        if (counted != liveBlocks)
+            problems.Add($"pools count {counted} live blocks, the test holds {liveBlocks}");
+        return problems;
+    }
+}

@@ -1,0 +1,214 @@
+/* test_util.h -- shared helpers of the PyAlloc C tests.
+
+   - pa_test_main(): runs one cmocka group, restricted to the case named by
+     argv[1] when given (CTest runs one process per case), and refuses a name
+     that is not a case of the group: a misspelt filter would otherwise run
+     nothing and pass.
+   - Byte patterns derived from a block's address and size, to prove that the
+     allocator neither overlaps live blocks nor loses contents on realloc.
+   - Small helpers over pa_get_malloc_stats(). */
+#ifndef PA_TEST_UTIL_H
+#define PA_TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <pyalloc.h>
+
+/* ------------------------------------------------------------ test driver */
+
+static inline int pa_test_main(const char *group, const struct CMUnitTest *tests, size_t n,
+                               int argc, char **argv)
+{
+    if (argc > 1) {
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (strcmp(tests[i].name, argv[1]) == 0)
+                break;
+        if (i == n) {
+            fprintf(stderr, "%s: no test case named '%s'\n", group, argv[1]);
+            return 2;
+        }
+        cmocka_set_test_filter(argv[1]);
+    }
+    return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+}
+
+#define PA_RUN_TESTS(tests, argc, argv) \
+    pa_test_main(#tests, tests, sizeof(tests) / sizeof((tests)[0]), (argc), (argv))
+
+/* ---------------------------------------------------------------- patterns */
+
+/* A deterministic byte stream: byte i of the pattern of (seed) depends only on
+   seed and i, so a prefix of a block can be checked after realloc. */
+static inline uint64_t pa_pattern_seed(const void *p, size_t size)
+{
+    uint64_t s = ((uint64_t)(uintptr_t)p ^ (uint64_t)size) * 0x9E3779B97F4A7C15ULL;
+    return s ? s : 0x2545F4914F6CDD1DULL;
+}
+
+static inline uint64_t pa_pattern_next(uint64_t *s)
+{
+    /* xorshift64* */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static inline void pa_pattern_fill(void *block, size_t n, uint64_t seed)
+{
+    unsigned char *b = (unsigned char *)block;
+    uint64_t s = seed;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = pa_pattern_next(&s);
+        memcpy(b + i, &v, 8);
+    }
+    if (i < n) {
+        uint64_t v = pa_pattern_next(&s);
+        memcpy(b + i, &v, n - i);
+    }
+}
+
+/* The offset of the first byte of block[0..n) that differs from the pattern,
+   or (size_t)-1 when all match. */
+static inline size_t pa_pattern_check(const void *block, size_t n, uint64_t seed)
+{
+    const unsigned char *b = (const unsigned char *)block;
+    uint64_t s = seed;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = pa_pattern_next(&s);
+        if (memcmp(b + i, &v, 8) != 0)
+            break;
+    }
+    if (i < n) {
+        uint64_t v = pa_pattern_next(&s);
+        size_t k = n - i < 8 ? n - i : 8;
+        const unsigned char *vb = (const unsigned char *)&v;
+        for (size_t j = 0; j < k; j++)
+            if (b[i + j] != vb[j])
+                return i + j;
+        if (k == 8) /* a full word mismatched above */
+            return i;
+    }
+    return (size_t)-1;
+}
+
+/* -------------------------------------------------------------------- stats */
+
+/* The size class index pymalloc serves n (<= 512) from: blocks of 16 * (i + 1). */
+static inline size_t pa_class_of(size_t n)
+{
+    return n == 0 ? 0 : (n - 1) / PA_ALIGNMENT;
+}
+
+static inline pa_malloc_stats pa_stats_now(void)
+{
+    pa_malloc_stats st;
+    memset(&st, 0xAB, sizeof st); /* the call must overwrite every field */
+    assert_int_equal(pa_get_malloc_stats(&st), 0);
+    return st;
+}
+
+static inline size_t pa_stats_blocks_in_use(const pa_malloc_stats *st)
+{
+    size_t total = 0;
+    for (int i = 0; i < PA_NUM_SIZE_CLASSES; i++)
+        total += st->classes[i].blocks_in_use;
+    return total;
+}
+
+/* Fails the test (with the first bad figure) when the stats contradict each other. */
+static inline void pa_assert_stats_consistent(const pa_malloc_stats *st)
+{
+    size_t pools = 0, used_bytes = 0, free_bytes = 0, quantization = 0, header = 0;
+    assert_int_equal(st->arena_bytes, st->arenas_current * PA_ARENA_SIZE);
+    assert_true(st->arenas_highwater >= st->arenas_current);
+    assert_int_equal(st->arenas_allocated - st->arenas_reclaimed, st->arenas_current);
+    assert_int_equal(st->pools_in_use + st->pools_free, st->arenas_current * (PA_ARENA_SIZE / PA_POOL_SIZE));
+    assert_int_equal(st->bytes_in_free_pools, st->pools_free * PA_POOL_SIZE);
+    if (st->pools_in_use != 0) {
+        /* The pool header size is not in the API: derive it, then check it. */
+        assert_int_equal(st->bytes_pool_headers % st->pools_in_use, 0);
+        header = st->bytes_pool_headers / st->pools_in_use;
+        assert_int_equal(header % PA_ALIGNMENT, 0);  /* the first block stays aligned */
+        assert_true(header > 0 && header < PA_POOL_SIZE / 2);
+    } else {
+        assert_int_equal(st->bytes_pool_headers, 0);
+    }
+    for (int i = 0; i < PA_NUM_SIZE_CLASSES; i++) {
+        const pa_size_class_stats *c = &st->classes[i];
+        assert_int_equal(c->block_size, (size_t)PA_ALIGNMENT * (size_t)(i + 1));
+        if (c->pools == 0) {
+            assert_int_equal(c->blocks_in_use, 0);
+            assert_int_equal(c->free_blocks, 0);
+            continue;
+        }
+        size_t per_pool = (PA_POOL_SIZE - header) / c->block_size;
+        assert_int_equal(c->blocks_in_use + c->free_blocks, c->pools * per_pool);
+        /* a carved pool has at least one live block (empty pools count as free pools) */
+        assert_true(c->blocks_in_use >= c->pools);
+        pools += c->pools;
+        used_bytes += c->blocks_in_use * c->block_size;
+        free_bytes += c->free_blocks * c->block_size;
+        quantization += c->pools * (PA_POOL_SIZE - header - per_pool * c->block_size);
+    }
+    assert_int_equal(pools, st->pools_in_use);
+    assert_int_equal(used_bytes, st->bytes_in_used_blocks);
+    assert_int_equal(free_bytes, st->bytes_in_free_blocks);
+    assert_int_equal(quantization, st->bytes_quantization);
+    /* Every byte of every current arena is accounted for exactly once. */
+    assert_int_equal(st->bytes_in_used_blocks + st->bytes_in_free_blocks + st->bytes_in_free_pools
+                         + st->bytes_pool_headers + st->bytes_quantization,
+                     st->arena_bytes);
+}
+
+/* Fails the test, naming the first differing figure, when a and b differ. */
+#define PA_STATS_FIELD_EQ(a, b, f) \
+    do { if ((a)->f != (b)->f) fail_msg("stats field %s: %zu != %zu", #f, (size_t)(a)->f, (size_t)(b)->f); } while (0)
+
+static inline void pa_assert_stats_equal(const pa_malloc_stats *a, const pa_malloc_stats *b)
+{
+    PA_STATS_FIELD_EQ(a, b, arenas_allocated);
+    PA_STATS_FIELD_EQ(a, b, arenas_reclaimed);
+    PA_STATS_FIELD_EQ(a, b, arenas_highwater);
+    PA_STATS_FIELD_EQ(a, b, arenas_current);
+    PA_STATS_FIELD_EQ(a, b, arena_bytes);
+    PA_STATS_FIELD_EQ(a, b, pools_in_use);
+    PA_STATS_FIELD_EQ(a, b, pools_free);
+    PA_STATS_FIELD_EQ(a, b, bytes_in_used_blocks);
+    PA_STATS_FIELD_EQ(a, b, bytes_in_free_blocks);
+    PA_STATS_FIELD_EQ(a, b, bytes_in_free_pools);
+    PA_STATS_FIELD_EQ(a, b, bytes_pool_headers);
+    PA_STATS_FIELD_EQ(a, b, bytes_quantization);
+    PA_STATS_FIELD_EQ(a, b, large_blocks);
+    PA_STATS_FIELD_EQ(a, b, large_bytes);
+    for (int i = 0; i < PA_NUM_SIZE_CLASSES; i++) {
+        const pa_size_class_stats *x = &a->classes[i], *y = &b->classes[i];
+        if (x->pools != y->pools || x->blocks_in_use != y->blocks_in_use || x->free_blocks != y->free_blocks)
+            fail_msg("stats of class %d (%zu bytes): pools %zu/%zu, blocks in use %zu/%zu, free %zu/%zu",
+                     i, x->block_size, x->pools, y->pools, x->blocks_in_use, y->blocks_in_use,
+                     x->free_blocks, y->free_blocks);
+    }
+}
+
+/* The calling thread has an error message. */
+#define PA_ASSERT_ERROR_SET() \
+    do { const char *e_ = pa_last_error(); assert_non_null(e_); \
+         if (e_[0] == '\0') fail_msg("pa_last_error() is empty after a failing call"); } while (0)
+
+/* The calling thread's error message contains text. */
+#define PA_ASSERT_ERROR_MENTIONS(text) \
+    do { const char *e_ = pa_last_error(); assert_non_null(e_); \
+         if (strstr(e_, (text)) == NULL) fail_msg("pa_last_error() = \"%s\" does not mention \"%s\"", e_, (text)); } while (0)
+
+#endif /* PA_TEST_UTIL_H */
