@@ -32,6 +32,7 @@ PY_RUNNER = os.path.join(HERE, 'run_python.py')
 REGRESSIONS = os.path.join(HERE, 'regressions')
 
 KINDS = ('plain', 'fin', 'res', 'legacy', 'both')
+DEEP_SHARE = 0.03              # share of deep scenarios (gen_deep) among the random ones
 MAX_WEAKREFS_PER_TARGET = 8   # PyObject_ClearWeakRefs' tuple stays within the tuple free lists
 
 
@@ -312,17 +313,21 @@ def gen_random(rng):
 
 
 def gen_deep(rng):
-    """A deep tree (80-200 nodes, mostly a chain with side branches), to
+    """A deep tree (110-300 nodes, mostly a chain with side branches), to
     exercise the trashcan's nesting limit: killed by count from its root, or
     closed into a cycle and collected."""
-    n = rng.randint(80, 200)
+    n = rng.randint(110, 300)
     kind_weights = rng.choice(((30, 50, 10, 0, 0), (0, 100, 0, 0, 0), (50, 40, 0, 5, 5)))
     ops = [f"new {i} {_pick_kind(rng, kind_weights)}" for i in range(n)]
-    parent_weights = None
+    spine = [0]
     for i in range(1, n):
-        p = i - 1 if rng.random() < 0.8 else rng.randrange(i)
-        ops.append(f"edge {p} {i}")
-    del parent_weights
+        # A spine that grows from its tip, with leaves hung all along it (so
+        # that nodes near each multiple of the nesting limit have siblings).
+        if rng.random() < 0.75:
+            ops.append(f"edge {spine[-1]} {i}")
+            spine.append(i)
+        else:
+            ops.append(f"edge {spine[-rng.randint(1, min(3, len(spine)))]} {i}")
     nw = rng.randint(0, 6)
     for w in range(nw):
         ops.append(f"weak w{w} {rng.randrange(n)} cb")
@@ -346,7 +351,7 @@ def generate(seed, count):
     rng = random.Random(seed)
     out = []
     for i in range(count):
-        ops = gen_deep(rng) if rng.random() < 0.03 else gen_random(rng)
+        ops = gen_deep(rng) if rng.random() < DEEP_SHARE else gen_random(rng)
         assert valid(ops), ops
         out.append((f"s{seed}-{i}", ops))
     return out
@@ -464,61 +469,61 @@ def run_pair(py, pa, scenarios):
 
 # =========================================================== minimising
 
-def candidates_of(lines):
-    """Smaller scenarios to try, biggest cuts first: whole nodes removed with
-    every line that mentions them, whole weakrefs, then chunks of lines."""
-    body = lines[:-1]
-    cands = []
-    ids = []
-    for l in body:
-        w = l.split()
-        if w[0] in ('new', 'pair'):
-            ids.append(w[1])
-    for i in ids:
-        wnames = {l.split()[1] for l in body if l.split()[0] == 'weak' and l.split()[2] == i}
+def _without_nodes(body, group):
+    """body less every line that mentions a node of group (or a weakref to one)."""
+    group = set(group)
+    wnames = {l.split()[1] for l in body if l.split()[0] == 'weak' and l.split()[2] in group}
 
-        def mentions(l, i=i, wnames=wnames):
-            w = l.split()
-            return any(w[p] == i for p in node_args(w)) or weak_arg(w) in wnames
-        cands.append([l for l in body if not mentions(l)] + ['end'])
-    for name in sorted({weak_arg(l.split()) for l in body} - {None}):
-        cands.append([l for l in body if weak_arg(l.split()) != name] + ['end'])
+    def mentions(l):
+        w = l.split()
+        return any(w[p] in group for p in node_args(w)) or weak_arg(w) in wnames
+    return [l for l in body if not mentions(l)]
+
+
+def candidate_levels(lines):
+    """Lists of smaller scenarios to try, biggest cuts first: groups of nodes
+    removed with every line that mentions them (halves, quarters, ... single
+    nodes), single weakrefs, then chunks of lines (halves ... single lines)."""
+    body = lines[:-1]
+    ids = [l.split()[1] for l in body if l.split()[0] in ('new', 'pair')]
+    k = len(ids) // 2
+    while k >= 1:
+        yield [_without_nodes(body, ids[i:i + k]) + ['end'] for i in range(0, len(ids), k)]
+        k //= 2
+    names = sorted({weak_arg(l.split()) for l in body} - {None})
+    yield [[l for l in body if weak_arg(l.split()) != n] + ['end'] for n in names]
     k = len(body) // 2
     while k >= 1:
-        for start in range(0, len(body), k):
-            cands.append(body[:start] + body[start + k:] + ['end'])
+        yield [body[:i] + body[i + k:] + ['end'] for i in range(0, len(body), k)]
         k //= 2
-    seen = set()
-    out = []
-    for c in cands:
-        key = tuple(c)
-        if len(c) < len(lines) and key not in seen and valid(c):
-            seen.add(key)
-            out.append(c)
-    return out
 
 
 def minimise(py, pa, lines, log):
-    """Greedy delta debugging: take the first candidate that still differs,
-    until no candidate does.  Each round runs all candidates in one batch."""
+    """Greedy delta debugging: at the coarsest level where some candidate
+    still differs, take the first such and start again; done when no
+    candidate at any level differs.  Each level runs as one batch."""
     current = lines
     rounds = 0
-    while True:
-        cands = candidates_of(current)
-        if not cands:
-            break
-        rounds += 1
-        batch = [(f"m{j}", c) for j, c in enumerate(cands)]
-        t_py, t_pa = run_pair(py, pa, batch)
-        found = None
-        for j in range(len(cands)):
-            if t_py.get(j) != t_pa.get(j):
-                found = cands[j]
+    progress = True
+    while progress:
+        progress = False
+        for level in candidate_levels(current):
+            seen = set()
+            cands = []
+            for c in level:
+                if len(c) < len(current) and tuple(c) not in seen and valid(c):
+                    seen.add(tuple(c))
+                    cands.append(c)
+            if not cands:
+                continue
+            rounds += 1
+            t_py, t_pa = run_pair(py, pa, [(f"m{j}", c) for j, c in enumerate(cands)])
+            found = next((c for j, c in enumerate(cands) if t_py.get(j) != t_pa.get(j)), None)
+            if found is not None:
+                current = found
+                progress = True
+                log(f"run.py: minimising: batch {rounds}, {len(current)} lines")
                 break
-        if found is None:
-            break
-        current = found
-        log(f"  minimising: round {rounds}, {len(current)} lines")
     return current
 
 
