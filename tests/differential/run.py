@@ -31,7 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PY_RUNNER = os.path.join(HERE, 'run_python.py')
 REGRESSIONS = os.path.join(HERE, 'regressions')
 
-KINDS = ('plain', 'fin', 'res', 'legacy', 'both')
+KINDS = ('plain', 'fin', 'res', 'legacy', 'both', 'clr', 'legres')
+WEAK_MODES = ('nocb', 'cb', 'cbfree', 'cbdrop')
 DEEP_SHARE = 0.03              # share of deep scenarios (gen_deep) among the random ones
 MAX_WEAKREFS_PER_TARGET = 8   # PyObject_ClearWeakRefs' tuple stays within the tuple free lists
 
@@ -104,18 +105,20 @@ def op_words(line):
 def node_args(words):
     """Positions of node ids among an op's words."""
     op = words[0]
-    if op in ('new', 'pair', 'pop', 'drop', 'unset'):
+    if op in ('new', 'pair', 'pop', 'drop', 'unset', 'wedge'):
         return [1]
     if op == 'edge':
         return [1, 2]
     if op == 'set':
         return [1, 3]
     if op == 'weak':
-        return [2]
+        return [2, 4] if len(words) == 5 else [2]
     return []
 
 
 def weak_arg(words):
+    if words[0] == 'wedge':
+        return words[2]
     return words[1] if words[0] in ('weak', 'dropweak', 'weakget') else None
 
 
@@ -147,6 +150,11 @@ def valid(lines):
                 if family.get(a) != 'list' or b not in family:
                     return False
                 length[a] += 1
+            elif op == 'wedge':
+                a = int(w[1])
+                if family.get(a) != 'list' or w[2] not in weak or len(w) != 3:
+                    return False
+                length[a] += 1
             elif op == 'pop':
                 a = int(w[1])
                 if family.get(a) != 'list' or length[a] == 0:
@@ -168,14 +176,24 @@ def valid(lines):
                     return False
                 del family[a]
             elif op == 'weak':
-                name, t = w[1], int(w[2])
+                name, t, mode = w[1], int(w[2]), w[3]
                 if not name.startswith('w') or not name[1:].isdigit() or t not in family \
-                        or w[3] not in ('cb', 'nocb'):
+                        or mode not in WEAK_MODES or len(w) != (5 if mode == 'cbdrop' else 4):
                     return False
                 per_target[t] = per_target.get(t, 0) + 1
                 if per_target[t] > MAX_WEAKREFS_PER_TARGET:
                     return False
-                weak[name] = t
+                weak.pop(name, None)
+                if mode == 'cbfree':
+                    pass                # its callback may drop it: not to be named again
+                elif mode == 'cbdrop':
+                    x = int(w[4])
+                    if x not in family:
+                        return False
+                    del family[x]       # its callback may drop x: not to be named again
+                    weak[name] = t
+                else:
+                    weak[name] = t
             elif op in ('dropweak', 'weakget'):
                 if w[1] not in weak:
                     return False
@@ -204,8 +222,10 @@ def gen_random(rng):
     interleaved with collections, some nodes kept to the end."""
     n = rng.randint(5, 60)
     pair_share = rng.choice((0.0, 0.0, 0.25, 0.5))
-    kind_weights = rng.choice(((40, 25, 12, 10, 5), (60, 20, 10, 5, 0), (30, 30, 20, 15, 5),
-                               (50, 0, 30, 20, 0), (20, 40, 30, 0, 10)))
+    kind_weights = rng.choice(((40, 25, 12, 10, 5, 5, 3), (60, 20, 10, 5, 0, 0, 0),
+                               (30, 30, 20, 15, 5, 0, 0), (50, 0, 30, 20, 0, 0, 0),
+                               (20, 40, 30, 0, 10, 0, 0), (30, 20, 10, 5, 0, 30, 0),
+                               (20, 20, 20, 10, 5, 20, 5), (40, 20, 0, 10, 0, 0, 30)))
     keep_share = rng.choice((0.0, 0.1, 0.25))
     locality = rng.choice((4, 8, 1000))
     ops = []
@@ -235,6 +255,7 @@ def gen_random(rng):
             choices.append(('new', 6 if len(held) < 3 else 3))
         if held:
             choices += [('edge', 8), ('weak', 1.2), ('weakget', 0.6 if weak else 0),
+                        ('wedge', 0.8 if weak else 0),
                         ('unedge', 0.5), ('count', 0.4)]
             droppable = [i for i in order if i not in keep]
             if droppable:
@@ -264,6 +285,12 @@ def gen_random(rng):
                 s = rng.choice('ab')
                 ops.append(f"set {a} {s} {b}")
                 slots[a].add(s)
+        elif act == 'wedge':
+            lists = [i for i in order if held[i] == 'list']
+            if lists:
+                a = rng.choice(lists)
+                ops.append(f"wedge {a} {rng.choice(sorted(weak))}")
+                length[a] += 1
         elif act == 'unedge':
             a = rng.choice(order)
             if held[a] == 'list' and length[a] > 0:
@@ -281,11 +308,22 @@ def gen_random(rng):
         elif act == 'weak':
             t = pick_target()
             if per_target.get(t, 0) < MAX_WEAKREFS_PER_TARGET:
+                mode = rng.choices(WEAK_MODES, weights=(35, 45, 10, 10))[0]
+                others = [i for i in order if i != t and i not in keep]
+                if mode == 'cbdrop' and not others:
+                    mode = 'cb'
                 per_target[t] = per_target.get(t, 0) + 1
                 name = f"w{next_w}"
                 next_w += 1
-                ops.append(f"weak {name} {t} {'cb' if rng.random() < 0.65 else 'nocb'}")
-                weak[name] = t
+                if mode == 'cbdrop':
+                    x = rng.choice(others)
+                    ops.append(f"weak {name} {t} cbdrop {x}")
+                    del held[x]         # from now on only the callback may drop it
+                    order.remove(x)
+                else:
+                    ops.append(f"weak {name} {t} {mode}")
+                if mode != 'cbfree':
+                    weak[name] = t
         elif act == 'weakget':
             ops.append(f"weakget {rng.choice(sorted(weak))}")
         elif act == 'dropweak':
@@ -317,7 +355,8 @@ def gen_deep(rng):
     exercise the trashcan's nesting limit: killed by count from its root, or
     closed into a cycle and collected."""
     n = rng.randint(110, 300)
-    kind_weights = rng.choice(((30, 50, 10, 0, 0), (0, 100, 0, 0, 0), (50, 40, 0, 5, 5)))
+    kind_weights = rng.choice(((30, 50, 10, 0, 0, 0, 0), (0, 100, 0, 0, 0, 0, 0),
+                               (50, 40, 0, 5, 5, 0, 0), (30, 40, 0, 0, 0, 30, 0)))
     ops = [f"new {i} {_pick_kind(rng, kind_weights)}" for i in range(n)]
     spine = [0]
     for i in range(1, n):

@@ -16,9 +16,11 @@
                  the library itself traverses, clears and releases them, a
                  before b (CPython's subtype_traverse / clear_slots order for
                  __slots__ = ('id', 'a', 'b', ...), sorted to a, b, id);
-   each in five kinds: plain, fin (PEP 442 finaliser logging "fin ID"), res
+   each in six kinds: plain, fin (PEP 442 finaliser logging "fin ID"), res
    (logs "fin ID" and resurrects itself into the list `resurrected`), legacy
-   (legacy finaliser logging "del ID") and both (fin and legacy).
+   (legacy finaliser logging "del ID"), both (fin and legacy) and clr (logs
+   "fin ID" and breaks its own edges) and legres (a legacy finaliser that
+   logs "del ID" and resurrects its object, except in the teardown).
 
    Everything the runner itself keeps (the held references, the weakref
    variables) lives in C arrays: references from outside the collector's
@@ -37,9 +39,13 @@
 #define MAX_IDS   65536
 #define MAX_WREFS 65536
 
-enum { K_PLAIN, K_FIN, K_RES, K_LEGACY, K_BOTH, NKINDS };
+enum { K_PLAIN, K_FIN, K_RES, K_LEGACY, K_BOTH, K_CLR, K_LEGRES, NKINDS };
 enum { F_LIST, F_PAIR, NFAMILIES };
-static const char *const kind_names[NKINDS] = { "plain", "fin", "res", "legacy", "both" };
+static const char *const kind_names[NKINDS] = { "plain", "fin", "res", "legacy", "both", "clr", "legres" };
+
+/* What a weakref's callback does besides logging "wrcb W". */
+enum { WR_NOCB, WR_CB, WR_CBFREE /* drops its own variable */, WR_CBDROP /* drops node `drop` */ };
+typedef struct wrinfo { int mode; int drop; } wrinfo;
 
 /* Both families start with the id, so the finalisers can read it alike. */
 typedef struct nodehdr {
@@ -75,6 +81,7 @@ static int family_of[MAX_IDS];
 static int max_id;                       /* ids in [0, max_id) were used */
 
 static pa_object *wrefs[MAX_WREFS];      /* weakref variables, by number: "w12" is wrefs[12] */
+static wrinfo wrinfos[MAX_WREFS];
 static int max_w;
 
 /* The trace of the current scenario. */
@@ -210,11 +217,37 @@ static void del_log(pa_object *self)
         tracef("del %d", ((nodehdr *)self)->id);
 }
 
+/* As list.clear() / self.a = None; self.b = None in a finaliser. */
+static void fin_clr(pa_object *self)
+{
+    fin_log(self);
+    if (pa_object_type(self) == types[F_LIST][K_CLR]) {
+        list_clear(self);
+    } else {
+        pa_clear(&((pairnode *)self)->a);
+        pa_clear(&((pairnode *)self)->b);
+    }
+}
+
+static void del_res(pa_object *self)
+{
+    if (quiet)
+        return;
+    del_log(self);
+    if (pa_list_append(resurrected, self) != 0)
+        die("pa_list_append: %s", pa_last_error());
+}
+
 static void wr_callback(pa_object *weakref, void *user)
 {
+    int w = (int)(intptr_t)user;
     (void)weakref;
     if (!quiet)
-        tracef("wrcb w%d", (int)(intptr_t)user);
+        tracef("wrcb w%d", w);
+    if (wrinfos[w].mode == WR_CBFREE)
+        pa_clear(&wrefs[w]);
+    else if (wrinfos[w].mode == WR_CBDROP)
+        pa_clear(&held[wrinfos[w].drop]);
 }
 
 /* ------------------------------------------------------------ a runtime */
@@ -244,8 +277,12 @@ static void make_types(void)
                 spec.finalize = fin_log;
             if (k == K_RES)
                 spec.finalize = fin_res;
+            if (k == K_CLR)
+                spec.finalize = fin_clr;
             if (k == K_LEGACY || k == K_BOTH)
                 spec.legacy_del = del_log;
+            if (k == K_LEGRES)
+                spec.legacy_del = del_res;
             types[f][k] = pa_type_new(rt, &spec);
             if (types[f][k] == NULL)
                 die("pa_type_new: %s", pa_last_error());
@@ -268,6 +305,7 @@ static void scenario_begin(void)
     memset(objs, 0, sizeof objs);
     memset(alive, 0, sizeof alive);
     memset(wrefs, 0, sizeof wrefs);
+    memset(wrinfos, 0, sizeof wrinfos);
     max_id = 0;
     max_w = 0;
     trace_len = 0;
@@ -436,6 +474,12 @@ static int run_op(int argc, char **argv)
         if (family_of[a] != F_LIST)
             die("edge from pair node %d", a);
         list_append(held[a], held[b]);
+    } else if (strcmp(op, "wedge") == 0) {
+        NEED(3);
+        int a = node_arg(argv[1]);
+        if (family_of[a] != F_LIST)
+            die("wedge from pair node %d", a);
+        list_append(held[a], wrefs[wref_arg(argv[2], 1)]);
     } else if (strcmp(op, "pop") == 0) {
         NEED(2);
         int a = node_arg(argv[1]);
@@ -461,21 +505,29 @@ static int run_op(int argc, char **argv)
             pa_incref(v);
             pa_setref(slot, v);
         } else {
-            if (*slot == NULL)
-                die("unset of an empty slot");
-            pa_clear(slot);
+            pa_clear(slot); /* run_python.py sets None: the same to counts */
         }
     } else if (strcmp(op, "drop") == 0) {
         NEED(2);
         pa_clear(&held[node_arg(argv[1])]);
     } else if (strcmp(op, "weak") == 0) {
-        NEED(4);
         int w = wref_arg(argv[1], 0);
         pa_object *target = held[node_arg(argv[2])];
-        int cb = strcmp(argv[3], "cb") == 0;
-        if (!cb && strcmp(argv[3], "nocb") != 0)
-            die("weak: expected cb or nocb, not '%s'", argv[3]);
-        pa_object *r = pa_weakref_new(target, cb ? wr_callback : NULL, (void *)(intptr_t)w);
+        int mode;
+        if (strcmp(argv[3], "nocb") == 0)
+            mode = WR_NOCB;
+        else if (strcmp(argv[3], "cb") == 0)
+            mode = WR_CB;
+        else if (strcmp(argv[3], "cbfree") == 0)
+            mode = WR_CBFREE;
+        else if (strcmp(argv[3], "cbdrop") == 0)
+            mode = WR_CBDROP;
+        else
+            die("weak: expected nocb, cb, cbfree or cbdrop, not '%s'", argv[3]);
+        NEED(mode == WR_CBDROP ? 5 : 4);
+        wrinfos[w].mode = mode;
+        wrinfos[w].drop = mode == WR_CBDROP ? node_arg(argv[4]) : -1;
+        pa_object *r = pa_weakref_new(target, mode == WR_NOCB ? NULL : wr_callback, (void *)(intptr_t)w);
         if (r == NULL)
             die("pa_weakref_new: %s", pa_last_error());
         pa_setref(&wrefs[w], r);

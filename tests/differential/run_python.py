@@ -38,12 +38,31 @@ OUT = []               # the current scenario's trace lines
 NODES = []             # [id] -> node: the scenario's own references ("held")
 WREFS = []             # [n] -> the weakref object of variable "w<n>"
 WRNAMES = {}           # id(weakref with callback) -> its name (ints and strs: never tracked)
+WRNUMS = {}            # id(weakref with callback) -> n of its name "w<n>"
+WRDROPS = {}           # id(weakref of mode cbdrop) -> the node its callback drops
 resurrected = []       # where `res` finalisers put their object
 
 
 def _wrcb(wr):
     if not QUIET:
         OUT.append(f"wrcb {WRNAMES[id(wr)]}")
+
+
+def _wrcb_free(wr):
+    """Mode cbfree: the callback drops the weakref's own variable."""
+    if not QUIET:
+        OUT.append(f"wrcb {WRNAMES[id(wr)]}")
+    WREFS[WRNUMS[id(wr)]] = None
+
+
+def _wrcb_drop(wr):
+    """Mode cbdrop X: the callback drops the scenario's reference to node X."""
+    if not QUIET:
+        OUT.append(f"wrcb {WRNAMES[id(wr)]}")
+    NODES[WRDROPS[id(wr)]] = None
+
+
+WEAK_CALLBACKS = {'nocb': None, 'cb': _wrcb, 'cbfree': _wrcb_free, 'cbdrop': _wrcb_drop}
 
 
 # ------------------------------------------------------------------ nodes
@@ -72,6 +91,27 @@ class NodeRes(Node):
         if not QUIET:
             OUT.append(f"fin {self.id}")
         resurrected.append(self)
+
+
+@_testcapi.with_tp_del
+class NodeLegres(Node):
+    """A legacy finaliser that resurrects its object (on every death)."""
+    __slots__ = ()
+
+    def __tp_del__(self):
+        if not QUIET:
+            OUT.append(f"del {self.id}")
+            resurrected.append(self)
+
+
+class NodeClr(Node):
+    """A finaliser that breaks its own edges (list_clear: last item first)."""
+    __slots__ = ()
+
+    def __del__(self):
+        if not QUIET:
+            OUT.append(f"fin {self.id}")
+        self.clear()
 
 
 @_testcapi.with_tp_del
@@ -118,6 +158,27 @@ class PairRes(Pair):
 
 
 @_testcapi.with_tp_del
+class PairLegres(Pair):
+    __slots__ = ()
+
+    def __tp_del__(self):
+        if not QUIET:
+            OUT.append(f"del {self.id}")
+            resurrected.append(self)
+
+
+class PairClr(Pair):
+    """A finaliser that breaks its own edges, a then b."""
+    __slots__ = ()
+
+    def __del__(self):
+        if not QUIET:
+            OUT.append(f"fin {self.id}")
+        self.a = None
+        self.b = None
+
+
+@_testcapi.with_tp_del
 class PairLegacy(Pair):
     __slots__ = ()
 
@@ -141,9 +202,11 @@ class PairBoth(Pair):
 
 CLASSES = {
     ('new', 'plain'): Node, ('new', 'fin'): NodeFin, ('new', 'res'): NodeRes,
-    ('new', 'legacy'): NodeLegacy, ('new', 'both'): NodeBoth,
+    ('new', 'legacy'): NodeLegacy, ('new', 'both'): NodeBoth, ('new', 'clr'): NodeClr,
+    ('new', 'legres'): NodeLegres,
     ('pair', 'plain'): Pair, ('pair', 'fin'): PairFin, ('pair', 'res'): PairRes,
-    ('pair', 'legacy'): PairLegacy, ('pair', 'both'): PairBoth,
+    ('pair', 'legacy'): PairLegacy, ('pair', 'both'): PairBoth, ('pair', 'clr'): PairClr,
+    ('pair', 'legres'): PairLegres,
 }
 NODE_TYPES = frozenset(CLASSES.values())
 
@@ -221,12 +284,16 @@ def parse(path):
                 ops.append((op, line) + tuple(int(x) for x in w[1:]))
             elif op in ('dropweak', 'weakget'):
                 ops.append((op, line, w[1], int(w[1][1:])))
+            elif op == 'wedge':
+                ops.append((op, line, int(w[1]), w[2], int(w[2][1:])))
             elif op == 'set':
                 ops.append((op, line, int(w[1]), w[2], int(w[3])))
             elif op == 'unset':
                 ops.append((op, line, int(w[1]), w[2]))
             elif op == 'weak':
-                ops.append((op, line, w[1], int(w[2]), w[3] == 'cb', int(w[1][1:])))
+                # (op, line, name, target, callback, n of "w<n>", node cbdrop drops)
+                ops.append((op, line, w[1], int(w[2]), WEAK_CALLBACKS[w[3]], int(w[1][1:]),
+                            int(w[4]) if w[3] == 'cbdrop' else -1))
             elif op in ('count', 'clearres', 'cleargarbage'):
                 ops.append((op, line))
             elif op == 'end':
@@ -261,6 +328,8 @@ def run_ops(it, stats0):
             nodes[op[2]] = _make(op[3], op[2])
         elif k == 'edge':
             nodes[op[2]].append(nodes[op[3]])
+        elif k == 'wedge':
+            nodes[op[2]].append(WREFS[op[4]])
         elif k == 'pop':
             nodes[op[2]].pop()
         elif k == 'set':
@@ -270,15 +339,17 @@ def run_ops(it, stats0):
                 nodes[op[2]].b = nodes[op[4]]
         elif k == 'unset':
             if op[3] == 'a':
-                del nodes[op[2]].a
+                nodes[op[2]].a = None
             else:
-                del nodes[op[2]].b
+                nodes[op[2]].b = None
         elif k == 'drop':
             nodes[op[2]] = None
         elif k == 'weak':
-            if op[4]:
-                WREFS[op[5]] = weakref.ref(nodes[op[3]], _wrcb)
+            if op[4] is not None:
+                WREFS[op[5]] = weakref.ref(nodes[op[3]], op[4])
                 WRNAMES[id(WREFS[op[5]])] = op[2]
+                WRNUMS[id(WREFS[op[5]])] = op[5]
+                WRDROPS[id(WREFS[op[5]])] = op[6]
             else:
                 WREFS[op[5]] = weakref.ref(nodes[op[3]])
         elif k == 'dropweak':
@@ -334,6 +405,8 @@ def teardown():
         NODES[:] = [None] * len(NODES)
         WREFS[:] = [None] * len(WREFS)
         WRNAMES.clear()
+        WRNUMS.clear()
+        WRDROPS.clear()
         resurrected.clear()
         gc.garbage.clear()
         gc.collect()
@@ -341,13 +414,15 @@ def teardown():
         sys.exit("run_python.py: teardown could not free every node")
     WREFS[:] = [None] * len(WREFS)
     WRNAMES.clear()
+    WRNUMS.clear()
+    WRDROPS.clear()
     QUIET = False
 
 
 def run_scenario(name, ops, out):
     OUT.clear()
     ids = [op[2] for op in ops if op[0] in ('new', 'pair')]
-    wnums = [op[-1] for op in ops if op[0] == 'weak']
+    wnums = [op[5] for op in ops if op[0] == 'weak']
     if len(NODES) <= max(ids, default=0):
         NODES.extend([None] * (max(ids, default=0) + 1 - len(NODES)))
     if len(WREFS) <= max(wnums, default=0):
