@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PY_RUNNER = os.path.join(HERE, 'run_python.py')
 REGRESSIONS = os.path.join(HERE, 'regressions')
 
-KINDS = ('plain', 'fin', 'res', 'legacy', 'both', 'clr', 'legres')
+KINDS = ('plain', 'fin', 'res', 'legacy', 'both', 'clr', 'legres', 'fwr', 'lwr')
 WEAK_MODES = ('nocb', 'cb', 'cbfree', 'cbdrop')
 DEEP_SHARE = 0.03              # share of deep scenarios (gen_deep) among the random ones
 MAX_WEAKREFS_PER_TARGET = 8   # PyObject_ClearWeakRefs' tuple stays within the tuple free lists
@@ -222,10 +222,12 @@ def gen_random(rng):
     interleaved with collections, some nodes kept to the end."""
     n = rng.randint(5, 60)
     pair_share = rng.choice((0.0, 0.0, 0.25, 0.5))
-    kind_weights = rng.choice(((40, 25, 12, 10, 5, 5, 3), (60, 20, 10, 5, 0, 0, 0),
-                               (30, 30, 20, 15, 5, 0, 0), (50, 0, 30, 20, 0, 0, 0),
-                               (20, 40, 30, 0, 10, 0, 0), (30, 20, 10, 5, 0, 30, 0),
-                               (20, 20, 20, 10, 5, 20, 5), (40, 20, 0, 10, 0, 0, 30)))
+    # plain, fin, res, legacy, both, clr, legres, fwr, lwr
+    kind_weights = rng.choice(((40, 25, 12, 10, 5, 5, 3, 3, 3), (60, 20, 10, 5, 0, 0, 0, 0, 0),
+                               (30, 30, 20, 15, 5, 0, 0, 0, 0), (50, 0, 30, 20, 0, 0, 0, 0, 0),
+                               (20, 40, 30, 0, 10, 0, 0, 0, 0), (30, 20, 10, 5, 0, 30, 0, 0, 0),
+                               (20, 20, 20, 10, 5, 20, 5, 0, 0), (40, 20, 0, 10, 0, 0, 30, 0, 0),
+                               (30, 10, 10, 5, 0, 5, 0, 20, 20)))
     keep_share = rng.choice((0.0, 0.1, 0.25))
     locality = rng.choice((4, 8, 1000))
     ops = []
@@ -355,8 +357,9 @@ def gen_deep(rng):
     exercise the trashcan's nesting limit: killed by count from its root, or
     closed into a cycle and collected."""
     n = rng.randint(110, 300)
-    kind_weights = rng.choice(((30, 50, 10, 0, 0, 0, 0), (0, 100, 0, 0, 0, 0, 0),
-                               (50, 40, 0, 5, 5, 0, 0), (30, 40, 0, 0, 0, 30, 0)))
+    kind_weights = rng.choice(((30, 50, 10, 0, 0, 0, 0, 0, 0), (0, 100, 0, 0, 0, 0, 0, 0, 0),
+                               (50, 40, 0, 5, 5, 0, 0, 0, 0), (30, 40, 0, 0, 0, 30, 0, 0, 0),
+                               (40, 30, 0, 0, 0, 0, 0, 30, 0)))
     ops = [f"new {i} {_pick_kind(rng, kind_weights)}" for i in range(n)]
     spine = [0]
     for i in range(1, n):
@@ -386,11 +389,11 @@ def gen_deep(rng):
     return ops
 
 
-def generate(seed, count):
+def generate(seed, count, deep_share=DEEP_SHARE):
     rng = random.Random(seed)
     out = []
     for i in range(count):
-        ops = gen_deep(rng) if rng.random() < DEEP_SHARE else gen_random(rng)
+        ops = gen_deep(rng) if rng.random() < deep_share else gen_random(rng)
         assert valid(ops), ops
         out.append((f"s{seed}-{i}", ops))
     return out
@@ -592,6 +595,8 @@ def main():
     ap.add_argument('--count', type=int, default=300, help='random scenarios (default 300)')
     ap.add_argument('--seed', type=int, default=1, help='seed of the random scenarios (default 1)')
     ap.add_argument('--python', help='oracle Python command (default: CPython 3.12 when present)')
+    ap.add_argument('--deep-share', type=float, default=DEEP_SHARE,
+                    help=f'share of deep (trashcan) scenarios among the random ones (default {DEEP_SHARE})')
     ap.add_argument('--batch', type=int, default=500, help='scenarios per runner process (default 500)')
     ap.add_argument('--file', action='append', default=[],
                     help='run the scenarios of this file too (repeatable)')
@@ -604,7 +609,7 @@ def main():
                     help='print the generated scenarios and exit')
     args = ap.parse_args()
 
-    random_scenarios = generate(args.seed, args.count)
+    random_scenarios = generate(args.seed, args.count, args.deep_share)
     if args.print_only:
         for name, lines in random_scenarios:
             sys.stdout.write(format_scenario(name, lines))

@@ -20,7 +20,9 @@
    (logs "fin ID" and resurrects itself into the list `resurrected`), legacy
    (legacy finaliser logging "del ID"), both (fin and legacy) and clr (logs
    "fin ID" and breaks its own edges) and legres (a legacy finaliser that
-   logs "del ID" and resurrects its object, except in the teardown).
+   logs "del ID" and resurrects its object, except in the teardown), fwr and
+   lwr (a PEP 442 / legacy finaliser that logs and makes a new weakref with
+   callback to its object, kept by the runner; its callback logs "wrcb fID").
 
    Everything the runner itself keeps (the held references, the weakref
    variables) lives in C arrays: references from outside the collector's
@@ -39,9 +41,9 @@
 #define MAX_IDS   65536
 #define MAX_WREFS 65536
 
-enum { K_PLAIN, K_FIN, K_RES, K_LEGACY, K_BOTH, K_CLR, K_LEGRES, NKINDS };
+enum { K_PLAIN, K_FIN, K_RES, K_LEGACY, K_BOTH, K_CLR, K_LEGRES, K_FWR, K_LWR, NKINDS };
 enum { F_LIST, F_PAIR, NFAMILIES };
-static const char *const kind_names[NKINDS] = { "plain", "fin", "res", "legacy", "both", "clr", "legres" };
+static const char *const kind_names[NKINDS] = { "plain", "fin", "res", "legacy", "both", "clr", "legres", "fwr", "lwr" };
 
 /* What a weakref's callback does besides logging "wrcb W". */
 enum { WR_NOCB, WR_CB, WR_CBFREE /* drops its own variable */, WR_CBDROP /* drops node `drop` */ };
@@ -60,6 +62,13 @@ typedef struct listnode {
     size_t n, cap;
 } listnode;
 
+/* The argument tuple of run_python.py's weakref.ref(node, callback) call:
+   see finalizer_weakref. */
+typedef struct argtuple {
+    PA_OBJECT_HEAD
+    pa_object *arg;
+} argtuple;
+
 typedef struct pairnode {
     PA_OBJECT_HEAD
     int id;
@@ -71,6 +80,7 @@ typedef struct pairnode {
 
 static pa_runtime *rt;
 static pa_type *types[NFAMILIES][NKINDS];
+static pa_type *argtuple_type;
 static pa_object *resurrected;           /* a PyAlloc list, frozen */
 static int quiet;                        /* teardown: log nothing */
 
@@ -82,6 +92,8 @@ static int max_id;                       /* ids in [0, max_id) were used */
 
 static pa_object *wrefs[MAX_WREFS];      /* weakref variables, by number: "w12" is wrefs[12] */
 static wrinfo wrinfos[MAX_WREFS];
+static pa_object **finwrefs;             /* weakrefs made by fwr / lwr finalisers */
+static size_t n_finwrefs, cap_finwrefs;
 static int max_w;
 
 /* The trace of the current scenario. */
@@ -238,6 +250,59 @@ static void del_res(pa_object *self)
         die("pa_list_append: %s", pa_last_error());
 }
 
+static void fw_callback(pa_object *weakref, void *user)
+{
+    (void)weakref;
+    if (!quiet)
+        tracef("wrcb f%d", (int)(intptr_t)user);
+}
+
+/* run_python.py makes this weakref with weakref.ref(node, callback): a call
+   through type_call, whose argument tuple (node, callback) holds the node
+   until the call returns.  The tuple's death goes through the trashcan, so
+   when the finaliser runs 50 deaths deep the tuple is deposited, its
+   reference keeps the node alive past the finaliser (which CPython then
+   takes for a resurrection), and the node dies again only when the deposited
+   tuple is destroyed.  To run the same scenario, the C runner makes the same
+   temporary: a small non-GC object holding the node (tuples come from a free
+   list, so it must not change gc.get_count() either), released after the
+   weakref is made. */
+static void finalizer_weakref(pa_object *self)
+{
+    pa_object *args = pa_object_new(argtuple_type);
+    if (args == NULL)
+        die("pa_object_new: %s", pa_last_error());
+    pa_incref(self);
+    ((argtuple *)args)->arg = self;
+    pa_object *r = pa_weakref_new(self, fw_callback, (void *)(intptr_t)((nodehdr *)self)->id);
+    if (r == NULL)
+        die("pa_weakref_new: %s", pa_last_error());
+    pa_decref(args);
+    if (n_finwrefs == cap_finwrefs) {
+        cap_finwrefs = cap_finwrefs ? 2 * cap_finwrefs : 16;
+        finwrefs = realloc(finwrefs, cap_finwrefs * sizeof *finwrefs);
+        if (finwrefs == NULL)
+            die("out of memory");
+    }
+    finwrefs[n_finwrefs++] = r;
+}
+
+static void fin_fwr(pa_object *self)
+{
+    if (quiet)
+        return;
+    fin_log(self);
+    finalizer_weakref(self);
+}
+
+static void del_lwr(pa_object *self)
+{
+    if (quiet)
+        return;
+    del_log(self);
+    finalizer_weakref(self);
+}
+
 static void wr_callback(pa_object *weakref, void *user)
 {
     int w = (int)(intptr_t)user;
@@ -255,6 +320,15 @@ static void wr_callback(pa_object *weakref, void *user)
 static void make_types(void)
 {
     static const size_t pair_offsets[] = { offsetof(pairnode, a), offsetof(pairnode, b), 0 };
+    static const size_t argtuple_offsets[] = { offsetof(argtuple, arg), 0 };
+    pa_type_spec aspec;
+    memset(&aspec, 0, sizeof aspec);
+    aspec.name = "argtuple";
+    aspec.basicsize = sizeof(argtuple);
+    aspec.ref_offsets = argtuple_offsets; /* not GC: released by the library */
+    argtuple_type = pa_type_new(rt, &aspec);
+    if (argtuple_type == NULL)
+        die("pa_type_new: %s", pa_last_error());
     for (int f = 0; f < NFAMILIES; f++) {
         for (int k = 0; k < NKINDS; k++) {
             char name[32];
@@ -283,6 +357,10 @@ static void make_types(void)
                 spec.legacy_del = del_log;
             if (k == K_LEGRES)
                 spec.legacy_del = del_res;
+            if (k == K_FWR)
+                spec.finalize = fin_fwr;
+            if (k == K_LWR)
+                spec.legacy_del = del_lwr;
             types[f][k] = pa_type_new(rt, &spec);
             if (types[f][k] == NULL)
                 die("pa_type_new: %s", pa_last_error());
@@ -343,6 +421,8 @@ static void scenario_teardown(void)
             pa_clear(&held[i]);
         for (int w = 0; w < max_w; w++)
             pa_clear(&wrefs[w]);
+        while (n_finwrefs > 0)
+            pa_decref(finwrefs[--n_finwrefs]);
         pa_list_clear(resurrected);
         pa_gc_clear_garbage(rt);
         pa_gc_collect(rt, 2);
@@ -351,6 +431,8 @@ static void scenario_teardown(void)
         die("teardown could not free every node");
     for (int w = 0; w < max_w; w++)
         pa_clear(&wrefs[w]);
+    while (n_finwrefs > 0)
+        pa_decref(finwrefs[--n_finwrefs]);
     quiet = 0;
     pa_decref(resurrected);
     resurrected = NULL;

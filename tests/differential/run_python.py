@@ -15,7 +15,7 @@ references count as external ones, exactly like the C runner's arrays; the
 runner creates no cyclic garbage (checked: the collection before each
 scenario must return 0); and the temporaries it does create come from and go
 back to free lists, so that gc.get_count() counts only the scenario's own
-objects (see prefill_free_lists).
+objects (see take_free_tuples).
 """
 import gc
 import sys
@@ -62,6 +62,22 @@ def _wrcb_drop(wr):
     NODES[WRDROPS[id(wr)]] = None
 
 
+FINWREFS = []          # weakrefs made by the finalisers of kinds fwr and lwr
+FWNAMES = {}           # id(such a weakref) -> "f<id of its node>"
+
+
+def _fwcb(wr):
+    if not QUIET:
+        OUT.append(f"wrcb {FWNAMES[id(wr)]}")
+
+
+def _finalizer_weakref(node):
+    """A new weakref with callback to the dying node, kept in FINWREFS."""
+    r = weakref.ref(node, _fwcb)
+    FWNAMES[id(r)] = f"f{node.id}"
+    FINWREFS.append(r)
+
+
 WEAK_CALLBACKS = {'nocb': None, 'cb': _wrcb, 'cbfree': _wrcb_free, 'cbdrop': _wrcb_drop}
 
 
@@ -102,6 +118,27 @@ class NodeLegres(Node):
         if not QUIET:
             OUT.append(f"del {self.id}")
             resurrected.append(self)
+
+
+class NodeFwr(Node):
+    """A finaliser that makes a new weakref (with callback) to its object."""
+    __slots__ = ()
+
+    def __del__(self):
+        if not QUIET:
+            OUT.append(f"fin {self.id}")
+            _finalizer_weakref(self)
+
+
+@_testcapi.with_tp_del
+class NodeLwr(Node):
+    """A legacy finaliser that makes a new weakref (with callback) to its object."""
+    __slots__ = ()
+
+    def __tp_del__(self):
+        if not QUIET:
+            OUT.append(f"del {self.id}")
+            _finalizer_weakref(self)
 
 
 class NodeClr(Node):
@@ -167,6 +204,25 @@ class PairLegres(Pair):
             resurrected.append(self)
 
 
+class PairFwr(Pair):
+    __slots__ = ()
+
+    def __del__(self):
+        if not QUIET:
+            OUT.append(f"fin {self.id}")
+            _finalizer_weakref(self)
+
+
+@_testcapi.with_tp_del
+class PairLwr(Pair):
+    __slots__ = ()
+
+    def __tp_del__(self):
+        if not QUIET:
+            OUT.append(f"del {self.id}")
+            _finalizer_weakref(self)
+
+
 class PairClr(Pair):
     """A finaliser that breaks its own edges, a then b."""
     __slots__ = ()
@@ -203,10 +259,10 @@ class PairBoth(Pair):
 CLASSES = {
     ('new', 'plain'): Node, ('new', 'fin'): NodeFin, ('new', 'res'): NodeRes,
     ('new', 'legacy'): NodeLegacy, ('new', 'both'): NodeBoth, ('new', 'clr'): NodeClr,
-    ('new', 'legres'): NodeLegres,
+    ('new', 'legres'): NodeLegres, ('new', 'fwr'): NodeFwr, ('new', 'lwr'): NodeLwr,
     ('pair', 'plain'): Pair, ('pair', 'fin'): PairFin, ('pair', 'res'): PairRes,
     ('pair', 'legacy'): PairLegacy, ('pair', 'both'): PairBoth, ('pair', 'clr'): PairClr,
-    ('pair', 'legres'): PairLegres,
+    ('pair', 'legres'): PairLegres, ('pair', 'fwr'): PairFwr, ('pair', 'lwr'): PairLwr,
 }
 NODE_TYPES = frozenset(CLASSES.values())
 
@@ -218,42 +274,34 @@ def _make(cls, ident):
 
 
 # ------------------------------------------------------ counting helpers
+# CPython keeps free lists of dead tuples (and lists, dicts, ...); PyAlloc has
+# none.  They change generation 0's count: a tuple taken from an empty free
+# list is a new GC allocation (count + 1) but its death puts it back on the
+# free list without lowering the count; and a full collection frees every
+# free list (clear_freelists), lowering the count once per object freed.  So
+# that gc.get_count() counts only the scenario's objects, the runner keeps
+# the tuple free lists stocked with exactly FREE_PER_SIZE tuples of each size
+# 1-19 while a scenario runs (transient tuples -- gc.get_count()'s result,
+# PyObject_ClearWeakRefs' tuple of callbacks -- then come from and go back to
+# a free list: count unchanged), and takes them all out of the free lists
+# around every full collection (clear_freelists then frees nothing).  Lists
+# and dicts are never allocated by the runner while a scenario runs, so their
+# free lists stay as the full collection before the scenario left them: empty.
 
-class Spare:
-    """A GC object whose death lowers gc.get_count()[0] by one, nothing else."""
-    __slots__ = ('x',)
+HOLD = []                      # the tuples taken out of the free lists
+TUPLE_SIZES = tuple(range(1, 20))
+FREE_PER_SIZE = (0, 1, 2, 3)   # four of each size
 
 
-SPARES = []
+def take_free_tuples():
+    """Takes FREE_PER_SIZE tuples of each size out of the free lists (or makes them)."""
+    for size in TUPLE_SIZES:
+        for _ in FREE_PER_SIZE:
+            HOLD.append(tuple(range(size)))
 
 
-def refill_spares(n):
-    while len(SPARES) < n:
-        SPARES.append(Spare())
-
-
-def prefill_free_lists():
-    """Make every tuple and list free list non-empty, then undo what that did
-    to generation 0's count.
-
-    A full collection empties the free lists (clear_freelists).  A tuple or
-    list taken from an empty free list is a new GC allocation (count + 1), but
-    its death puts it back on the free list without lowering the count: so
-    every transient tuple (gc.get_count()'s result, the tuple of callbacks in
-    PyObject_ClearWeakRefs when an object has several weakrefs) would leave
-    +1 behind.  With every free list holding a few objects, they cost 0.
-    The refill itself is measured (the second gc.get_count() gets its tuple
-    from a refilled free list) and its excess removed by killing Spares.
-    """
-    before = gc.get_count()[0]
-    keep = [tuple([None] * size) for size in range(1, 20) for _ in range(4)]
-    keep.append([])
-    keep.append([])
-    keep.clear()
-    del keep
-    after = gc.get_count()[0]
-    for _ in range(after - before):
-        SPARES.pop()
+def give_back_free_tuples():
+    HOLD.clear()
 
 
 # ------------------------------------------------------------------ parsing
@@ -359,9 +407,11 @@ def run_ops(it, stats0):
             out.append("-> dead" if target is None else f"-> {target.id}")
             del target
         elif k == 'collect':
+            if op[2] == 2:
+                take_free_tuples()
             n = gc.collect(op[2])
             if op[2] == 2:
-                prefill_free_lists()
+                give_back_free_tuples()
             out.append(f"-> {n} [{count_line()}]")
         elif k == 'count':
             out.append(f"-> {count_line()}")
@@ -407,6 +457,8 @@ def teardown():
         WRNAMES.clear()
         WRNUMS.clear()
         WRDROPS.clear()
+        FINWREFS.clear()
+        FWNAMES.clear()
         resurrected.clear()
         gc.garbage.clear()
         gc.collect()
@@ -416,6 +468,8 @@ def teardown():
     WRNAMES.clear()
     WRNUMS.clear()
     WRDROPS.clear()
+    FINWREFS.clear()
+    FWNAMES.clear()
     QUIET = False
 
 
@@ -428,14 +482,17 @@ def run_scenario(name, ops, out):
     if len(WREFS) <= max(wnums, default=0):
         WREFS.extend([None] * (max(wnums, default=0) + 1 - len(WREFS)))
     del ids, wnums
-    refill_spares(200 + 200 * sum(1 for op in ops if op[0] == 'collect' and op[2] == 2))
+    # Everything the scenario run needs is made before the collection below,
+    # whose clear_freelists then leaves every free list empty.
+    stats0 = [dict(s) for s in gc.get_stats()]
+    it = iter(ops)
     n = gc.collect()
     if n != 0:
         sys.exit(f"run_python.py: before scenario {name}: gc.collect() found {n} objects "
                  "(the runner made garbage of its own)")
-    stats0 = [dict(s) for s in gc.get_stats()]
-    it = iter(ops)
-    prefill_free_lists()
+    stats0[2]['collections'] += 1    # that collection is not the scenario's
+    take_free_tuples()
+    give_back_free_tuples()          # the tuple free lists: FREE_PER_SIZE of each size
     gc.freeze()          # the runner's objects (and it) leave the generations; count[0] = 0
     run_ops(it, stats0)
     del it
