@@ -81,6 +81,16 @@ typedef struct pairnode {
 static pa_runtime *rt;
 static pa_type *types[NFAMILIES][NKINDS];
 static pa_type *argtuple_type;
+
+/* run_python.py keeps CPython's tuple free lists stocked with FREE_TUPLES
+   tuples, which every full collection frees at its end (each lowering
+   generation 0's count, never below 0) and the runner then makes again
+   (each raising it): see "counting helpers" there.  The same count traffic
+   here: FREE_TUPLES untracked GC objects, released after each full
+   collection and made again. */
+#define FREE_TUPLES (19 * 16)
+static pa_type *token_type;
+static pa_object *tokens[FREE_TUPLES];
 static pa_object *resurrected;           /* a PyAlloc list, frozen */
 static int quiet;                        /* teardown: log nothing */
 
@@ -317,6 +327,30 @@ static void wr_callback(pa_object *weakref, void *user)
 
 /* ------------------------------------------------------------ a runtime */
 
+static int token_traverse(pa_object *self, pa_visitproc visit, void *arg)
+{
+    (void)self;
+    (void)visit;
+    (void)arg;
+    return 0;
+}
+
+static void make_tokens(void)
+{
+    for (int i = 0; i < FREE_TUPLES; i++) {
+        tokens[i] = pa_object_new(token_type);
+        if (tokens[i] == NULL)
+            die("pa_object_new: %s", pa_last_error());
+        pa_gc_untrack(tokens[i]);
+    }
+}
+
+static void free_tokens(void)
+{
+    for (int i = 0; i < FREE_TUPLES; i++)
+        pa_clear(&tokens[i]);
+}
+
 static void make_types(void)
 {
     static const size_t pair_offsets[] = { offsetof(pairnode, a), offsetof(pairnode, b), 0 };
@@ -328,6 +362,15 @@ static void make_types(void)
     aspec.ref_offsets = argtuple_offsets; /* not GC: released by the library */
     argtuple_type = pa_type_new(rt, &aspec);
     if (argtuple_type == NULL)
+        die("pa_type_new: %s", pa_last_error());
+    pa_type_spec tspec;
+    memset(&tspec, 0, sizeof tspec);
+    tspec.name = "free-tuple";
+    tspec.basicsize = sizeof(pa_object);
+    tspec.flags = PA_TPFLAGS_HAVE_GC;
+    tspec.traverse = token_traverse;
+    token_type = pa_type_new(rt, &tspec);
+    if (token_type == NULL)
         die("pa_type_new: %s", pa_last_error());
     for (int f = 0; f < NFAMILIES; f++) {
         for (int k = 0; k < NKINDS; k++) {
@@ -378,6 +421,7 @@ static void scenario_begin(void)
     resurrected = pa_list_new(rt);
     if (resurrected == NULL)
         die("pa_list_new: %s", pa_last_error());
+    make_tokens();
     pa_gc_freeze(rt); /* as run_python.py freezes its own containers; count[0] = 0 */
     memset(held, 0, sizeof held);
     memset(objs, 0, sizeof objs);
@@ -436,6 +480,7 @@ static void scenario_teardown(void)
     quiet = 0;
     pa_decref(resurrected);
     resurrected = NULL;
+    free_tokens();
     pa_runtime_free(rt);
     rt = NULL;
 }
@@ -633,6 +678,10 @@ static int run_op(int argc, char **argv)
         intptr_t n = pa_gc_collect(rt, g);
         if (n < 0)
             die("pa_gc_collect: %s", pa_last_error());
+        if (g == 2) {
+            free_tokens();   /* CPython's clear_freelists, at the end of the collection */
+            make_tokens();   /* run_python.py stocks the free lists again */
+        }
         char c[96];
         count_text(c, sizeof c);
         tracef("-> %ld [%s]", (long)n, c);

@@ -277,20 +277,23 @@ def _make(cls, ident):
 # CPython keeps free lists of dead tuples (and lists, dicts, ...); PyAlloc has
 # none.  They change generation 0's count: a tuple taken from an empty free
 # list is a new GC allocation (count + 1) but its death puts it back on the
-# free list without lowering the count; and a full collection frees every
-# free list (clear_freelists), lowering the count once per object freed.  So
-# that gc.get_count() counts only the scenario's objects, the runner keeps
-# the tuple free lists stocked with exactly FREE_PER_SIZE tuples of each size
-# 1-19 while a scenario runs (transient tuples -- gc.get_count()'s result,
-# PyObject_ClearWeakRefs' tuple of callbacks -- then come from and go back to
-# a free list: count unchanged), and takes them all out of the free lists
-# around every full collection (clear_freelists then frees nothing).  Lists
-# and dicts are never allocated by the runner while a scenario runs, so their
-# free lists stay as the full collection before the scenario left them: empty.
+# free list without lowering the count; and every full collection frees the
+# free lists (clear_freelists), lowering the count once per object freed
+# (never below 0).  So that gc.get_count() is a function of the scenario
+# alone, the runner keeps the tuple free lists stocked with exactly
+# FREE_PER_SIZE tuples of each size 1-19: transient tuples (gc.get_count()'s
+# result, weakref.ref()'s argument tuple, PyObject_ClearWeakRefs' tuple of
+# callbacks) then come from and go back to a free list (count unchanged), and
+# every full collection frees exactly FREE_TUPLES tuples at its end, after
+# which the runner stocks them again (count + FREE_TUPLES).  run_pyalloc.c
+# mirrors this with FREE_TUPLES untracked GC objects, freed after each full
+# collection and made again.  Lists and dicts are never allocated by the
+# runner while a scenario runs, so their free lists stay empty.
 
 HOLD = []                      # the tuples taken out of the free lists
 TUPLE_SIZES = tuple(range(1, 20))
-FREE_PER_SIZE = (0, 1, 2, 3)   # four of each size
+FREE_PER_SIZE = tuple(range(16))   # sixteen of each size (deposits in the trashcan hold some)
+FREE_TUPLES = len(TUPLE_SIZES) * len(FREE_PER_SIZE)   # 304: run_pyalloc.c's FREE_TUPLES
 
 
 def take_free_tuples():
@@ -407,10 +410,9 @@ def run_ops(it, stats0):
             out.append("-> dead" if target is None else f"-> {target.id}")
             del target
         elif k == 'collect':
-            if op[2] == 2:
-                take_free_tuples()
             n = gc.collect(op[2])
             if op[2] == 2:
+                take_free_tuples()       # restock what clear_freelists freed
                 give_back_free_tuples()
             out.append(f"-> {n} [{count_line()}]")
         elif k == 'count':
