@@ -66,7 +66,7 @@ public sealed unsafe class PyType
 
     /// <summary>Defines the type whose objects have the layout <typeparamref name="T"/>: <see cref="PyTypeBuilder.For{T}"/> with
     /// <paramref name="flags"/>, built in <paramref name="runtime"/>.</summary>
-    /// <typeparam name="T">An unmanaged, blittable struct starting with <see cref="PaObject"/> (or <see cref="PaVarObject"/>);
+    /// <typeparam name="T">An unmanaged struct starting with <see cref="PaObject"/> (or <see cref="PaVarObject"/>);
     /// its owned reference fields are <c>PaObject*</c> marked <see cref="PyRefAttribute"/>.</typeparam>
     /// <param name="runtime">The runtime.</param>
     /// <param name="name">The type's name.</param>
@@ -170,36 +170,52 @@ public sealed unsafe class PyTypeBuilder
     /// A builder for objects laid out as <typeparamref name="T"/>: basicsize = <c>sizeof(T)</c>, and the offsets of the
     /// fields marked <see cref="PyRefAttribute"/> as ref_offsets. No flags yet (add <see cref="WithFlags"/>).
     /// </summary>
-    /// <typeparam name="T">An unmanaged blittable struct whose first field (offset 0) is a <see cref="PaObject"/> or
-    /// <see cref="PaVarObject"/>; every [PyRef] field must be a <c>PaObject*</c>.</typeparam>
+    /// <typeparam name="T">An unmanaged struct with a <see cref="PaObject"/> (or <see cref="PaVarObject"/>) field at offset 0;
+    /// every [PyRef] field must be a <c>PaObject*</c>.</typeparam>
     /// <param name="name">The type's name.</param>
     /// <returns>The builder.</returns>
-    /// <exception cref="ArgumentException"><typeparamref name="T"/> is not blittable, does not start with the header, or
-    /// has a [PyRef] field that is not a <c>PaObject*</c>.</exception>
+    /// <remarks>The offsets are those of <typeparamref name="T"/> in memory, the layout a <c>T*</c> reads through
+    /// (<see cref="PyObjectRef.As{T}"/>); they are measured, not taken from the marshaller, so fields such as
+    /// <see cref="bool"/> (1 byte in memory, 4 when marshalled) cannot shift them.</remarks>
+    /// <exception cref="ArgumentException"><typeparamref name="T"/> has no header at offset 0, or has a [PyRef] field that is not a <c>PaObject*</c>.</exception>
     public static PyTypeBuilder For<[DynamicallyAccessedMembers(LayoutFields)] T>(string name) where T : unmanaged
     {
         Type t = typeof(T);
-        try
-        {
-            GCHandle.Alloc(default(T), GCHandleType.Pinned).Free(); // only blittable types pin
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"{t.Name} is not blittable (bool and char fields are not): its layout in C is not its .NET layout", e);
-        }
-        FieldInfo[] fields = t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
-            .OrderBy(f => Marshal.OffsetOf(t, f.Name).ToInt64()).ToArray();
-        if (fields.Length == 0 || Marshal.OffsetOf(t, fields[0].Name) != 0
-            || (fields[0].FieldType != typeof(PaObject) && fields[0].FieldType != typeof(PaVarObject)))
+        FieldInfo[] fields = t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+        bool hasHeader = fields.Any(f => (f.FieldType == typeof(PaObject) || f.FieldType == typeof(PaVarObject)) && OffsetOf<T>(f) == 0);
+        if (!hasHeader)
             throw new ArgumentException($"{t.Name} must start with a PaObject (or PaVarObject) field, the object header");
-        var builder = new PyTypeBuilder(name) { BasicSize = Unsafe.SizeOf<T>() };
-        foreach (FieldInfo f in fields.Where(f => f.GetCustomAttribute<PyRefAttribute>() != null))
+        var builder = new PyTypeBuilder(name) { BasicSize = sizeof(T) };
+        foreach (FieldInfo f in fields.Where(f => f.GetCustomAttribute<PyRefAttribute>() != null).OrderBy(f => f.MetadataToken))
         {
             if (f.FieldType != typeof(PaObject*))
                 throw new ArgumentException($"{t.Name}.{f.Name} is marked [PyRef] but is a {f.FieldType.Name}, not a PaObject*");
-            builder._refOffsets.Add(Marshal.OffsetOf(t, f.Name).ToInt64());
+            builder._refOffsets.Add(OffsetOf<T>(f));
         }
+        builder._refOffsets.Sort();
         return builder;
+    }
+
+    /* Where field f lies in a T in memory: store a marker in it (through reflection, in an otherwise zeroed
+       T) and find the marker's bytes.  Works for PaObject* fields and for the object header. */
+    private static long OffsetOf<T>(FieldInfo f) where T : unmanaged
+    {
+        const long Marker = 0x5AA5_1F2E_3D4C_5B6A;
+        object boxed = default(T);
+        if (f.FieldType == typeof(PaObject*))
+            f.SetValue(boxed, Pointer.Box(unchecked((void*)Marker), typeof(PaObject*)));
+        else if (f.FieldType == typeof(PaObject))
+            f.SetValue(boxed, new PaObject { ObRefcnt = unchecked((nint)Marker) });
+        else
+            f.SetValue(boxed, new PaVarObject { ObBase = new PaObject { ObRefcnt = unchecked((nint)Marker) } });
+        T value = (T)boxed;
+        byte* p = (byte*)&value;
+        for (int offset = 0; offset + sizeof(long) <= sizeof(T); offset++)
+        {
+            if (Unsafe.ReadUnaligned<long>(p + offset) == Marker)
+                return offset;
+        }
+        throw new InvalidOperationException($"cannot locate {typeof(T).Name}.{f.Name} in memory");
     }
 
     /// <summary>The type's name.</summary>
