@@ -178,6 +178,20 @@ public sealed unsafe class ObjectErrorTests : RuntimeFixture
     }
 
     [Test]
+    public void ObjectMemory_IsRefusedByTheAllocatorsCalls_ObjectsDieByDecrefOnly()
+    {
+        using PyOwned list = PyList.New(Rt);
+        PyMemory.Free(list.Pointer);
+        Assert.That(PyMemory.LastError, Does.StartWith("pa_free:").And.Contain("belongs to a runtime's object heap"));
+        Assert.Throws<PyAllocException>(() => PyMemory.FreeChecked(list.Pointer));
+        Assert.That((long)PyMemory.Realloc(list.Pointer, 100), Is.Zero);
+        Assert.That(PyMemory.LastError, Does.StartWith("pa_realloc:"));
+        Assert.That((long)PyMemory.UsableSize(list.Pointer), Is.Zero);
+        Assert.That(list.RefCount, Is.EqualTo(1), "the object is untouched");
+        Assert.That(PyList.Count(list), Is.Zero);
+    }
+
+    [Test]
     public void RemovingAnUnregisteredCallback_Fails()
     {
         Assert.That(Rt.RemoveCallback((_, _) => { }), Is.False);
