@@ -153,6 +153,36 @@ public sealed unsafe class WeakRefTests : RuntimeFixture
     }
 
     /// <summary>
+    /// pa_gc_untrack is allowed on any object, weakrefs included. When the target of an untracked weakref with a
+    /// callback is found unreachable, the collector must still call the callback (or at least not fail), and
+    /// must remain usable afterwards.
+    /// </summary>
+    [Test]
+    public void AnUntrackedWeakrefWithACallback_DoesNotBreakTheCollector()
+    {
+        int calls = 0;
+        PyOwned a = PyList.New(Rt), b = PyList.New(Rt);
+        PyList.AppendChecked(a, b);
+        PyList.AppendChecked(b, a);
+        using PyOwned wr = PyWeakRef.New(a, _ => calls++);
+        wr.Ref.Untrack();
+        a.Dispose();
+        b.Dispose();
+
+        long collected = Rt.Collect();
+        string error = PyMemory.LastError;
+        UnreachableCycle(HolderType());
+        long later = Rt.Collect();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(error, Does.Not.Contain("internal error"));
+            Assert.That(collected, Is.EqualTo(2));
+            Assert.That(calls, Is.EqualTo(1));
+            Assert.That(later, Is.EqualTo(2), "the collector still works afterwards");
+        }
+    }
+
+    /// <summary>
     /// CPython's weakref get checks <c>Py_REFCNT(obj) &gt; 0</c> (gh-60806): when a long chain is released, the
     /// trashcan defers deallocations, and a deferred object keeps its weakrefs while its count is already 0.
     /// Code running meanwhile (here: weakref callbacks of other objects dying in the same chain) must see such
