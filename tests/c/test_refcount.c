@@ -485,6 +485,20 @@ static void type_new_rejects_bad_ref_offsets(void **state)
     pa_runtime_free(rt);
 }
 
+/* The same field listed twice is an inconsistent spec: the library would
+   release it twice at death (and subtract it twice in a collection, which
+   the collector reports as a fatal "refcount is too small"). */
+static void type_new_rejects_duplicate_ref_offsets(void **state)
+{
+    (void)state;
+    pa_runtime *rt = new_runtime();
+    static const size_t twice[] = {offsetof(node, a), offsetof(node, b), offsetof(node, a), 0};
+    pa_type_spec s = {.name = "twice", .basicsize = sizeof(node), .flags = PA_TPFLAGS_HAVE_GC,
+                      .ref_offsets = twice};
+    expect_type_error(rt, &s, "ref_offsets");
+    pa_runtime_free(rt);
+}
+
 static void type_new_rejects_items_are_refs_with_wrong_itemsize(void **state)
 {
     (void)state;
@@ -967,6 +981,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(type_new_rejects_basicsize_smaller_than_the_header),
         cmocka_unit_test(type_new_rejects_gc_without_traverse_or_ref_offsets),
         cmocka_unit_test(type_new_rejects_bad_ref_offsets),
+        cmocka_unit_test(type_new_rejects_duplicate_ref_offsets),
         cmocka_unit_test(type_new_rejects_items_are_refs_with_wrong_itemsize),
         cmocka_unit_test(type_new_copies_the_spec),
         cmocka_unit_test(object_new_zeroes_the_object),
