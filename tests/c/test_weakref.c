@@ -14,6 +14,8 @@
    - weakrefs made during a PEP 442 finaliser still get their callback
      (CPython clears weakrefs after tp_finalize); those made during a legacy
      finaliser are cleared without callback;
+   - a weakref never hands out an object whose count already reached zero
+     and whose death the trashcan deferred (CPython 3.12, gh-60806);
    - the article's Part 7 "Use weakref for back-references": a child's weak
      reference to its parent lets the parent go by reference counting, and
      the child's get_parent() then returns None. */
@@ -437,6 +439,71 @@ static void weakrefs_made_in_a_legacy_finalizer_are_cleared_without_callback(voi
     pa_clear(&g_made_in_finalizer);
 }
 
+/* ------------------------------------------------ weakrefs and the trashcan */
+
+/* Releasing a long chain defers deaths (the trashcan): an object whose count
+   reached zero deep in the chain waits, count 0, its weakrefs not yet
+   cleared, until the outer deaths finish.  CPython 3.12 never hands such an
+   object out: PyWeakref_GET_OBJECT returns None when the target's count is
+   0 (gh-60806).  Mirrors (CPython 3.12.1: no zombie seen):
+     class N: __slots__ = ('nxt', 'probe', 'i', '__weakref__')
+     class P: def __del__(self): for each dying node j: assert wrs[j]() is None
+     200 nodes, node i: nxt = node i+1 then probe = P(); del head
+   Here each chain node holds a = next node, then b = a probe whose dealloc
+   asks every node's weakref: an object handed out with count 1 after the
+   get had count 0 before it (a dying object). */
+enum { TRASH_CHAIN = 200 };
+static pa_object *g_trash_wrs[TRASH_CHAIN];
+static int g_zombies, g_live_seen;
+
+static void probe_dealloc(pa_object *o)
+{
+    (void)o;
+    for (int j = 0; j < TRASH_CHAIN; j++) {
+        pa_object *t = pa_weakref_get(g_trash_wrs[j]);
+        if (t == NULL)
+            continue;
+        if (pa_refcnt(t) == 1)
+            g_zombies++; /* not released: its count was 0 (releasing would kill it twice) */
+        else {
+            g_live_seen++;
+            pa_decref(t);
+        }
+    }
+}
+
+static void a_weakref_never_returns_an_object_awaiting_the_trashcan(void **state)
+{
+    (void)state;
+    pa_type_spec spec = {.name = "probe", .basicsize = sizeof(node), .dealloc = probe_dealloc};
+    pa_type *tp = pa_type_new(g_rt, &spec);
+    assert_non_null(tp);
+    pa_object *nodes[TRASH_CHAIN];
+    for (int i = 0; i < TRASH_CHAIN; i++) {
+        nodes[i] = new_node(g_node, i);
+        g_trash_wrs[i] = pa_weakref_new(nodes[i], NULL, NULL);
+        assert_non_null(g_trash_wrs[i]);
+    }
+    for (int i = 0; i < TRASH_CHAIN; i++) {
+        if (i + 1 < TRASH_CHAIN)
+            set_a(nodes[i], nodes[i + 1]);
+        NODE(nodes[i])->b = pa_object_new(tp); /* after a: released after the chain below */
+        assert_non_null(NODE(nodes[i])->b);
+    }
+    for (int i = 1; i < TRASH_CHAIN; i++)
+        pa_decref(nodes[i]);
+    g_zombies = g_live_seen = 0;
+    pa_decref(nodes[0]);
+    assert_int_equal(ev_count('D'), TRASH_CHAIN); /* the whole chain went */
+    if (g_zombies != 0)
+        fail_msg("pa_weakref_get returned a dying object (count 0, awaiting the trashcan) %d times",
+                 g_zombies);
+    for (int i = 0; i < TRASH_CHAIN; i++) {
+        assert_null(pa_weakref_get(g_trash_wrs[i]));
+        pa_decref(g_trash_wrs[i]);
+    }
+}
+
 /* --------------------------------------------------- the article's Part 7 */
 
 /* class Parent:
@@ -524,6 +591,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(finalizer_in_a_collection_sees_its_weakrefs_cleared, setup, teardown),
         cmocka_unit_test_setup_teardown(weakrefs_made_in_a_finalizer_still_call_back, setup, teardown),
         cmocka_unit_test_setup_teardown(weakrefs_made_in_a_legacy_finalizer_are_cleared_without_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_weakref_never_returns_an_object_awaiting_the_trashcan, setup, teardown),
         cmocka_unit_test_setup_teardown(article_weak_back_references_let_the_parent_go, setup, teardown),
         cmocka_unit_test_setup_teardown(article_strong_back_references_need_the_collector, setup, teardown),
     };
