@@ -930,6 +930,85 @@ static void legacy_finalizer_runs_on_every_death(void **state)
     assert_string_equal(ev_string(), "L1 L1 L1 D1");
 }
 
+/* An object with both a PEP 442 finaliser and a legacy one is a legacy
+   object: in a cycle it is uncollectable and its finaliser does not run
+   (finalize_garbage only sees what move_legacy_finalizers left).  Mirrors:
+     @with_tp_del
+     class LF: __tp_del__ = ...; def __del__(self): out.append('F')
+     a = LF(); b = LF(); a.o = b; b.o = a; del a, b
+     gc.collect() == 2; out == []; len(gc.garbage) == 2 */
+static void an_object_with_both_finalizers_in_a_cycle_is_not_finalized(void **state)
+{
+    (void)state;
+    pa_type *t = node_type_with(g_rt, "both", node_finalize, node_legacy_del);
+    pa_object *a = new_node(t, 1), *b = new_node(t, 2);
+    set_a(a, b);
+    set_a(b, a);
+    pa_decref(a);
+    pa_decref(b);
+    assert_int_equal(collect(g_rt, 2), 2);
+    assert_string_equal(ev_string(), "");
+    assert_int_equal(pa_gc_is_finalized(a), 0);
+    assert_int_equal(pa_gc_get_garbage(g_rt, NULL, 0), 2);
+}
+
+/* Weak references to what a legacy finaliser reaches are not cleared (the
+   legacy set is moved out before handle_weakrefs).  Mirrors:
+     a = L(); b = P(); a.o = b; b.o = a; w = weakref.ref(b, cb); del a, b
+     gc.collect(); cb not called; w() is not None */
+static void wr_cb_log(pa_object *wr, void *user)
+{
+    (void)wr;
+    ev_add('W', (intptr_t)user);
+}
+
+static void weakrefs_to_uncollectable_objects_are_not_cleared(void **state)
+{
+    (void)state;
+    pa_type *tl = node_type_with(g_rt, "legacy", NULL, node_legacy_del);
+    pa_object *a = new_node(tl, 1), *b = new_node(g_node, 2);
+    set_a(a, b);
+    set_a(b, a);
+    pa_object *wa = pa_weakref_new(a, wr_cb_log, (void *)10);
+    pa_object *wb = pa_weakref_new(b, wr_cb_log, (void *)20);
+    pa_decref(a);
+    pa_decref(b);
+    assert_int_equal(collect(g_rt, 2), 2);
+    assert_string_equal(ev_string(), "");
+    pa_object *got = pa_weakref_get(wb);
+    assert_ptr_equal(got, b);
+    pa_decref(got);
+    got = pa_weakref_get(wa);
+    assert_ptr_equal(got, a);
+    pa_decref(got);
+    pa_decref(wa);
+    pa_decref(wb);
+}
+
+/* With DEBUG_SAVEALL, every object of the legacy set goes to garbage, not
+   only those with a legacy finaliser.  Mirrors:
+     gc.set_debug(gc.DEBUG_SAVEALL); a = L(); b = P(); a.o = b; b.o = a
+     del a, b; gc.collect(); gc.garbage holds both a and b */
+static void debug_saveall_puts_the_whole_legacy_set_in_garbage(void **state)
+{
+    (void)state;
+    pa_gc_set_debug(g_rt, PA_GC_DEBUG_SAVEALL);
+    pa_type *tl = node_type_with(g_rt, "legacy", NULL, node_legacy_del);
+    pa_object *a = new_node(tl, 1), *b = new_node(g_node, 2);
+    set_a(a, b);
+    set_a(b, a);
+    pa_decref(a);
+    pa_decref(b);
+    assert_int_equal(collect(g_rt, 2), 2);
+    pa_object *out[3] = {NULL};
+    assert_int_equal(pa_gc_get_garbage(g_rt, out, 3), 2);
+    assert_true((out[0] == a && out[1] == b) || (out[0] == b && out[1] == a));
+    pa_decref(out[0]);
+    pa_decref(out[1]);
+    assert_int_equal(stats_of(2).uncollectable, 2);
+    pa_gc_set_debug(g_rt, 0);
+}
+
 /* gc.set_debug(gc.DEBUG_SAVEALL): a = []; b = []; a.append(b); b.append(a);
    del a, b; gc.collect() == 2; len(gc.garbage) == 2 (not cleared). */
 static void debug_saveall_keeps_everything_in_garbage(void **state)
@@ -1849,6 +1928,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(legacy_finalizers_in_a_cycle_are_uncollectable, setup, teardown),
         cmocka_unit_test_setup_teardown(clearing_garbage_does_not_free_a_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(legacy_finalizer_runs_on_every_death, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_object_with_both_finalizers_in_a_cycle_is_not_finalized, setup, teardown),
+        cmocka_unit_test_setup_teardown(weakrefs_to_uncollectable_objects_are_not_cleared, setup, teardown),
+        cmocka_unit_test_setup_teardown(debug_saveall_puts_the_whole_legacy_set_in_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(debug_saveall_keeps_everything_in_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(debug_flags_values, setup, teardown),
         cmocka_unit_test_setup_teardown(debug_stats_and_collectable_reports, setup, teardown),
