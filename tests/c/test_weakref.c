@@ -348,6 +348,61 @@ static void a_weakref_freed_by_its_callback_on_death_by_count(void **state)
     assert_int_equal(gen_size(g_rt, -1), 0);
 }
 
+/* A callback that drops the last reference to another weakref whose
+   callback is still to come: that callback still runs (CPython holds the
+   pending weakrefs in a tuple; the collector increfs each).  Mirrors:
+     t = T(); holder = {}
+     def cb2(w): out.append(2); holder.pop('w1')
+     holder['w1'] = weakref.ref(t, lambda w: out.append(1))
+     w2 = weakref.ref(t, cb2); del t   ->  out == [2, 1]
+   and in a collection (CPython 3.12 returns 2: a, and w1, which dies right
+   after its own callback; w2 dies later, inside cb1):
+     a = T(); a.s = a; g = {}
+     def cb2(w): out.append(2); g.pop('w1')
+     def cb1(w): out.append(1); g.pop('w2')
+     g['w1'] = weakref.ref(a, cb1); g['w2'] = weakref.ref(a, cb2); del a
+     gc.collect() == 2; out == [2, 1] */
+static pa_object *g_w1, *g_w2;
+static void cb2_drops_w1(pa_object *wr, void *user)
+{
+    (void)wr;
+    (void)user;
+    ev_add('W', 2);
+    pa_clear(&g_w1);
+}
+static void cb1_drops_w2(pa_object *wr, void *user)
+{
+    (void)wr;
+    (void)user;
+    ev_add('W', 1);
+    pa_clear(&g_w2);
+}
+
+static void a_callback_may_release_a_weakref_whose_callback_is_pending(void **state)
+{
+    (void)state;
+    pa_object *t = new_node(g_node, 1);
+    g_w1 = pa_weakref_new(t, cb1_drops_w2, NULL); /* g_w2 stays NULL: cb1 drops nothing */
+    pa_object *w2 = pa_weakref_new(t, cb2_drops_w1, NULL);
+    g_w2 = NULL;
+    pa_decref(t);
+    assert_string_equal(ev_string(), "W2 W1 D1");
+    assert_null(g_w1);
+    pa_decref(w2);
+
+    ev_reset();
+    pa_object *a = new_node(g_node, 2);
+    set_a(a, a);
+    g_w1 = pa_weakref_new(a, cb1_drops_w2, NULL);
+    g_w2 = pa_weakref_new(a, cb2_drops_w1, NULL);
+    pa_decref(a);
+    assert_int_equal(collect(g_rt, 2), 2);
+    assert_string_equal(ev_string(), "W2 W1 D2");
+    assert_null(g_w1);
+    assert_null(g_w2);
+    assert_int_equal(gen_size(g_rt, -1), 0);
+}
+
 /* ------------------------------------------------------ weakrefs and finalisers */
 
 /* In a finaliser at death by count, the object is alive: its weakrefs still
@@ -587,6 +642,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(a_dead_weakref_never_calls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(a_weakref_freed_by_its_callback_counts_as_collected, setup, teardown),
         cmocka_unit_test_setup_teardown(a_weakref_freed_by_its_callback_on_death_by_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_callback_may_release_a_weakref_whose_callback_is_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(finalizer_at_death_by_count_still_sees_its_weakrefs, setup, teardown),
         cmocka_unit_test_setup_teardown(finalizer_in_a_collection_sees_its_weakrefs_cleared, setup, teardown),
         cmocka_unit_test_setup_teardown(weakrefs_made_in_a_finalizer_still_call_back, setup, teardown),
