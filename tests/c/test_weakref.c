@@ -275,6 +275,31 @@ static void a_weakref_that_is_garbage_in_the_same_cycle_does_not_call_back(void 
     assert_int_equal(gen_size(g_rt, -1), 0);
 }
 
+/* A weakref the user untracked (pa_gc_untrack) whose target dies in a
+   collection: it is reachable (we hold it), so its callback runs, once,
+   and the collector survives it.  (CPython's weakrefs cannot be untracked
+   from Python; the contract only asks that nothing breaks.) */
+static void an_untracked_weakref_with_a_callback_survives_a_collection(void **state)
+{
+    (void)state;
+    pa_object *a = new_node(g_node, 1);
+    set_a(a, a);
+    cb_data d = {.id = 6};
+    pa_object *wr = pa_weakref_new(a, log_cb, &d);
+    d.expected_wr = wr;
+    pa_gc_untrack(wr);
+    assert_int_equal(pa_gc_is_tracked(wr), 0);
+    pa_decref(a);
+    assert_int_equal(collect(g_rt, 2), 1);
+    assert_string_equal(ev_string(), "W6 c1 D1");
+    assert_null(pa_weakref_get(wr));
+    assert_int_equal(pa_refcnt(wr), 1);
+    assert_int_equal(collect(g_rt, 2), 0);
+    assert_int_equal(d.calls, 1);
+    pa_decref(wr);
+    assert_int_equal(gen_size(g_rt, -1), 0);
+}
+
 /* The same with the weakref in a different garbage cycle than its target:
    still garbage in the same collection, still no callback. */
 static void a_weakref_in_another_garbage_cycle_does_not_call_back(void **state)
@@ -638,6 +663,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(callback_on_death_by_collection, setup, teardown),
         cmocka_unit_test_setup_teardown(several_callbacks_run_newest_first_on_death_by_collection, setup, teardown),
         cmocka_unit_test_setup_teardown(a_weakref_that_is_garbage_in_the_same_cycle_does_not_call_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_untracked_weakref_with_a_callback_survives_a_collection, setup, teardown),
         cmocka_unit_test_setup_teardown(a_weakref_in_another_garbage_cycle_does_not_call_back, setup, teardown),
         cmocka_unit_test_setup_teardown(a_dead_weakref_never_calls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(a_weakref_freed_by_its_callback_counts_as_collected, setup, teardown),
