@@ -151,6 +151,7 @@ typedef struct pa_malloc_stats {
     size_t bytes_quantization;   /* pool tails too small for one more block */
     size_t large_blocks;         /* live blocks from the system allocator */
     size_t large_bytes;          /* their usable bytes */
+    size_t arenas_in_runtimes;   /* arenas mapped now by runtimes' object heaps (not in the figures above) */
     pa_size_class_stats classes[PA_NUM_SIZE_CLASSES];
 } pa_malloc_stats;
 

@@ -32,6 +32,11 @@ internal static unsafe class ArenaTable
     }
 
     private static NativeLock s_lock;
+    private static long s_arenasMapped;          // every heap's arenas, now
+
+    /// <summary>Arenas mapped now, by every heap.</summary>
+    public static long ArenasMapped => Volatile.Read(ref s_arenasMapped);
+
     private static nint s_chunks;               // Chunk*: every chunk ever mapped, newest first
     private static ArenaObject* s_spare;        // spare descriptors, linked by NextArena
 
@@ -70,6 +75,7 @@ internal static unsafe class ArenaTable
         arena->PoolAddress = address;
         arena->Heap = heap;
         arena->NFreePools = arena->NTotalPools = Geometry.PoolsPerArena;
+        s_arenasMapped++;
         s_lock.Exit();
         // The heap's own counters: its lock is held by the caller.
         heap->ArenasAllocated++;
@@ -94,6 +100,7 @@ internal static unsafe class ArenaTable
         arena->Address = null;
         arena->Heap = null;
         ReturnSpareDescriptor(arena);
+        s_arenasMapped--;
         s_lock.Exit();
         OsMemory.Unmap(address, Geometry.ArenaSize);
         NativeMemory.Free(liveBits);

@@ -229,6 +229,7 @@ public static unsafe class Pymalloc
         stats.BytesInFreePools = stats.PoolsFree * Geometry.PoolSize;
         stats.LargeBlocks = LargeBlocks.Count;
         stats.LargeBytes = LargeBlocks.Bytes;
+        stats.ArenasInRuntimes = (nuint)Math.Max(0, ArenaTable.ArenasMapped - (long)stats.ArenasCurrent);
         return stats;
     }
 
