@@ -107,10 +107,23 @@ public static unsafe class Pymalloc
     {
         ArenaObject* arena = ArenaMap.Lookup(p);
         if (arena != null)
-            Heap.Free(arena->Heap, arena, (byte*)p, "pa_free");
+        {
+            // Objects live in their runtime's heap and die by pa_decref, never by pa_free.
+            if (arena->Heap == s_heap)
+                Heap.Free(s_heap, arena, (byte*)p, "pa_free");
+            else
+                ReportRuntimeMemory("pa_free", p);
+        }
         else if (p != null)
+        {
             FreeLarge(p);
+        }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReportRuntimeMemory(string caller, void* p) =>
+        Errors.Set($"{caller}: {Errors.Hex(p)} belongs to a runtime's object heap: objects are released " +
+                   "with pa_decref, not with the allocator's calls");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void FreeLarge(void* p)
@@ -131,6 +144,11 @@ public static unsafe class Pymalloc
 
         ArenaObject* arena = ArenaMap.Lookup(p);
         nuint oldSize;
+        if (arena != null && arena->Heap != s_heap)
+        {
+            ReportRuntimeMemory("pa_realloc", p);
+            return null;
+        }
         if (arena != null)
         {
             oldSize = Heap.UsableSize(arena->Heap, arena, (byte*)p, "pa_realloc");
@@ -174,6 +192,11 @@ public static unsafe class Pymalloc
             return 0;
         }
         ArenaObject* arena = ArenaMap.Lookup(p);
+        if (arena != null && arena->Heap != s_heap)
+        {
+            ReportRuntimeMemory("pa_usable_size", p);
+            return 0;
+        }
         if (arena != null)
             return Heap.UsableSize(arena->Heap, arena, (byte*)p, "pa_usable_size");
         if (LargeBlocks.Contains(p))
@@ -191,7 +214,10 @@ public static unsafe class Pymalloc
         return released;
     }
 
-    /// <summary>The allocator's current figures.</summary>
+    /// <summary>
+    /// The process allocator's figures (the heap behind pa_malloc &amp; co. and its large
+    /// blocks). A runtime's objects live in the runtime's own heap and are not counted.
+    /// </summary>
     public static MallocStats GetStats()
     {
         MallocStats stats = default;
@@ -199,14 +225,11 @@ public static unsafe class Pymalloc
             stats.Classes[i].BlockSize = Geometry.IndexToSize((uint)i);
         if (s_heap != null)
             Heap.AddStats(s_heap, &stats);
-        stats.ArenasAllocated = (nuint)ArenaTable.ArenasAllocated;
-        stats.ArenasReclaimed = (nuint)ArenaTable.ArenasReclaimed;
-        stats.ArenasHighwater = (nuint)ArenaTable.ArenasHighwater;
-        stats.ArenasCurrent = (nuint)ArenaTable.ArenasCurrent;
         stats.ArenaBytes = stats.ArenasCurrent * Geometry.ArenaSize;
         stats.BytesInFreePools = stats.PoolsFree * Geometry.PoolSize;
         stats.LargeBlocks = LargeBlocks.Count;
         stats.LargeBytes = LargeBlocks.Bytes;
+        stats.ArenasInRuntimes = (nuint)Math.Max(0, ArenaTable.ArenasMapped - (long)stats.ArenasCurrent);
         return stats;
     }
 

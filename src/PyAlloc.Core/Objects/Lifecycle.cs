@@ -101,9 +101,11 @@ internal static unsafe class Lifecycle
             GcHead* g = rt->DeallocLater;
             rt->DeallocLater = (GcHead*)g->Next;
             g->Next = 0;
-            rt->DeallocDepth++;
+            // Nesting 2, as CPython: _PyTrash_thread_destroy_chain raises it to 1 around
+            // its loop, and the object's own Py_TRASHCAN_BEGIN raises it again.
+            rt->DeallocDepth += 2;
             Destroy(rt, GcHead.ObjectOf(g));
-            rt->DeallocDepth--;
+            rt->DeallocDepth -= 2;
         }
     }
 
