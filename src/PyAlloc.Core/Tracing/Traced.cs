@@ -1,0 +1,73 @@
+using System.Runtime.CompilerServices;
+using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Objects;
+
+namespace PyAlloc.Core.Tracing;
+
+/// <summary>
+/// The public allocation calls as the C ABI sees them: the allocator or object runtime,
+/// then the trace when tracemalloc is on.
+/// </summary>
+/// <remarks>
+/// A free forgets its trace before the block is released, so that another thread
+/// cannot be handed the same address and have its new trace removed.
+/// </remarks>
+internal static unsafe class Traced
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void* Malloc(nuint n, AllocationSite* site)
+    {
+        void* p = Pymalloc.Malloc(n);
+        if (Tracemalloc.IsTracing && p != null)
+            Tracemalloc.OnAlloc(p, n, in SiteOrUnknown(site));
+        return p;
+    }
+
+    public static void* Calloc(nuint nelem, nuint elsize, AllocationSite* site)
+    {
+        void* p = Pymalloc.Calloc(nelem, elsize);
+        if (Tracemalloc.IsTracing && p != null)
+            Tracemalloc.OnAlloc(p, nelem * elsize, in SiteOrUnknown(site));
+        return p;
+    }
+
+    public static void* Realloc(void* p, nuint n, AllocationSite* site)
+    {
+        void* q = Pymalloc.Realloc(p, n);
+        if (Tracemalloc.IsTracing && q != null)
+        {
+            // As CPython: a moved block loses its old trace; either way the new size
+            // is attributed to the realloc's site.
+            if (q != p && p != null)
+                Tracemalloc.OnFree(p);
+            Tracemalloc.OnAlloc(q, n, in SiteOrUnknown(site));
+        }
+        return q;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Free(void* p)
+    {
+        if (Tracemalloc.IsTracing && p != null)
+            Tracemalloc.OnFree(p);
+        Pymalloc.Free(p);
+    }
+
+    /// <summary>pa_object_new(_var)(_at): the object, traced by its address (as get_object_traceback finds it).</summary>
+    public static PaObject* NewObject(TypeObject* t, nuint nitems, string caller, AllocationSite* site)
+    {
+        PaObject* o = Lifecycle.New(t, nitems, caller);
+        if (Tracemalloc.IsTracing && o != null)
+            Tracemalloc.OnAlloc(o, Lifecycle.SizeOf(o), in SiteOrUnknown(site));
+        return o;
+    }
+
+    private static ref readonly AllocationSite SiteOrUnknown(AllocationSite* site)
+    {
+        if (site != null)
+            return ref *site;
+        return ref s_unknown;
+    }
+
+    private static readonly AllocationSite s_unknown;
+}
