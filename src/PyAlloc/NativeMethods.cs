@@ -14,9 +14,14 @@ namespace PyAlloc;
 /// Types map as follows: <c>size_t</c> → <see cref="nuint"/>, <c>int</c> → <see cref="int"/>,
 /// <c>void*</c> and <c>const void*</c> → <c>void*</c>, <c>const char*</c> → <c>byte*</c>
 /// (NUL-terminated UTF-8), <c>FILE*</c> → <c>void*</c>, <c>pa_malloc_stats*</c> →
-/// <see cref="PaMallocStats"/>*. The C contract holds unchanged: pointer-returning calls
+/// <see cref="PaMallocStats"/>*; for sections 4 to 8 (runtimes, objects, the list, the collector,
+/// weak references) also <c>pa_runtime*</c> → <see cref="PaRuntime"/>*, <c>pa_type*</c> → <see cref="PaType"/>*,
+/// <c>pa_object*</c> → <see cref="PaObject"/>*, <c>intptr_t</c> → <see cref="nint"/>, array parameters → pointers,
+/// and the function pointer typedefs → <c>delegate* unmanaged[Cdecl]&lt;...&gt;</c>. The header's <c>static inline</c>
+/// functions (<see cref="pa_incref"/>, <see cref="pa_decref"/>, ...) are not exported: they are written here in C#,
+/// as the header defines them. The C contract holds unchanged: pointer-returning calls
 /// return null on failure, int-returning calls return -1, and the reason is read per thread
-/// with <see cref="pa_last_error"/>. <see cref="PyMemory"/> is the idiomatic layer over these.
+/// with <see cref="pa_last_error"/>. <see cref="PyMemory"/> and <see cref="PyRuntime"/> are the idiomatic layer over these.
 /// </para>
 /// <para>
 /// The library is found by the resolver installed in the static constructor: the path in the

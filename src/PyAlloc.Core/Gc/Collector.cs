@@ -57,8 +57,14 @@ internal static unsafe class Collector
             && gc->Collecting == 0 && !rt->Freeing)
         {
             gc->Collecting = 1;
-            CollectGenerations(rt);
-            gc->Collecting = 0;
+            try
+            {
+                CollectGenerations(rt);
+            }
+            finally
+            {
+                gc->Collecting = 0;
+            }
         }
     }
 
@@ -87,9 +93,14 @@ internal static unsafe class Collector
         if (gc->Collecting != 0)
             return 0;
         gc->Collecting = 1;
-        nint n = CollectWithCallbacks(rt, generation);
-        gc->Collecting = 0;
-        return n;
+        try
+        {
+            return CollectWithCallbacks(rt, generation);
+        }
+        finally
+        {
+            gc->Collecting = 0;
+        }
     }
 
     /// <summary>gc_collect_with_callback: the callbacks' start, the collection, their stop.</summary>
@@ -352,7 +363,12 @@ internal static unsafe class Collector
                 if (wrHead->IsCollecting)
                     continue; // the weakref is trash too: its callback is not called
                 RefCount.Incref(&wr->Base);
-                GcList.Move(wrHead, &wrcbToCall);
+                // A weakref the user untracked is on no list: it joins wrcbToCall all the same
+                // (and, if it survives its callback, generation `old` with the others).
+                if (wrHead->IsTracked)
+                    GcList.Move(wrHead, &wrcbToCall);
+                else
+                    GcList.Append(wrHead, &wrcbToCall);
             }
         }
 

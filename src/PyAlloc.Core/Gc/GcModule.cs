@@ -69,7 +69,7 @@ internal static unsafe class GcModule
             for (GcHead* g = (GcHead*)list->Next; g != list; g = (GcHead*)g->Next)
             {
                 PaObject* o = GcHead.ObjectOf(g);
-                if (o != target && Traverse.Visit(o, ref visitor) != 0)
+                if (Traverse.Visit(o, ref visitor) != 0) // a self-reference counts, as in CPython
                     sink.Add(o);
             }
         }

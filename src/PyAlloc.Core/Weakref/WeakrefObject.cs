@@ -101,8 +101,11 @@ internal unsafe struct WeakrefObject
     public static PaObject* Get(PaObject* o)
     {
         PaObject* target = ((WeakrefObject*)o)->Target;
-        if (target != null)
-            RefCount.Incref(target);
+        // A target whose count reached zero is dying (the trashcan may have deferred it):
+        // it must not be handed out again (CPython's gh-60806 guard).
+        if (target == null || target->RefCnt <= 0)
+            return null;
+        RefCount.Incref(target);
         return target;
     }
 

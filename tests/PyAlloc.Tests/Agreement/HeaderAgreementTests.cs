@@ -19,18 +19,51 @@ namespace PyAlloc.Tests.Agreement;
 [TestFixture]
 public sealed class HeaderAgreementTests
 {
-    /// <summary>C type (normalised) → the binding types allowed for it.</summary>
+    /// <summary>C type (normalised) → the binding types allowed for it, where the rule below does not decide.</summary>
     private static readonly Dictionary<string, string[]> TypeMap = new()
     {
-        ["size_t"] = ["nuint"],
-        ["int"] = ["int"],
         ["void"] = ["void"],
         ["void*"] = ["void*"],
         ["const void*"] = ["void*"],
         ["const char*"] = ["byte*"],
         ["FILE*"] = ["void*", "nint"],
-        ["pa_malloc_stats*"] = ["PaMallocStats*"],
     };
+
+    /// <summary>Base C types → .NET; pointers keep their stars, <c>const</c> and <c>struct</c> go.</summary>
+    private static readonly Dictionary<string, string> BaseTypeMap = new()
+    {
+        ["size_t"] = "nuint",
+        ["int"] = "int",
+        ["unsigned"] = "uint",
+        ["intptr_t"] = "nint",
+    };
+
+    /// <summary>
+    /// The .NET types the binding may use for the C type <paramref name="cType"/>: the table above,
+    /// else the base type (a primitive of <see cref="BaseTypeMap"/>, or a struct or opaque type of the
+    /// header in PascalCase) with the same number of stars, else for a function pointer typedef
+    /// <c>delegate* unmanaged&lt;params, ret&gt;</c> built the same way. Null when nothing applies.
+    /// </summary>
+    private static string[]? Allowed(CHeader header, string cType)
+    {
+        if (TypeMap.TryGetValue(cType, out string[]? direct))
+            return direct;
+        string t = Regex.Replace(cType, @"\b(const|struct)\b", " ");
+        t = CHeader.NormalizeType(t);
+        int stars = t.Length - t.TrimEnd('*').Length;
+        string baseType = t.TrimEnd('*');
+        string starText = new('*', stars);
+        if (BaseTypeMap.TryGetValue(baseType, out string? net))
+            return [net + starText];
+        if (header.Structs.Any(s => s.Name == baseType) || header.OpaqueTypes.Contains(baseType))
+            return [Pascal(baseType) + starText];
+        if (stars == 0 && header.FunctionPointerTypes.TryGetValue(baseType, out CFunction? f))
+        {
+            string[]?[] parts = [.. f.ParameterTypes.Select(p => Allowed(header, p)), Allowed(header, f.ReturnType)];
+            return parts.Any(p => p == null) ? null : [$"delegate* unmanaged<{string.Join(", ", parts.Select(p => p![0]))}>"];
+        }
+        return null;
+    }
 
     private static CHeader Header => new(File.ReadAllText(TestEnvironment.HeaderPath));
 
@@ -44,13 +77,47 @@ public sealed class HeaderAgreementTests
         string.Concat(snake.Split('_', StringSplitOptions.RemoveEmptyEntries).Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
 
     private static string DotNetName(Type t) =>
-        t.IsPointer ? DotNetName(t.GetElementType()!) + "*"
+        t.IsFunctionPointer
+            ? $"delegate*{(t.IsUnmanagedFunctionPointer ? " unmanaged" : "")}<{string.Join(", ", t.GetFunctionPointerParameterTypes().Append(t.GetFunctionPointerReturnType()).Select(DotNetName))}>"
+        : t.IsPointer ? DotNetName(t.GetElementType()!) + "*"
         : t == typeof(void) ? "void"
         : t == typeof(nuint) ? "nuint"
         : t == typeof(nint) ? "nint"
         : t == typeof(int) ? "int"
+        : t == typeof(uint) ? "uint"
         : t == typeof(byte) ? "byte"
         : t.Name;
+
+    /// <summary>Public static methods of NativeMethods named pa_* that are not imports: the header's inline functions written in C#.</summary>
+    private static Dictionary<string, MethodInfo> CSharpInlines =>
+        typeof(NativeMethods).GetMethods(BindingFlags.Public | BindingFlags.Static)
+            .Where(m => m.Name.StartsWith("pa_", StringComparison.Ordinal) && m.GetCustomAttribute<LibraryImportAttribute>() == null)
+            .ToDictionary(m => m.Name);
+
+    /// <summary>Compares a C signature with a .NET method through <see cref="Allowed"/>; the problems found.</summary>
+    private static IEnumerable<string> SignatureProblems(CHeader header, CFunction f, MethodInfo m)
+    {
+        string[] cTypes = [f.ReturnType, .. f.ParameterTypes];
+        string[] netTypes = [DotNetName(m.ReturnType), .. m.GetParameters().Select(p => DotNetName(p.ParameterType))];
+        string netSignature = $"{netTypes[0]} {m.Name}({string.Join(", ", netTypes.Skip(1))})";
+        if (cTypes.Length != netTypes.Length)
+        {
+            yield return $"{f}  vs  {netSignature}: {f.ParameterTypes.Count} parameters in C, {netTypes.Length - 1} in .NET";
+            yield break;
+        }
+        for (int i = 0; i < cTypes.Length; i++)
+        {
+            string where = i == 0 ? "return type" : $"parameter {i}";
+            string[]? allowed = Allowed(header, cTypes[i]);
+            if (allowed == null)
+                yield return $"{f}: {where}: no mapping for the C type '{cTypes[i]}' (extend the table)";
+            else if (!allowed.Contains(netTypes[i]))
+                yield return $"{f}  vs  {netSignature}: {where} is {netTypes[i]}, the table wants {string.Join(" or ", allowed)}";
+        }
+    }
+
+    /// <summary>A constant's value as C prints it with (long long): unsigned 64-bit values wrap.</summary>
+    private static long AsInt64(object value) => value is ulong u ? unchecked((long)u) : Convert.ToInt64(value);
 
     private static string Diff(string title, IEnumerable<string> lines)
     {
@@ -62,12 +129,36 @@ public sealed class HeaderAgreementTests
     public void HeaderParser_FindsTheDeclarationsOfEverySection()
     {
         CHeader header = Header;
-        Assert.That(header.Functions.Select(f => f.Name), Does.Contain("pa_malloc").And.Contain("pa_last_error").And.Contain("pa_set_allocator_mode"),
+        Assert.That(header.Functions.Select(f => f.Name), Does.Contain("pa_malloc").And.Contain("pa_last_error").And.Contain("pa_set_allocator_mode")
+            .And.Contain("pa_runtime_new").And.Contain("pa_type_new").And.Contain("pa_list_append").And.Contain("pa_gc_collect").And.Contain("pa_weakref_count"),
             "the parser missed declarations: " + string.Join(", ", header.Functions));
-        Assert.That(header.Structs.Select(s => s.Name), Is.EquivalentTo(new[] { "pa_size_class_stats", "pa_malloc_stats" }));
+        Assert.That(header.Structs.Select(s => s.Name), Is.EquivalentTo(new[]
+        {
+            "pa_size_class_stats", "pa_malloc_stats", "pa_object", "pa_var_object", "pa_type_spec", "pa_gc_generation_stats", "pa_gc_info",
+        }));
+        Assert.That(header.InlineFunctions.Select(f => f.Name), Is.EquivalentTo(new[]
+        {
+            "pa_object_type", "pa_refcnt", "pa_is_immortal", "pa_incref", "pa_decref", "pa_xincref", "pa_xdecref", "pa_setref", "pa_clear",
+        }));
+        Assert.That(header.OpaqueTypes, Is.EquivalentTo(new[] { "pa_runtime", "pa_type" }));
+        Assert.That(header.FunctionPointerTypes.Keys, Is.EquivalentTo(new[]
+        {
+            "pa_visitproc", "pa_traverseproc", "pa_inquiry", "pa_destructor", "pa_gc_callback", "pa_weakref_callback",
+        }));
         Assert.That(header.Functions.Single(f => f.Name == "pa_calloc").ToString(), Is.EqualTo("void* pa_calloc(size_t, size_t)"));
         Assert.That(header.Functions.Single(f => f.Name == "pa_usable_size").ToString(), Is.EqualTo("size_t pa_usable_size(const void*)"));
         Assert.That(header.Functions.Single(f => f.Name == "pa_trim").ParameterTypes, Is.Empty);
+        Assert.That(header.Functions.Single(f => f.Name == "pa_gc_get_count").ToString(), Is.EqualTo("void pa_gc_get_count(pa_runtime*, intptr_t*)"),
+            "an array parameter is the pointer it decays to");
+        Assert.That(header.InlineFunctions.Single(f => f.Name == "pa_setref").ToString(), Is.EqualTo("void pa_setref(pa_object**, pa_object*)"));
+        Assert.That(header.FunctionPointerTypes["pa_gc_callback"].ToString(), Is.EqualTo("void pa_gc_callback(pa_runtime*, int, const pa_gc_info*, void*)"));
+        Assert.That(header.Structs.Single(s => s.Name == "pa_object").Fields.Select(f => f.Type), Is.EqualTo(new[] { "intptr_t", "struct pa_type*" }));
+        Assert.That(header.EnumConstants, Is.EquivalentTo(new Dictionary<string, long> { ["PA_GC_START"] = 0, ["PA_GC_STOP"] = 1 }));
+        Assert.That(header.IntegerDefine("PA_SIZE_ERROR"), Is.EqualTo(-1L), "((size_t)-1) as (long long) prints it");
+        Assert.That(header.IntegerDefine("PA_TPFLAGS_HAVE_GC"), Is.EqualTo(1L << 14));
+        Assert.That(header.IntegerDefine("PA_GC_DEBUG_LEAK"), Is.EqualTo(2L | 4 | 32), "a macro of other macros");
+        Assert.That(header.IsIntegerDefine("PA_OBJECT_HEAD"), Is.False);
+        Assert.That(header.IsIntegerDefine("PA_API"), Is.False);
     }
 
     [Test]
@@ -88,30 +179,51 @@ public sealed class HeaderAgreementTests
     [Test]
     public void EveryFunction_HasTheBindingSignatureTheTypeTableGives()
     {
+        CHeader header = Header;
         Dictionary<string, MethodInfo> imports = Imports;
         var problems = new List<string>();
-        foreach (CFunction f in Header.Functions)
+        foreach (CFunction f in header.Functions)
         {
-            if (!imports.TryGetValue(f.Name, out MethodInfo? m))
-                continue; // reported by the name test
-            string[] cTypes = [f.ReturnType, .. f.ParameterTypes];
-            string[] netTypes = [DotNetName(m.ReturnType), .. m.GetParameters().Select(p => DotNetName(p.ParameterType))];
-            string netSignature = $"{netTypes[0]} {m.Name}({string.Join(", ", netTypes.Skip(1))})";
-            if (cTypes.Length != netTypes.Length)
-            {
-                problems.Add($"{f}  vs  {netSignature}: {f.ParameterTypes.Count} parameters in C, {netTypes.Length - 1} in .NET");
-                continue;
-            }
-            for (int i = 0; i < cTypes.Length; i++)
-            {
-                string where = i == 0 ? "return type" : $"parameter {i}";
-                if (!TypeMap.TryGetValue(cTypes[i], out string[]? allowed))
-                    problems.Add($"{f}: {where}: no mapping for the C type '{cTypes[i]}' (extend the table)");
-                else if (!allowed.Contains(netTypes[i]))
-                    problems.Add($"{f}  vs  {netSignature}: {where} is {netTypes[i]}, the table wants {string.Join(" or ", allowed)}");
-            }
+            if (imports.TryGetValue(f.Name, out MethodInfo? m))
+                problems.AddRange(SignatureProblems(header, f, m)); // a missing import is reported by the name test
         }
         Assert.That(problems, Is.Empty, Diff("signatures that disagree:", problems));
+    }
+
+    /// <summary>
+    /// The header's static inline functions (pa_incref, pa_decref, ...) are not exported: the binding writes
+    /// them in C#, in NativeMethods under the C name, with the mapped signature, and imports none of them.
+    /// </summary>
+    [Test]
+    public void StaticInlineFunctions_AreWrittenInCSharpInNativeMethods_WithTheMappedSignature()
+    {
+        CHeader header = Header;
+        Dictionary<string, MethodInfo> written = CSharpInlines;
+        var problems = new List<string>();
+        foreach (CFunction f in header.InlineFunctions)
+        {
+            if (Imports.ContainsKey(f.Name))
+                problems.Add($"{f.Name}: imported from the library, but the header defines it static inline (nothing to import)");
+            else if (!written.TryGetValue(f.Name, out MethodInfo? m))
+                problems.Add($"{f.Name}: no public static C# method NativeMethods.{f.Name}");
+            else
+                problems.AddRange(SignatureProblems(header, f, m));
+        }
+        var inlineNames = header.InlineFunctions.Select(f => f.Name).ToHashSet();
+        problems.AddRange(written.Keys.Where(n => !inlineNames.Contains(n))
+            .Select(n => $"NativeMethods.{n}: written in C# but the header has no static inline {n}"));
+        Assert.That(problems, Is.Empty, Diff("static inline functions:", problems));
+        Assert.That(header.InlineFunctions, Is.Not.Empty);
+    }
+
+    [Test]
+    public void StaticInlineFunctions_AreNotExportedByTheLibraryNorDeclaredPA_API()
+    {
+        CHeader header = Header;
+        var exported = LibrarySymbols.DefinedFunctions(TestEnvironment.NativeLibraryPath);
+        var declared = header.Functions.Select(f => f.Name).ToHashSet();
+        var wrong = header.InlineFunctions.Select(f => f.Name).Where(n => exported.Contains(n) || declared.Contains(n)).ToList();
+        Assert.That(wrong, Is.Empty, "static inline functions that are also exported or PA_API: " + string.Join(", ", wrong));
     }
 
     [Test]
@@ -138,23 +250,27 @@ public sealed class HeaderAgreementTests
         [
             "pa_calloc", "pa_realloc", "pa_trim", "pa_get_malloc_stats", "pa_print_malloc_stats",
             "pa_set_allocator_mode", "pa_get_allocator_mode",
+            // may free objects, collect or call back into managed code (finalisers, weakref and gc callbacks)
+            "pa_runtime_free", "pa_object_new", "pa_object_new_var", "pa__dealloc", "pa__refcnt_error",
+            "pa_list_new", "pa_list_set", "pa_list_clear", "pa_gc_collect", "pa_gc_clear_garbage", "pa_weakref_new",
         ];
         var wrong = mustTransition.Where(n => Imports[n].GetCustomAttribute<SuppressGCTransitionAttribute>() != null).ToList();
         Assert.That(wrong, Is.Empty, "[SuppressGCTransition] on: " + string.Join(", ", wrong));
     }
 
     [Test]
-    public void Macros_HaveTheSameValuesInNativeMethods()
+    public void Macros_AndEnumConstants_HaveTheSameValuesInNativeMethods()
     {
         CHeader header = Header;
+        var constants = header.Defines.Keys.Where(header.IsIntegerDefine).Select(n => (Name: n, Value: header.IntegerDefine(n)!.Value))
+            .Concat(header.EnumConstants.Select(e => (Name: e.Key, e.Value)));
         var problems = new List<string>();
-        foreach (string name in header.Defines.Keys.Where(header.IsIntegerDefine))
+        foreach ((string name, long c) in constants)
         {
-            long c = header.IntegerDefine(name)!.Value;
             FieldInfo? field = typeof(NativeMethods).GetField(name, BindingFlags.Public | BindingFlags.Static);
             if (field == null || !field.IsLiteral)
                 problems.Add($"{name} = {c}: no constant NativeMethods.{name}");
-            else if (Convert.ToInt64(field.GetRawConstantValue()) != c)
+            else if (AsInt64(field.GetRawConstantValue()!) != c)
                 problems.Add($"{name}: {c} in the header, {field.GetRawConstantValue()} in NativeMethods");
         }
         Assert.That(problems, Is.Empty, Diff("macros:", problems));
@@ -181,9 +297,9 @@ public sealed class HeaderAgreementTests
     /// <summary>Size and alignment of a C type on LP64, from the header's own field lists.</summary>
     private static (long Size, long Align) CLayout(CHeader header, string type)
     {
-        if (type == "size_t" || type.EndsWith('*'))
+        if (type is "size_t" or "intptr_t" || type.EndsWith('*') || header.FunctionPointerTypes.ContainsKey(type))
             return (8, 8);
-        if (type == "int")
+        if (type is "int" or "unsigned")
             return (4, 4);
         CStruct s = header.Structs.SingleOrDefault(x => x.Name == type)
             ?? throw new AssertionException($"unknown C type {type}");
@@ -199,7 +315,7 @@ public sealed class HeaderAgreementTests
     }
 
     [Test]
-    public void StatsStructs_HaveTheSizeTheHeadersFieldsGive()
+    public void Structs_HaveTheSizeTheHeadersFieldsGive()
     {
         CHeader header = Header;
         using (Assert.EnterMultipleScope())
@@ -215,7 +331,7 @@ public sealed class HeaderAgreementTests
     }
 
     [Test]
-    public void StatsStructs_FieldsAreInTheSameOrderWithTheSameNames()
+    public void Structs_FieldsAreInTheSameOrderWithTheSameNames()
     {
         var problems = new List<string>();
         foreach (CStruct s in Header.Structs)
@@ -231,8 +347,48 @@ public sealed class HeaderAgreementTests
     }
 
     /// <summary>
+    /// Every field has the .NET type the type table gives for its C type; an array field
+    /// (<c>classes[PA_NUM_SIZE_CLASSES]</c>) is an [InlineArray] of that length over the element's type.
+    /// </summary>
+    [Test]
+    public void Structs_FieldTypesAreTheOnesTheTypeTableGives()
+    {
+        CHeader header = Header;
+        var problems = new List<string>();
+        foreach (CStruct s in header.Structs)
+        {
+            Type t = BindingStruct(s.Name);
+            foreach (CField f in s.Fields)
+            {
+                FieldInfo? field = t.GetField(Pascal(f.Name), BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+                if (field == null)
+                    continue; // reported by the field-list test
+                Type netType = field.FieldType;
+                string label = $"{s.Name}.{f.Name} ({f.Type}{(f.ArrayLength != null ? $"[{f.ArrayLength}]" : "")}) / {t.Name}.{field.Name}";
+                if (f.ArrayLength != null)
+                {
+                    var inline = netType.GetCustomAttribute<InlineArrayAttribute>();
+                    long length = header.IntegerDefine(f.ArrayLength) ?? long.Parse(f.ArrayLength);
+                    if (inline == null || inline.Length != length)
+                    {
+                        problems.Add($"{label}: {netType.Name} is not an [InlineArray({length})]");
+                        continue;
+                    }
+                    netType = netType.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).Single().FieldType;
+                }
+                string[]? allowed = Allowed(header, f.Type);
+                if (allowed == null)
+                    problems.Add($"{label}: no mapping for the C type '{f.Type}' (extend the table)");
+                else if (!allowed.Contains(DotNetName(netType)))
+                    problems.Add($"{label}: {DotNetName(netType)}, the table wants {string.Join(" or ", allowed)}");
+            }
+        }
+        Assert.That(problems, Is.Empty, Diff("field types:", problems));
+    }
+
+    /// <summary>
     /// Compiles a C program against include/pyalloc.h that prints sizeof and offsetof of every
-    /// struct field and the value of every integer macro, and compares them with the binding.
+    /// struct field and the value of every integer macro and enum constant, and compares them with the binding.
     /// </summary>
     [Test]
     public void StructLayoutsAndMacros_AreWhatGccCompiles()
@@ -245,7 +401,7 @@ public sealed class HeaderAgreementTests
             foreach (CField f in s.Fields)
                 source.Append($"    printf(\"offsetof {s.Name} {f.Name} %zu\\n\", offsetof({s.Name}, {f.Name}));\n");
         }
-        foreach (string name in header.Defines.Keys.Where(header.IsIntegerDefine))
+        foreach (string name in header.Defines.Keys.Where(header.IsIntegerDefine).Concat(header.EnumConstants.Keys))
             source.Append($"    printf(\"define {name} %lld\\n\", (long long)({name}));\n");
         source.Append("    return 0;\n}\n");
 
@@ -265,7 +421,7 @@ public sealed class HeaderAgreementTests
 
         var problems = new List<string>();
         int compared = 0;
-        foreach (Match m in Regex.Matches(output, @"^(?<what>sizeof|offsetof|define) (?<a>\w+)(?: (?<b>\w+))? (?<value>\d+)$", RegexOptions.Multiline))
+        foreach (Match m in Regex.Matches(output, @"^(?<what>sizeof|offsetof|define) (?<a>\w+)(?: (?<b>\w+))? (?<value>-?\d+)$", RegexOptions.Multiline))
         {
             long value = long.Parse(m.Groups["value"].Value);
             string a = m.Groups["a"].Value, b = m.Groups["b"].Value;
@@ -295,7 +451,7 @@ public sealed class HeaderAgreementTests
                         problems.Add($"{label}: no such constant");
                         continue;
                     }
-                    net = Convert.ToInt64(constant.GetRawConstantValue());
+                    net = AsInt64(constant.GetRawConstantValue()!);
                     break;
             }
             compared++;
@@ -303,7 +459,7 @@ public sealed class HeaderAgreementTests
                 problems.Add($"{label}: C says {value}, .NET says {net}");
         }
         Assert.That(problems, Is.Empty, Diff("layouts that disagree with gcc:", problems));
-        int expected = header.Structs.Sum(s => 1 + s.Fields.Count) + header.Defines.Keys.Count(header.IsIntegerDefine);
+        int expected = header.Structs.Sum(s => 1 + s.Fields.Count) + header.Defines.Keys.Count(header.IsIntegerDefine) + header.EnumConstants.Count;
         Assert.That(compared, Is.EqualTo(expected), "the C program printed fewer lines than it should:\n" + output);
     }
 }

@@ -1,0 +1,121 @@
+using System;
+
+namespace PyAlloc;
+
+/// <summary>
+/// The owner of exactly one reference to an object: <see cref="Dispose"/> releases it (<c>pa_decref</c>), once.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every member of the idiomatic layer that returns a NEW reference returns a <see cref="PyOwned"/> (or a
+/// <see cref="PyRefArray"/> for several). Being a class, it cannot be duplicated by copying: a second
+/// owner is made with <see cref="NewReference"/> (one more count), and ownership is handed to C-style code
+/// with <see cref="Detach"/>. <see cref="Dispose"/> is idempotent.
+/// </para>
+/// <para>
+/// There is no finaliser: an undisposed <see cref="PyOwned"/> keeps its count until the runtime is disposed
+/// (which releases every object anyway). Releasing from the .NET finaliser thread would break the rule that
+/// calls on one runtime never overlap. After the runtime is disposed, <see cref="Dispose"/> does nothing.
+/// </para>
+/// <para>
+/// Converts implicitly to a borrowed <see cref="PyObjectRef"/>, valid until this owner is disposed.
+/// </para>
+/// </remarks>
+public sealed unsafe class PyOwned : IDisposable
+{
+    private PaObject* _pointer;
+    private readonly PyRuntime? _runtime; // null for a runtime made without PyRuntime
+
+    private PyOwned(PaObject* pointer)
+    {
+        _pointer = pointer;
+        _runtime = PyRuntime.FromHandle(NativeMethods.pa_object_runtime(pointer));
+    }
+
+    /// <summary>Takes ownership of a NEW reference the caller holds (no count changes): disposing the result releases it.</summary>
+    /// <param name="newReference">A new reference, e.g. from <see cref="NativeMethods.pa_list_new"/>.</param>
+    /// <returns>Its owner.</returns>
+    /// <exception cref="ArgumentException"><paramref name="newReference"/> is null.</exception>
+    public static PyOwned Steal(PyObjectRef newReference) =>
+        newReference.IsNull ? throw new ArgumentException("cannot own a null reference", nameof(newReference))
+                            : new PyOwned(newReference.Pointer);
+
+    /// <summary>A NEW reference to a borrowed object: increfs it and owns that count.</summary>
+    /// <param name="borrowed">A live object.</param>
+    /// <returns>The owner of the new count.</returns>
+    /// <exception cref="ArgumentException"><paramref name="borrowed"/> is null.</exception>
+    public static PyOwned FromBorrowed(PyObjectRef borrowed)
+    {
+        if (borrowed.IsNull)
+            throw new ArgumentException("cannot own a null reference", nameof(borrowed));
+        NativeMethods.pa_incref(borrowed.Pointer);
+        return new PyOwned(borrowed.Pointer);
+    }
+
+    /// <summary>Wraps a new reference from the library, or throws with <see cref="PyMemory.LastError"/> when the call failed (null).</summary>
+    internal static PyOwned FromResult(PaObject* newReferenceOrNull) =>
+        newReferenceOrNull != null ? new PyOwned(newReferenceOrNull) : throw new PyAllocException(PyMemory.LastError);
+
+    /// <summary>The object, borrowed from this owner: valid until <see cref="Dispose"/>.</summary>
+    /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
+    public PyObjectRef Ref => new(Pointer);
+
+    /// <summary>The object's address, borrowed from this owner.</summary>
+    /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
+    public PaObject* Pointer => _pointer != null ? _pointer : throw new ObjectDisposedException(nameof(PyOwned));
+
+    /// <summary>True once <see cref="Dispose"/> or <see cref="Detach"/> gave the reference up.</summary>
+    public bool IsDisposed => _pointer == null;
+
+    /// <summary>The object's reference count (<c>pa_refcnt</c>); this owner holds one of them.</summary>
+    /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
+    public long RefCount => Ref.RefCount;
+
+    /// <summary>The object's type name (<c>pa_type_name</c>).</summary>
+    /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
+    public string TypeName => Ref.TypeName;
+
+    /// <summary>Another owner of the same object: one more count (<c>pa_incref</c>), a NEW reference.</summary>
+    /// <returns>The new owner; dispose both.</returns>
+    /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
+    public PyOwned NewReference() => FromBorrowed(Ref);
+
+    /// <summary>Gives the reference up without releasing it: the caller now owns that count (C style).</summary>
+    /// <returns>The object; a NEW reference the caller must release (e.g. with <see cref="PyObjectRef.DecRef"/>).</returns>
+    /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
+    public PyObjectRef Detach()
+    {
+        PyObjectRef r = Ref;
+        _pointer = null;
+        return r;
+    }
+
+    /// <summary>The object's memory as a <typeparamref name="T"/>: see <see cref="PyObjectRef.As{T}"/>.</summary>
+    /// <typeparam name="T">An unmanaged struct that starts with <see cref="PaObject"/>.</typeparam>
+    /// <returns>Borrowed from this owner.</returns>
+    /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
+    public T* As<T>() where T : unmanaged => (T*)Pointer;
+
+    /// <summary>Releases the reference (<c>pa_decref</c>) the first time; later calls do nothing.</summary>
+    /// <remarks>The object may die here, running its finaliser, weakref callbacks and dealloc on this thread.
+    /// Nothing is released when the object's <see cref="PyRuntime"/> has been disposed (its memory is gone already).</remarks>
+    public void Dispose()
+    {
+        PaObject* p = _pointer;
+        if (p == null)
+            return;
+        _pointer = null;
+        if (_runtime == null || !_runtime.IsDisposed)
+            NativeMethods.pa_decref(p);
+    }
+
+    /// <summary>The borrowed reference of <paramref name="owner"/>; <see cref="PyObjectRef.Null"/> for a null owner.</summary>
+    /// <param name="owner">An owner, or null.</param>
+    /// <returns>Borrowed from <paramref name="owner"/>.</returns>
+    /// <exception cref="ObjectDisposedException">The owner has been disposed or detached.</exception>
+    public static implicit operator PyObjectRef(PyOwned? owner) => owner == null ? default : owner.Ref;
+
+    /// <summary>The object's repr, or "&lt;disposed&gt;".</summary>
+    /// <returns>Text for diagnostics.</returns>
+    public override string ToString() => _pointer == null ? "<disposed>" : Ref.ToString();
+}

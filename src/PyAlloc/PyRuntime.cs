@@ -1,0 +1,442 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace PyAlloc;
+
+/// <summary>
+/// A PyAlloc runtime (<c>pa_runtime</c>): an object space with its own heap and its own cycle collector,
+/// like one CPython interpreter, and the <c>gc</c> module over it.
+/// </summary>
+/// <remarks>
+/// <para><b>Threads.</b> Calls on one runtime and on its objects must not overlap in time: the caller
+/// serialises them, as CPython's GIL does. Different runtimes may be used from different threads at once.</para>
+/// <para><b>Errors.</b> As <see cref="PyMemory"/>: the C-like members return what C returns and set
+/// <see cref="PyMemory.LastError"/> (<see cref="Collect"/> returns -1); the <c>...Checked</c> variants and the
+/// members returning managed objects (<see cref="GetObjects"/>, <see cref="GetStats"/>, ...) throw
+/// <see cref="PyAllocException"/>. Every member throws <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>.</para>
+/// <para><b>Managed callbacks.</b> gc callbacks (<see cref="AddCallback"/>) and weakref callbacks
+/// (<see cref="PyWeakRef.New"/>) are .NET delegates behind one <c>[UnmanagedCallersOnly]</c> trampoline each;
+/// the delegate travels as the C <c>user</c> pointer in a <see cref="GCHandle"/>. A gc callback's handle is
+/// freed when it is removed or when the runtime is disposed. A weakref callback runs at most once (the library
+/// clears the callback when it calls it), so its handle is freed right after it ran; a callback that never
+/// runs (its weakref died first, or was garbage itself, or its target outlived the runtime) keeps its handle in
+/// this runtime's registry until <see cref="Dispose"/> frees it. Callbacks run on the thread whose call made
+/// the collection or released the last reference. An exception a callback throws cannot cross the C frames:
+/// it is caught and given to <see cref="CallbackException"/> (or, with no handler, printed to stderr as
+/// CPython's "Exception ignored in ..."), and the library carries on.</para>
+/// <para><b>No finaliser.</b> A runtime that is not disposed keeps its memory until the process ends: objects
+/// hold no reference to their <see cref="PyRuntime"/>, so freeing from the .NET finaliser could pull memory from
+/// under pointers still in use.</para>
+/// </remarks>
+public sealed unsafe class PyRuntime : IDisposable
+{
+    private static readonly ConcurrentDictionary<nint, PyRuntime> s_live = new();
+
+    private PaRuntime* _handle;
+    private readonly List<GcCallbackRegistration> _gcCallbacks = [];
+    private readonly HashSet<WeakRefCallback> _weakRefCallbacks = [];
+    private int _callbackDepth;
+
+    /// <summary>A new runtime (<c>pa_runtime_new</c>): GC enabled, thresholds (700, 10, 10), no objects.</summary>
+    /// <exception cref="PyAllocException">Out of memory.</exception>
+    public PyRuntime()
+    {
+        PaRuntime* h = NativeMethods.pa_runtime_new();
+        if (h == null)
+            throw new PyAllocException(PyMemory.LastError);
+        _handle = h;
+        s_live[(nint)h] = this;
+    }
+
+    /// <summary>The <c>pa_runtime*</c>, for <see cref="NativeMethods"/>.</summary>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public PaRuntime* Handle => _handle != null ? _handle : throw new ObjectDisposedException(nameof(PyRuntime));
+
+    /// <summary>True once <see cref="Dispose"/> has freed the runtime.</summary>
+    public bool IsDisposed => _handle == null;
+
+    /// <summary>The live <see cref="PyRuntime"/> whose handle is <paramref name="handle"/>.</summary>
+    /// <param name="handle">A runtime pointer, e.g. from <see cref="PyObjectRef.RuntimeHandle"/>.</param>
+    /// <returns>The runtime, or null when no undisposed <see cref="PyRuntime"/> has that handle.</returns>
+    public static PyRuntime? FromHandle(PaRuntime* handle) =>
+        handle != null && s_live.TryGetValue((nint)handle, out PyRuntime? rt) ? rt : null;
+
+    /// <summary>
+    /// Raised on the callback's thread when a managed gc or weakref callback of this runtime throws; the
+    /// library carries on as if the callback had returned.
+    /// </summary>
+    /// <remarks>With no handler, the exception is printed to stderr ("Exception ignored in gc callback: ...").
+    /// An exception thrown by a handler is printed the same way and otherwise ignored.</remarks>
+    public event Action<Exception>? CallbackException;
+
+    // ------------------------------------------------------------------------ collection
+
+    /// <summary><c>gc.collect(generation)</c> (<c>pa_gc_collect</c>): collects generations 0..<paramref name="generation"/>
+    /// whatever the thresholds, even when disabled.</summary>
+    /// <param name="generation">0, 1 or 2.</param>
+    /// <returns>Objects collected plus uncollectable (resurrected objects count in neither); 0 when a collection is
+    /// already running (from a callback or finaliser); -1 for a bad generation, with <see cref="PyMemory.LastError"/> set.</returns>
+    /// <remarks>Finalisers, weakref callbacks and gc callbacks run on this thread during the call.</remarks>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public long Collect(int generation = 2) => NativeMethods.pa_gc_collect(Handle, generation);
+
+    /// <summary>As <see cref="Collect"/>, but throws instead of returning -1.</summary>
+    /// <param name="generation">0, 1 or 2.</param>
+    /// <returns>Objects collected plus uncollectable.</returns>
+    /// <exception cref="PyAllocException">A bad generation; the message is the library's.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public long CollectChecked(int generation = 2)
+    {
+        long n = NativeMethods.pa_gc_collect(Handle, generation);
+        return n >= 0 ? n : throw new PyAllocException(PyMemory.LastError);
+    }
+
+    /// <summary>Automatic collection on or off (<c>gc.isenabled()</c>, <c>gc.enable()</c>, <c>gc.disable()</c>).</summary>
+    /// <remarks>Explicit <see cref="Collect"/> works either way.</remarks>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public bool IsEnabled
+    {
+        get => NativeMethods.pa_gc_isenabled(Handle) == 1;
+        set
+        {
+            if (value)
+                NativeMethods.pa_gc_enable(Handle);
+            else
+                NativeMethods.pa_gc_disable(Handle);
+        }
+    }
+
+    /// <summary><c>gc.get_count()</c> (<c>pa_gc_get_count</c>).</summary>
+    /// <returns>Generation 0: GC allocations minus frees since its last collection; generations 1 and 2: collections
+    /// of the next younger generation since their own last one.</returns>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public (long Gen0, long Gen1, long Gen2) GetCount()
+    {
+        nint* counts = stackalloc nint[3];
+        NativeMethods.pa_gc_get_count(Handle, counts);
+        return (counts[0], counts[1], counts[2]);
+    }
+
+    /// <summary><c>gc.get_threshold()</c> / <c>gc.set_threshold()</c>.</summary>
+    /// <remarks>Generation 0 is collected at the GC allocation that takes its count past <c>Gen0</c>; 0 disables
+    /// automatic collection. No range check, as in CPython.</remarks>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public (int Gen0, int Gen1, int Gen2) Thresholds
+    {
+        get
+        {
+            int* t = stackalloc int[3];
+            NativeMethods.pa_gc_get_threshold(Handle, t);
+            return (t[0], t[1], t[2]);
+        }
+        set => NativeMethods.pa_gc_set_threshold(Handle, value.Gen0, value.Gen1, value.Gen2);
+    }
+
+    /// <summary><c>gc.get_stats()</c> (<c>pa_gc_get_stats</c>).</summary>
+    /// <returns>Three entries, generation 0 first.</returns>
+    /// <exception cref="PyAllocException">The library refused the call.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public IReadOnlyList<GcGenerationStats> GetStats()
+    {
+        PaGcGenerationStats* raw = stackalloc PaGcGenerationStats[3];
+        if (NativeMethods.pa_gc_get_stats(Handle, raw) != 0)
+            throw new PyAllocException(PyMemory.LastError);
+        var stats = new GcGenerationStats[3];
+        for (int i = 0; i < 3; i++)
+            stats[i] = new GcGenerationStats(raw[i].Collections, raw[i].Collected, raw[i].Uncollectable);
+        return stats;
+    }
+
+    /// <summary><c>gc.get_objects(generation)</c> (<c>pa_gc_get_objects</c>): the tracked objects.</summary>
+    /// <param name="generation">0, 1 or 2; null (or -1) for all three. Frozen objects are in none.</param>
+    /// <returns>NEW references, oldest first within a generation; dispose the array.</returns>
+    /// <exception cref="PyAllocException">A bad generation; the message is the library's.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public PyRefArray GetObjects(int? generation = null)
+    {
+        PaRuntime* h = Handle;
+        int g = generation ?? -1;
+        return PyRefArray.Fill((output, cap) => NativeMethods.pa_gc_get_objects(h, g, output, cap));
+    }
+
+    /// <summary><c>gc.get_referrers(target)</c> (<c>pa_gc_get_referrers</c>): the tracked objects (frozen ones excepted) that refer to <paramref name="target"/>.</summary>
+    /// <param name="target">The object referred to.</param>
+    /// <returns>NEW references; dispose the array.</returns>
+    /// <exception cref="PyAllocException">The library refused the call (null target).</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public PyRefArray GetReferrers(PyObjectRef target)
+    {
+        PaRuntime* h = Handle;
+        PaObject* t = target.Pointer;
+        return PyRefArray.Fill((output, cap) => NativeMethods.pa_gc_get_referrers(h, t, output, cap));
+    }
+
+    /// <summary><c>gc.get_referents(o)</c>: see <see cref="PyObjectRef.GetReferents"/>.</summary>
+    /// <param name="o">The object.</param>
+    /// <returns>NEW references, in traversal order; dispose the array.</returns>
+    /// <exception cref="PyAllocException">The library refused the call (null object).</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public PyRefArray GetReferents(PyObjectRef o)
+    {
+        _ = Handle;
+        return o.GetReferents();
+    }
+
+    /// <summary><c>gc.freeze()</c>: every tracked object moves to the permanent generation, which collections ignore;
+    /// generation 0's count is reset.</summary>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public void Freeze() => NativeMethods.pa_gc_freeze(Handle);
+
+    /// <summary><c>gc.unfreeze()</c>: the permanent generation moves back into generation 2.</summary>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public void Unfreeze() => NativeMethods.pa_gc_unfreeze(Handle);
+
+    /// <summary><c>gc.get_freeze_count()</c>: objects in the permanent generation.</summary>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public long FreezeCount => (long)NativeMethods.pa_gc_get_freeze_count(Handle);
+
+    /// <summary><c>gc.get_debug()</c> / <c>gc.set_debug()</c>.</summary>
+    /// <remarks>Setting unknown bits keeps the known ones and sets <see cref="PyMemory.LastError"/> (the library's
+    /// behaviour); reports go to the process's stderr.</remarks>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public GcDebugFlags Debug
+    {
+        get => (GcDebugFlags)NativeMethods.pa_gc_get_debug(Handle);
+        set => NativeMethods.pa_gc_set_debug(Handle, (int)value);
+    }
+
+    /// <summary><c>gc.garbage</c> (<c>pa_gc_get_garbage</c>): objects with a legacy finaliser found in unreachable
+    /// cycles (and, with <see cref="GcDebugFlags.SaveAll"/>, every unreachable object).</summary>
+    /// <returns>NEW references; dispose the array. The runtime keeps its own references until <see cref="ClearGarbage"/>.</returns>
+    /// <exception cref="PyAllocException">The library refused the call.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public PyRefArray GetGarbage()
+    {
+        PaRuntime* h = Handle;
+        return PyRefArray.Fill((output, cap) => NativeMethods.pa_gc_get_garbage(h, output, cap));
+    }
+
+    /// <summary><c>del gc.garbage[:]</c>: the runtime drops its references to the garbage (objects may die now).</summary>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public void ClearGarbage() => NativeMethods.pa_gc_clear_garbage(Handle);
+
+    // ------------------------------------------------------------------------- callbacks
+
+    /// <summary><c>gc.callbacks.append</c>: <paramref name="callback"/> runs before (<see cref="GcPhase.Start"/>) and after
+    /// (<see cref="GcPhase.Stop"/>) every collection, explicit or automatic, in the order callbacks were added.</summary>
+    /// <param name="callback">Told the phase and the generation, collected and uncollectable counts. It may not
+    /// collect (a <see cref="Collect"/> inside returns 0) nor dispose the runtime.</param>
+    /// <returns>The registration: disposing it removes the callback (as <see cref="RemoveCallback"/>).</returns>
+    /// <exception cref="PyAllocException">The library refused the registration.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public IDisposable AddCallback(Action<GcPhase, GcInfo> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        PaRuntime* h = Handle;
+        var registration = new GcCallbackRegistration(this, callback);
+        if (NativeMethods.pa_gc_add_callback(h, &OnGcCallback, registration.User) != 0)
+        {
+            string error = PyMemory.LastError;
+            registration.Handle.Free();
+            throw new PyAllocException(error);
+        }
+        _gcCallbacks.Add(registration);
+        return registration;
+    }
+
+    /// <summary><c>gc.callbacks.remove</c>: removes the earliest registration of <paramref name="callback"/> and frees its handle.</summary>
+    /// <param name="callback">A delegate given to <see cref="AddCallback"/>.</param>
+    /// <returns>True when a registration was removed; false when there was none.</returns>
+    /// <remarks>A callback may remove itself (or another) while it runs.</remarks>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public bool RemoveCallback(Action<GcPhase, GcInfo> callback)
+    {
+        _ = Handle;
+        GcCallbackRegistration? registration = _gcCallbacks.Find(r => r.Callback == callback);
+        return registration != null && Remove(registration);
+    }
+
+    /// <summary>gc callbacks and weakref callbacks whose handles this runtime holds (for the tests).</summary>
+    internal int RegisteredCallbackHandles => _gcCallbacks.Count + _weakRefCallbacks.Count;
+
+    private bool Remove(GcCallbackRegistration registration)
+    {
+        if (_handle == null || !_gcCallbacks.Remove(registration))
+            return false;
+        NativeMethods.pa_gc_remove_callback(_handle, &OnGcCallback, registration.User);
+        registration.Handle.Free();
+        return true;
+    }
+
+    /// <summary>A weakref with a managed callback (<see cref="PyWeakRef.New"/>): a NEW reference.</summary>
+    internal PyOwned NewWeakRef(PyObjectRef target, Action<PyObjectRef> callback)
+    {
+        _ = Handle;
+        var state = new WeakRefCallback(this, callback);
+        _weakRefCallbacks.Add(state);
+        PaObject* wr = NativeMethods.pa_weakref_new(target.Pointer, &OnWeakRefCallback, state.User);
+        if (wr == null)
+        {
+            string error = PyMemory.LastError;
+            if (_weakRefCallbacks.Remove(state))
+                state.Handle.Free();
+            throw new PyAllocException(error);
+        }
+        return PyOwned.Steal(new PyObjectRef(wr));
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnGcCallback(PaRuntime* rt, int phase, PaGcInfo* info, void* user)
+    {
+        PyRuntime? owner = null;
+        try
+        {
+            var registration = (GcCallbackRegistration)GCHandle.FromIntPtr((nint)user).Target!;
+            owner = registration.Owner;
+            owner._callbackDepth++;
+            try
+            {
+                registration.Callback((GcPhase)phase, new GcInfo(info->Generation, info->Collected, info->Uncollectable));
+            }
+            finally
+            {
+                owner._callbackDepth--;
+            }
+        }
+        catch (Exception e)
+        {
+            Report(owner, e, "gc callback");
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnWeakRefCallback(PaObject* weakref, void* user)
+    {
+        PyRuntime? owner = null;
+        try
+        {
+            GCHandle handle = GCHandle.FromIntPtr((nint)user);
+            var state = (WeakRefCallback)handle.Target!;
+            owner = state.Owner;
+            // The library calls a weakref's callback at most once: the handle can go now.
+            owner._weakRefCallbacks.Remove(state);
+            handle.Free();
+            owner._callbackDepth++;
+            try
+            {
+                state.Callback(new PyObjectRef(weakref));
+            }
+            finally
+            {
+                owner._callbackDepth--;
+            }
+        }
+        catch (Exception e)
+        {
+            Report(owner, e, "weakref callback");
+        }
+    }
+
+    /* CPython's PyErr_WriteUnraisable: never throws. */
+    private static void Report(PyRuntime? owner, Exception e, string where)
+    {
+        try
+        {
+            Action<Exception>? handler = owner?.CallbackException;
+            if (handler != null)
+            {
+                handler(e);
+                return;
+            }
+        }
+        catch (Exception inHandler)
+        {
+            e = new AggregateException($"the CallbackException handler threw while handling an exception of a {where}", e, inHandler);
+        }
+        try
+        {
+            Console.Error.WriteLine($"Exception ignored in {where}: {e}");
+        }
+        catch
+        {
+            // nothing left to report with
+        }
+    }
+
+    // --------------------------------------------------------------------------- the end
+
+    /// <summary>
+    /// Frees the runtime (<c>pa_runtime_free</c>): a final full collection, in which finalisers, weakref callbacks and
+    /// gc callbacks run as in any collection; then every object still alive is released WITHOUT its finaliser or
+    /// dealloc, and all the runtime's memory is returned. Then the handles of the managed callbacks are freed.
+    /// </summary>
+    /// <remarks>
+    /// Every <see cref="PyObjectRef"/> into the runtime dies; undisposed <see cref="PyOwned"/> and <see cref="PyRefArray"/>
+    /// of it release nothing afterwards. <see cref="PyType"/>s of it can no longer make objects. A second call does nothing.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">Called from inside one of this runtime's managed callbacks.</exception>
+    public void Dispose()
+    {
+        PaRuntime* h = _handle;
+        if (h == null)
+            return;
+        if (_callbackDepth > 0)
+            throw new InvalidOperationException("a runtime cannot be disposed from inside one of its own callbacks");
+        try
+        {
+            NativeMethods.pa_runtime_free(h);
+        }
+        finally
+        {
+            _handle = null;
+            s_live.TryRemove((nint)h, out _);
+            foreach (GcCallbackRegistration registration in _gcCallbacks)
+                registration.Handle.Free();
+            _gcCallbacks.Clear();
+            foreach (WeakRefCallback state in _weakRefCallbacks)
+                state.Handle.Free();
+            _weakRefCallbacks.Clear();
+        }
+    }
+
+    /// <summary>The runtime's address, or "disposed".</summary>
+    /// <returns>Text for diagnostics.</returns>
+    public override string ToString() => _handle == null ? "<PyRuntime disposed>" : $"<PyRuntime 0x{(nuint)_handle:x}>";
+
+    // --------------------------------------------------------------------------- state
+
+    private sealed class GcCallbackRegistration : IDisposable
+    {
+        public GcCallbackRegistration(PyRuntime owner, Action<GcPhase, GcInfo> callback)
+        {
+            Owner = owner;
+            Callback = callback;
+            Handle = GCHandle.Alloc(this);
+        }
+
+        public PyRuntime Owner { get; }
+        public Action<GcPhase, GcInfo> Callback { get; }
+        public GCHandle Handle { get; }
+        public void* User => (void*)GCHandle.ToIntPtr(Handle);
+
+        public void Dispose() => Owner.Remove(this);
+    }
+
+    private sealed class WeakRefCallback
+    {
+        public WeakRefCallback(PyRuntime owner, Action<PyObjectRef> callback)
+        {
+            Owner = owner;
+            Callback = callback;
+            Handle = GCHandle.Alloc(this);
+        }
+
+        public PyRuntime Owner { get; }
+        public Action<PyObjectRef> Callback { get; }
+        public GCHandle Handle { get; }
+        public void* User => (void*)GCHandle.ToIntPtr(Handle);
+    }
+}

@@ -1,0 +1,62 @@
+using System;
+
+namespace PyAlloc;
+
+/// <summary>
+/// Weak references (<c>pa_weakref_*</c>, Python's <c>weakref.ref</c>): objects that point at a target without
+/// owning a count, cleared when the target dies.
+/// </summary>
+/// <remarks>
+/// A weakref is itself a GC object. Without a callback, weakrefs to one target are shared (asking again returns
+/// the same weakref). A callback runs at most once, when the target dies (by count or by collection), with the
+/// weakref as argument (borrowed), unless the weakref is garbage itself by then; see <see cref="PyRuntime"/> for the
+/// life of the managed delegate. Error convention as <see cref="PyMemory"/>.
+/// </remarks>
+public static unsafe class PyWeakRef
+{
+    /// <summary>A weak reference to <paramref name="target"/> (<c>pa_weakref_new</c>); the target's count is unchanged.</summary>
+    /// <param name="target">A live object.</param>
+    /// <param name="callback">Null, or called with the weakref (borrowed) when the target dies. Exceptions it throws go
+    /// to <see cref="PyRuntime.CallbackException"/>.</param>
+    /// <returns>A NEW reference to the weakref.</returns>
+    /// <exception cref="PyAllocException">The library refused (a null target).</exception>
+    /// <exception cref="InvalidOperationException">A callback was given but the target's runtime is not a live
+    /// <see cref="PyRuntime"/> (the delegate's handle needs an owner).</exception>
+    public static PyOwned New(PyObjectRef target, Action<PyObjectRef>? callback = null)
+    {
+        if (callback == null || target.IsNull)
+            return PyOwned.FromResult(NativeMethods.pa_weakref_new(target.Pointer, null, null));
+        PyRuntime runtime = target.Runtime
+            ?? throw new InvalidOperationException("a managed weakref callback needs the target's runtime to be a live PyRuntime");
+        return runtime.NewWeakRef(target, callback);
+    }
+
+    /// <summary>The target (<c>pa_weakref_get</c>), or null once it died.</summary>
+    /// <param name="weakref">A weak reference.</param>
+    /// <returns>A NEW reference to the target, or null when it has died.</returns>
+    /// <exception cref="PyAllocException"><paramref name="weakref"/> is null or not a weakref; the message is the library's.</exception>
+    public static PyOwned? TryGet(PyObjectRef weakref)
+    {
+        if (NativeMethods.pa_weakref_check(weakref.Pointer) == 0)
+        {
+            NativeMethods.pa_weakref_get(weakref.Pointer); // for the library's message
+            throw new PyAllocException(PyMemory.LastError);
+        }
+        PaObject* target = NativeMethods.pa_weakref_get(weakref.Pointer);
+        return target == null ? null : PyOwned.Steal(new PyObjectRef(target));
+    }
+
+    /// <summary><c>weakref.getweakrefcount(target)</c> (<c>pa_weakref_count</c>): live weakrefs to <paramref name="target"/>.</summary>
+    /// <param name="target">An object.</param>
+    /// <returns>The count, or -1 with <see cref="PyMemory.LastError"/> set for a null target.</returns>
+    public static long Count(PyObjectRef target)
+    {
+        nuint n = NativeMethods.pa_weakref_count(target.Pointer);
+        return n == NativeMethods.PA_SIZE_ERROR ? -1 : (long)n;
+    }
+
+    /// <summary>True when <paramref name="o"/> is a weak reference (<c>pa_weakref_check</c>); false for null.</summary>
+    /// <param name="o">Any object.</param>
+    /// <returns>Whether it is a weakref.</returns>
+    public static bool Check(PyObjectRef o) => NativeMethods.pa_weakref_check(o.Pointer) != 0;
+}
