@@ -271,9 +271,9 @@ internal unsafe struct TraceTable
         return true;
     }
 
-    /* Blocks of one arena (1 MiB) keep their order in the table, so an allocation loop
-       touches neighbouring slots instead of a random cache line each; arenas are spread
-       apart by a multiplicative hash of the arena number. */
+    /* Blocks within one KiB of each other land in neighbouring slots (an allocation loop
+       touches the same cache lines of the table); the KiB neighbourhoods themselves are
+       scattered by Fibonacci hashing, so dense pools do not form runs that merge. */
     private static nuint Hash(nuint key) =>
-        (nuint)(((ulong)key >> 4) + ((ulong)key >> 20) * 0x9E3779B97F4A7C15UL);
+        (nuint)((((ulong)key >> 10) * 0x9E3779B97F4A7C15UL >> 24 << 6) | (((ulong)key >> 4) & 63));
 }
