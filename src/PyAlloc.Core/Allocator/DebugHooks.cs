@@ -453,7 +453,7 @@ internal static unsafe class DebugHooks
     /// </summary>
     public static int CheckBlock(void* p)
     {
-        if (!Pymalloc.IsDebug)
+        if (!Pymalloc.DebugHooksOn)
             return Errors.Fail("pa_debug_check_block: the debug hooks are not on " +
                                "(PYALLOC_MALLOC=debug or malloc_debug, or pa_set_allocator_mode before the first allocation)");
         if (p == null)

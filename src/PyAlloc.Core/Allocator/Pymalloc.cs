@@ -151,7 +151,7 @@ public static unsafe class Pymalloc
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void FreeLarge(void* p)
     {
-        if (s_mode >= AllocatorMode.Debug)
+        if (DebugHooksOn)
             DebugHooks.Free(p, DebugHooks.ProcessDomain, "pa_free");
         else if (!LargeBlocks.Free(p))
             ReportForeign("pa_free", p);
@@ -166,7 +166,7 @@ public static unsafe class Pymalloc
             return MallocSlow(n, zero: false, "pa_realloc");
         if (n > MaxRequest)
             return OutOfMemory($"pa_realloc: {n} bytes is more than the largest possible request (PTRDIFF_MAX)");
-        if (s_mode >= AllocatorMode.Debug)
+        if (DebugHooksOn)
             return DebugRealloc(p, n);
 
         ArenaObject* arena = ArenaMap.Lookup(p);
@@ -227,7 +227,7 @@ public static unsafe class Pymalloc
             Errors.Set("pa_usable_size: the pointer is NULL");
             return 0;
         }
-        if (s_mode >= AllocatorMode.Debug)
+        if (DebugHooksOn)
             return DebugHooks.UsableSize(p);
         ArenaObject* arena = ArenaMap.Lookup(p);
         if (arena != null && arena->Heap != s_heap)
@@ -288,6 +288,14 @@ public static unsafe class Pymalloc
 
     /// <summary>True in the debug modes (<c>debug</c>, <c>malloc_debug</c>).</summary>
     internal static bool IsDebug => s_mode >= AllocatorMode.Debug;
+
+    /// <summary>
+    /// True in the debug modes, and before the first allocation when a debug mode is the one
+    /// it will fix: a pointer freed or checked before any allocation is reported by the hooks
+    /// too. For the cold paths only (it may read the environment).
+    /// </summary>
+    internal static bool DebugHooksOn =>
+        s_mode >= AllocatorMode.Debug || (s_mode == AllocatorMode.Unset && Mode >= AllocatorMode.Debug);
 
     /// <summary>
     /// The process heap whose pools serve raw blocks: pymalloc's, or the one under the debug
