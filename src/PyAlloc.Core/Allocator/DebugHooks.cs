@@ -193,9 +193,6 @@ internal static unsafe class DebugHooks
 
     private static ulong NextSerial() => (ulong)Interlocked.Increment(ref s_serial);
 
-    /// <summary>The serial number the next debug malloc or realloc will give.</summary>
-    public static ulong PeekSerial => (ulong)Volatile.Read(ref s_serial) + 1;
-
     /// <summary>
     /// A debug block of <paramref name="n"/> bytes from <paramref name="domain"/>: 0xCD, or
     /// zeroed when <paramref name="zero"/>. Null when out of memory; no error is set.
