@@ -155,11 +155,14 @@ typedef struct pa_malloc_stats {
     size_t bytes_quantization;   /* pool tails too small for one more block */
     size_t large_blocks;         /* live blocks from the system allocator */
     size_t large_bytes;          /* their usable bytes */
+    size_t arenas_in_runtimes;   /* arenas mapped now by runtimes' object heaps (not in the figures above) */
     pa_size_class_stats classes[PA_NUM_SIZE_CLASSES];
 } pa_malloc_stats;
 
-/* Fill *out with the allocator's current figures.  0, or -1 when out is
-   NULL.  The figures are a consistent picture of the pools at one moment. */
+/* Fill *out with the process allocator's current figures: the pools and
+   arenas behind pa_malloc & co., and its large blocks.  Objects are not
+   counted: each runtime has a heap of its own.  0, or -1 when out is NULL.
+   The figures are a consistent picture of the pools at one moment. */
 PA_API int pa_get_malloc_stats(pa_malloc_stats *out);
 
 /* Print the figures as a table in the spirit of sys._debugmallocstats():

@@ -62,6 +62,7 @@ public sealed class MallocStats
         BytesQuantization = (long)raw.BytesQuantization;
         LargeBlocks = (long)raw.LargeBlocks;
         LargeBytes = (long)raw.LargeBytes;
+        ArenasInRuntimes = (long)raw.ArenasInRuntimes;
         var classes = new SizeClassStats[NativeMethods.PA_NUM_SIZE_CLASSES];
         for (int i = 0; i < classes.Length; i++)
         {
@@ -99,6 +100,9 @@ public sealed class MallocStats
     public long LargeBlocks { get; }
     /// <summary>Usable bytes of those blocks.</summary>
     public long LargeBytes { get; }
+
+    /// <summary>Arenas mapped now by runtimes' object heaps (not in the other figures).</summary>
+    public long ArenasInRuntimes { get; }
     /// <summary>The 32 size classes, in index order (class i holds 16 * (i + 1)-byte blocks).</summary>
     public IReadOnlyList<SizeClassStats> Classes { get; }
 

@@ -63,6 +63,8 @@ public struct PaMallocStats
     public nuint LargeBlocks;
     /// <summary><c>large_bytes</c>: their usable bytes.</summary>
     public nuint LargeBytes;
+    /// <summary><c>arenas_in_runtimes</c>: arenas mapped now by runtimes' object heaps.</summary>
+    public nuint ArenasInRuntimes;
     /// <summary><c>classes</c>: per size class figures, class i holding 16 * (i + 1)-byte blocks.</summary>
     public PaSizeClassStatsArray Classes;
 }

@@ -15,6 +15,8 @@ namespace PyAlloc.Core.Allocator;
    directly (CPython keeps an index into a realloc'ed array instead).  Spare
    descriptors wait on a free list.  All of it is guarded by one lock, taken
    only when an arena is mapped or unmapped; lock order: heap lock, then this.
+   The arena counters (allocated, reclaimed, current, high-water) are kept by
+   each heap, under its own lock, so that a heap's figures agree with each other.
 ============================================================================ */
 
 /// <summary>Maps and unmaps arenas and keeps their descriptors.</summary>
@@ -30,15 +32,14 @@ internal static unsafe class ArenaTable
     }
 
     private static NativeLock s_lock;
+    private static long s_arenasMapped;          // every heap's arenas, now
+
+    /// <summary>Arenas mapped now, by every heap.</summary>
+    public static long ArenasMapped => Volatile.Read(ref s_arenasMapped);
+
     private static nint s_chunks;               // Chunk*: every chunk ever mapped, newest first
     private static ArenaObject* s_spare;        // spare descriptors, linked by NextArena
 
-    private static long s_allocated, s_reclaimed, s_current, s_highwater;
-
-    public static long ArenasAllocated => Volatile.Read(ref s_allocated);
-    public static long ArenasReclaimed => Volatile.Read(ref s_reclaimed);
-    public static long ArenasCurrent => Volatile.Read(ref s_current);
-    public static long ArenasHighwater => Volatile.Read(ref s_highwater);
 
     /// <summary>
     /// Maps a new 1 MiB-aligned arena for <paramref name="heap"/> and registers it.
@@ -74,10 +75,12 @@ internal static unsafe class ArenaTable
         arena->PoolAddress = address;
         arena->Heap = heap;
         arena->NFreePools = arena->NTotalPools = Geometry.PoolsPerArena;
-        s_allocated++;
-        if (++s_current > s_highwater)
-            s_highwater = s_current;
+        s_arenasMapped++;
         s_lock.Exit();
+        // The heap's own counters: its lock is held by the caller.
+        heap->ArenasAllocated++;
+        if (++heap->ArenasCurrent > heap->ArenasHighwater)
+            heap->ArenasHighwater = heap->ArenasCurrent;
         return arena;
     }
 
@@ -89,13 +92,15 @@ internal static unsafe class ArenaTable
     {
         byte* address = arena->Address;
         ulong* liveBits = arena->LiveBits;
+        Heap* heap = arena->Heap;
+        heap->ArenasReclaimed++;
+        heap->ArenasCurrent--;
         s_lock.Enter();
         ArenaMap.Set(address, null);
         arena->Address = null;
         arena->Heap = null;
         ReturnSpareDescriptor(arena);
-        s_reclaimed++;
-        s_current--;
+        s_arenasMapped--;
         s_lock.Exit();
         OsMemory.Unmap(address, Geometry.ArenaSize);
         NativeMemory.Free(liveBits);

@@ -46,6 +46,8 @@ internal unsafe struct Heap
     public ArenaObject* UsableArenas;
     /// <summary>Live blocks in this heap's pools.</summary>
     public nuint BlocksInUse;
+    /// <summary>Arenas this heap mapped, returned, has now, and had at most (under the lock).</summary>
+    public nuint ArenasAllocated, ArenasReclaimed, ArenasCurrent, ArenasHighwater;
 
     // ---------------------------------------------------------------- lifetime
 
@@ -474,10 +476,14 @@ internal unsafe struct Heap
 
     // -------------------------------------------------------------- statistics
 
-    /// <summary>Adds this heap's pool figures to <paramref name="stats"/>.</summary>
+    /// <summary>Adds this heap's arena and pool figures to <paramref name="stats"/>.</summary>
     public static void AddStats(Heap* heap, MallocStats* stats)
     {
         heap->Lock.Enter();
+        stats->ArenasAllocated += heap->ArenasAllocated;
+        stats->ArenasReclaimed += heap->ArenasReclaimed;
+        stats->ArenasCurrent += heap->ArenasCurrent;
+        stats->ArenasHighwater += heap->ArenasHighwater;
         ArenaTable.ForEachArena(heap, &AddArenaStats, stats);
         heap->Lock.Exit();
     }

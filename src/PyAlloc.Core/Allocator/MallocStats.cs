@@ -60,6 +60,8 @@ public struct MallocStats
     public nuint LargeBlocks;
     /// <summary>Their usable bytes.</summary>
     public nuint LargeBytes;
+    /// <summary>Arenas mapped now by runtimes' object heaps (not in the figures above).</summary>
+    public nuint ArenasInRuntimes;
     /// <summary>Per size class figures, class i holding 16 * (i + 1)-byte blocks.</summary>
     public SizeClassStatsArray Classes;
 
@@ -99,6 +101,7 @@ public struct MallocStats
         sb.Append('\n');
         Line(sb, "# large blocks (system allocator)", LargeBlocks);
         Line(sb, "# bytes in large blocks", LargeBytes);
+        Line(sb, "# arenas in runtimes' object heaps", ArenasInRuntimes);
         return sb.ToString();
     }
 

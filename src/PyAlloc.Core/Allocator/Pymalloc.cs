@@ -252,7 +252,10 @@ public static unsafe class Pymalloc
         return released;
     }
 
-    /// <summary>The allocator's current figures.</summary>
+    /// <summary>
+    /// The process allocator's figures (the heap behind pa_malloc &amp; co. and its large
+    /// blocks). A runtime's objects live in the runtime's own heap and are not counted.
+    /// </summary>
     public static MallocStats GetStats()
     {
         MallocStats stats = default;
@@ -260,14 +263,11 @@ public static unsafe class Pymalloc
             stats.Classes[i].BlockSize = Geometry.IndexToSize((uint)i);
         if (s_rawHeap != null)
             Heap.AddStats(s_rawHeap, &stats);
-        stats.ArenasAllocated = (nuint)ArenaTable.ArenasAllocated;
-        stats.ArenasReclaimed = (nuint)ArenaTable.ArenasReclaimed;
-        stats.ArenasHighwater = (nuint)ArenaTable.ArenasHighwater;
-        stats.ArenasCurrent = (nuint)ArenaTable.ArenasCurrent;
         stats.ArenaBytes = stats.ArenasCurrent * Geometry.ArenaSize;
         stats.BytesInFreePools = stats.PoolsFree * Geometry.PoolSize;
         stats.LargeBlocks = LargeBlocks.Count;
         stats.LargeBytes = LargeBlocks.Bytes;
+        stats.ArenasInRuntimes = (nuint)Math.Max(0, ArenaTable.ArenasMapped - (long)stats.ArenasCurrent);
         return stats;
     }
 

@@ -136,6 +136,12 @@ internal unsafe struct TypeObject
                 if (off < header || off + (nuint)sizeof(void*) > spec->BasicSize || off % (nuint)sizeof(void*) != 0)
                     return $"ref_offsets[{nOffsets}] = {off} is not an aligned pa_object * field inside the object " +
                            $"(after the {header}-byte header, before basicsize {spec->BasicSize})";
+                for (int k = 0; k < nOffsets; k++)
+                {
+                    if (spec->RefOffsets[k] == off)
+                        return $"ref_offsets[{nOffsets}] = {off} names the same field as ref_offsets[{k}] " +
+                               "(it would be released twice)";
+                }
             }
         }
         bool itemsAreRefs = (spec->Flags & FlagItemsAreRefs) != 0;

@@ -144,21 +144,25 @@ internal unsafe struct TracebackTable
 }
 
 /// <summary>
-/// The live traces: block address to (size, traceback), open addressing with tombstones.
+/// The live traces: block address to (size, traceback), open addressing with linear
+/// probing and backward-shift deletion.
 /// </summary>
+/// <remarks>
+/// No tombstones: removing a trace moves the following entries of its run back, so a
+/// program that frees all its blocks and allocates again finds short runs, not a table
+/// full of markers to step over (that was 24% of a traced allocation loop).
+/// </remarks>
 internal unsafe struct TraceTable
 {
-    private const nuint Empty = 0, Tombstone = 1;
-
     public struct Entry
     {
-        public nuint Block;
+        public nuint Block;       // 0 for an empty slot
         public nuint Size;
         public Traceback* Traceback;
     }
 
     private Entry* _slots;
-    private nuint _capacity, _count, _tombstones;
+    private nuint _capacity, _count;
 
     public readonly nuint Count => _count;
     public readonly nuint MemoryBytes => _capacity * (nuint)sizeof(Entry);
@@ -167,22 +171,22 @@ internal unsafe struct TraceTable
     public bool Set(void* block, nuint size, Traceback* traceback, out nuint replacedSize)
     {
         replacedSize = 0;
-        Entry* e = Find((nuint)block);
-        if (e != null)
-        {
-            replacedSize = e->Size;
-            e->Size = size;
-            e->Traceback = traceback;
-            return true;
-        }
-        if ((_count + _tombstones + 1) * 2 > _capacity && !Rehash())
+        if ((_count + 1) * 4 > _capacity * 3 && !Grow())
             return false;
         nuint mask = _capacity - 1;
         nuint i = Hash((nuint)block) & mask;
-        while (_slots[i].Block > Tombstone)
+        while (_slots[i].Block != 0)
+        {
+            // Invariants: the slots from Hash(block) to i hold other blocks.
+            if (_slots[i].Block == (nuint)block)
+            {
+                replacedSize = _slots[i].Size;
+                _slots[i].Size = size;
+                _slots[i].Traceback = traceback;
+                return true;
+            }
             i = (i + 1) & mask;
-        if (_slots[i].Block == Tombstone)
-            _tombstones--;
+        }
         _slots[i] = new Entry { Block = (nuint)block, Size = size, Traceback = traceback };
         _count++;
         return true;
@@ -195,9 +199,22 @@ internal unsafe struct TraceTable
         if (e == null)
             return 0;
         nuint size = e->Size;
-        e->Block = Tombstone;
+        nuint mask = _capacity - 1;
+        nuint hole = (nuint)(e - _slots);
+        for (nuint j = (hole + 1) & mask; _slots[j].Block != 0; j = (j + 1) & mask)
+        {
+            // Invariants: every entry between the hole and j can be found from its home slot.
+            nuint home = Hash(_slots[j].Block) & mask;
+            // Move j back into the hole unless its home lies cyclically in (hole, j].
+            bool homeAfterHole = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+            if (!homeAfterHole)
+            {
+                _slots[hole] = _slots[j];
+                hole = j;
+            }
+        }
+        _slots[hole] = default;
         _count--;
-        _tombstones++;
         return size;
     }
 
@@ -206,15 +223,13 @@ internal unsafe struct TraceTable
         if (_capacity == 0)
             return null;
         nuint mask = _capacity - 1;
-        for (nuint i = Hash(block) & mask; ; i = (i + 1) & mask)
+        for (nuint i = Hash(block) & mask; _slots[i].Block != 0; i = (i + 1) & mask)
         {
-            // Invariants: every slot from Hash(block) to i holds another block or a tombstone.
-            nuint k = _slots[i].Block;
-            if (k == block)
+            // Invariants: every slot from Hash(block) to i holds another block.
+            if (_slots[i].Block == block)
                 return &_slots[i];
-            if (k == Empty)
-                return null;
         }
+        return null;
     }
 
     /// <summary>Calls visit for every trace; the table must not change meanwhile.</summary>
@@ -222,7 +237,7 @@ internal unsafe struct TraceTable
     {
         for (nuint i = 0; i < _capacity; i++)
         {
-            if (_slots[i].Block > Tombstone)
+            if (_slots[i].Block != 0)
                 visit(ref state, in _slots[i]);
         }
     }
@@ -233,30 +248,32 @@ internal unsafe struct TraceTable
         this = default;
     }
 
-    private bool Rehash()
+    /* Doubles the table (from 3/4 full to 3/8): 24-byte entries cost 32 to 64 bytes per trace. */
+    private bool Grow()
     {
-        nuint capacity = _capacity == 0 ? 4096 : _capacity;
-        while ((_count + 1) * 4 > capacity)
-            capacity *= 2;
+        nuint capacity = _capacity == 0 ? 4096 : _capacity * 2;
         var slots = (Entry*)NativeMemory.AllocZeroed(capacity, (nuint)sizeof(Entry));
         if (slots == null)
             return false;
         nuint mask = capacity - 1;
         for (nuint j = 0; j < _capacity; j++)
         {
-            if (_slots[j].Block <= Tombstone)
+            if (_slots[j].Block == 0)
                 continue;
             nuint i = Hash(_slots[j].Block) & mask;
-            while (slots[i].Block != Empty)
+            while (slots[i].Block != 0)
                 i = (i + 1) & mask;
             slots[i] = _slots[j];
         }
         NativeMemory.Free(_slots);
         _slots = slots;
         _capacity = capacity;
-        _tombstones = 0;
         return true;
     }
 
-    private static nuint Hash(nuint key) => (nuint)(((ulong)key >> 4) * 0x9E3779B97F4A7C15UL >> 20);
+    /* Blocks within one KiB of each other land in neighbouring slots (an allocation loop
+       touches the same cache lines of the table); the KiB neighbourhoods themselves are
+       scattered by Fibonacci hashing, so dense pools do not form runs that merge. */
+    private static nuint Hash(nuint key) =>
+        (nuint)((((ulong)key >> 10) * 0x9E3779B97F4A7C15UL >> 24 << 6) | (((ulong)key >> 4) & 63));
 }

@@ -146,7 +146,8 @@ internal static unsafe class Tracemalloc
     // ------------------------------------------------------------- hooks
 
     /// <summary>Records a new block (or replaces its trace, for a realloc in place).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <remarks>[SkipLocalsInit]: the frame buffer is written before it is read; zeroing 2.4 KB per allocation was most of the cost.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining), SkipLocalsInit]
     public static void OnAlloc(void* block, nuint size, in AllocationSite site)
     {
         int nframe = *Flag;
