@@ -130,7 +130,8 @@ public sealed class HeaderAgreementTests
     {
         CHeader header = Header;
         Assert.That(header.Functions.Select(f => f.Name), Does.Contain("pa_malloc").And.Contain("pa_last_error").And.Contain("pa_set_allocator_mode")
-            .And.Contain("pa_runtime_new").And.Contain("pa_type_new").And.Contain("pa_list_append").And.Contain("pa_gc_collect").And.Contain("pa_weakref_count"),
+            .And.Contain("pa_runtime_new").And.Contain("pa_type_new").And.Contain("pa_list_append").And.Contain("pa_gc_collect").And.Contain("pa_weakref_count")
+            .And.Contain("pa_set_fatal_error_handler").And.Contain("pa_debug_check_block"),
             "the parser missed declarations: " + string.Join(", ", header.Functions));
         Assert.That(header.Structs.Select(s => s.Name), Is.EquivalentTo(new[]
         {
@@ -144,6 +145,7 @@ public sealed class HeaderAgreementTests
         Assert.That(header.FunctionPointerTypes.Keys, Is.EquivalentTo(new[]
         {
             "pa_visitproc", "pa_traverseproc", "pa_inquiry", "pa_destructor", "pa_gc_callback", "pa_weakref_callback",
+            "pa_fatal_error_handler",
         }));
         Assert.That(header.Functions.Single(f => f.Name == "pa_calloc").ToString(), Is.EqualTo("void* pa_calloc(size_t, size_t)"));
         Assert.That(header.Functions.Single(f => f.Name == "pa_usable_size").ToString(), Is.EqualTo("size_t pa_usable_size(const void*)"));
