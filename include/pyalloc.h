@@ -637,18 +637,61 @@ PA_API pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line);
    double free, a free through the wrong API family and foreign pointers are
    reported in CPython's manner, then the fatal error handler runs (by
    default: print and abort).
+
+   The block around p (n bytes, as CPython lays it out with S = 8):
+     p[-16..-9] n, big-endian        p[-8]   the API id: 'm' for pa_malloc &
+     p[-7..-1]  0xFD                         co., 'o' for a runtime's objects
+     p[0..n-1]  the data             p[n..n+7]   0xFD
+     p[n+8..n+15] the serial number, big-endian: the block was made by the
+                  N-th debug malloc or realloc
+   Blocks stay 16-byte aligned.  An object is a block of API 'o' whose data
+   starts with its 16-byte GC head, so overflowing an object is caught too.
+   With the hooks on, pa_usable_size(p) is n, the size requested (so 0 for a
+   0-byte block; pa_last_error() tells it from a failure).
+
+   What is checked, on pa_free, pa_realloc, pa_debug_check_block and when an
+   object's memory is released: first that p is a live block at all, from
+   the allocator's own records and without reading memory around p (so a
+   foreign or interior pointer is reported, never dereferenced); then, in
+   CPython's order, the API id, the leading pad, the size (a size that no
+   longer fits the block is reported, not followed), the trailing pad.  A
+   pointer to a block freed lately is reported as a double free.  pa_free
+   of an object is reported as "bad ID: Allocated using API 'o', verified
+   using API 'm'".
+
+   The report, e.g. for one byte written past a 24-byte block:
+     Debug memory block at address p=0x7f...40: API 'm'
+         24 bytes originally requested
+         The 7 pad bytes at p-7 are FORBIDDENBYTE, as expected.
+         The 8 pad bytes at tail=0x7f...58 are not all FORBIDDENBYTE (0xfd):
+             at tail+0: 0x00 *** OUCH
+             at tail+1: 0xfd
+             ...
+         The block was made by call #5 to debug malloc/realloc.
+         Data at p: cd cd cd cd cd cd cd cd ... cd cd cd cd cd cd cd cd
+
+     Enable tracemalloc to get the memory block allocation traceback
+
+     Fatal PyAlloc error: pa_free: bad trailing pad byte
+   While tracemalloc traces the block, its allocation traceback ("Memory
+   block allocated at (most recent call first):", then '  File "x.c", line
+   5' lines) stands in place of the hint.
 ============================================================================ */
 
 typedef void (*pa_fatal_error_handler)(const char *message, void *user);
 
 /* Replace the handler (NULL restores the default).  The message is the
-   whole report.  A handler that returns lets the call that detected the
-   error return as if nothing had been freed (or NULL). */
+   whole report; its last line is "Fatal PyAlloc error: <function>:
+   <reason>".  A handler that returns lets the call that detected the error
+   return as if nothing had been freed (or NULL): the block is left as it
+   was, and pa_last_error() names the function and the reason. */
 PA_API void pa_set_fatal_error_handler(pa_fatal_error_handler handler, void *user);
 
 /* Check one block of the debug allocator now: 0 when intact, -1 (and the
    report through the handler) when damaged; -1 with an error when the debug
-   hooks are not on. */
+   hooks are not on.  p is a block of pa_malloc & co., or an object; a
+   freed or foreign pointer is reported as pa_free would report it.  NULL:
+   -1 with an error, no report. */
 PA_API int pa_debug_check_block(const void *p);
 
 /* ============================================================================

@@ -36,6 +36,10 @@ namespace PyAlloc;
 /// request), <see cref="pa_realloc"/> (copies), <see cref="pa_trim"/> (unmaps and trims the C heap),
 /// the statistics calls (walk every arena; printing writes to a file), nor on the mode calls
 /// (<see cref="pa_get_allocator_mode"/> may read the environment and write a warning to stderr).
+/// With the debug hooks on (<c>PYALLOC_MALLOC=debug</c>), <see cref="pa_free"/> may report a damaged or bad
+/// block through the fatal error handler; a handler written in C# must not be entered from a call without the
+/// transition, so free through <see cref="PyMemory.Free"/>, which keeps the transition then
+/// (<see cref="pa_set_fatal_error_handler"/>).
 /// </para>
 /// </remarks>
 public static unsafe partial class NativeMethods

@@ -159,8 +159,8 @@ internal static unsafe class Lifecycle
     {
         TypeObject* t = o->Type;
         nuint size = SizeOf(o);
-        if (Tracing.Tracemalloc.IsTracing)
-            Tracing.Tracemalloc.OnFree(o);
+        if (Tracing.Tracemalloc.IsTracing && !Allocator.Pymalloc.IsDebug)
+            Tracing.Tracemalloc.OnFree(o); // the debug hooks forget it after checking the block
         t->LiveObjects--;
         t->LiveBytes -= size;
         if (t->HasGc && rt->Gc.Generations[0].Count > 0)

@@ -12,12 +12,15 @@ namespace PyAlloc.Core.Support;
 /// <remarks>
 /// Like CPython's <c>Py_FatalError</c>: the report goes to the handler set with
 /// <c>pa_set_fatal_error_handler</c>; the default prints it on stderr and aborts.
+/// Every report ends with the line "Fatal PyAlloc error: ...".
 /// A handler may return: <see cref="Report"/> then returns to the caller, which
-/// goes on as documented; <see cref="Error"/> (a broken collector invariant) aborts
-/// anyway, since going on would free memory still in use.
+/// goes on as documented (the debug hooks free nothing); <see cref="Error"/> (a broken
+/// collector invariant) aborts anyway, since going on would free memory still in use.
 /// </remarks>
 internal static unsafe class Fatal
 {
+    private const string Prefix = "Fatal PyAlloc error: ";
+
     private static delegate* unmanaged<byte*, void*, void> s_handler;
     private static void* s_user;
 
@@ -27,30 +30,36 @@ internal static unsafe class Fatal
         s_handler = handler;
     }
 
-    /// <summary>Reports through the handler; returns if the handler returns.</summary>
+    /// <summary>
+    /// Hands a whole report (its last line "Fatal PyAlloc error: function: reason") to the
+    /// handler; returns if the handler returns. Without a handler: prints it and aborts.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Report(string message)
+    public static void Report(string report)
     {
         var handler = s_handler;
         if (handler == null)
-            Abort(message);
-        byte[] text = Encoding.UTF8.GetBytes(message + "\0");
+            Abort(report);
+        byte[] text = Encoding.UTF8.GetBytes(report + "\0");
         fixed (byte* p = text)
             handler(p, s_user);
     }
 
-    /// <summary>Reports, then aborts whatever the handler does.</summary>
+    /// <summary>Reports "Fatal PyAlloc error: message", then aborts whatever the handler does.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Error(string message)
     {
-        Report($"Fatal PyAlloc error: {message}");
-        Abort(message);
+        string report = Prefix + message;
+        Report(report);
+        Abort(report);
     }
 
-    private static void Abort(string message)
+    /* Print the report, then end the process (SIGABRT) with its last line as the reason. */
+    private static void Abort(string report)
     {
-        Console.Error.WriteLine(message.StartsWith("Fatal PyAlloc error", StringComparison.Ordinal) ? message : $"Fatal PyAlloc error: {message}");
+        Console.Error.WriteLine(report);
         Console.Error.Flush();
-        Environment.FailFast($"PyAlloc: {message}");
+        int last = report.LastIndexOf(Prefix, StringComparison.Ordinal);
+        Environment.FailFast("PyAlloc: " + (last >= 0 ? report[(last + Prefix.Length)..] : report));
     }
 }

@@ -132,7 +132,8 @@ public sealed class HeaderAgreementTests
     {
         CHeader header = Header;
         Assert.That(header.Functions.Select(f => f.Name), Does.Contain("pa_malloc").And.Contain("pa_last_error").And.Contain("pa_set_allocator_mode")
-            .And.Contain("pa_runtime_new").And.Contain("pa_type_new").And.Contain("pa_list_append").And.Contain("pa_gc_collect").And.Contain("pa_weakref_count"),
+            .And.Contain("pa_runtime_new").And.Contain("pa_type_new").And.Contain("pa_list_append").And.Contain("pa_gc_collect").And.Contain("pa_weakref_count")
+            .And.Contain("pa_set_fatal_error_handler").And.Contain("pa_debug_check_block"),
             "the parser missed declarations: " + string.Join(", ", header.Functions));
         Assert.That(header.Structs.Select(s => s.Name), Is.EquivalentTo(new[]
         {
