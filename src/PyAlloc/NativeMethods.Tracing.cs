@@ -2,11 +2,11 @@ using System.Runtime.InteropServices;
 
 namespace PyAlloc;
 
-/* Sections 9, 10 and 12 of include/pyalloc.h: tracemalloc, call sites, the object census; and, of
-   section 11, the fatal error handler.  Types map as in sections 1-8, plus: pa_snapshot* ->
+/* Sections 9, 10 and 12 of include/pyalloc.h: tracemalloc, call sites, the object census (section 11,
+   the debug hooks, is in NativeMethods.Debug.cs).  Types map as in sections 1-8, plus: pa_snapshot* ->
    PaSnapshot*, pa_stat_key -> PaStatKey, pa_frame* / pa_statistic* / pa_statistic_diff* /
    pa_type_count* -> PaFrame* / PaStatistic* / PaStatisticDiff* / PaTypeCount*, ptrdiff_t -> nint,
-   char* (an output buffer) -> byte*, pa_fatal_error_handler -> delegate* unmanaged[Cdecl]<byte*, void*, void>.
+   char* (an output buffer) -> byte*.
 
    GC transitions: [SuppressGCTransition] only on pa_tracemalloc_is_tracing and
    pa_tracemalloc_get_traceback_limit, which read one int.  Everything else takes the tracer's lock,
@@ -212,16 +212,6 @@ public static unsafe partial class NativeMethods
     /// <returns>A NEW reference, or null (error set).</returns>
     [LibraryImport(LibraryName)]
     public static partial PaObject* pa_list_new_at(PaRuntime* rt, byte* file, int line);
-
-    // ----------------------------------------------------------- 11. the fatal error handler
-
-    /// <summary><c>void pa_set_fatal_error_handler(pa_fatal_error_handler handler, void *user)</c>: replaces the handler the
-    /// debug hooks (and other fatal errors) call with the whole report; null restores the default (print and abort).</summary>
-    /// <param name="handler">Called as <c>handler(message, user)</c>; if it returns, the call that detected the error returns as
-    /// if nothing had been freed (or null).</param>
-    /// <param name="user">Passed back to <paramref name="handler"/>.</param>
-    [LibraryImport(LibraryName)]
-    public static partial void pa_set_fatal_error_handler(delegate* unmanaged[Cdecl]<byte*, void*, void> handler, void* user);
 
     // -------------------------------------------------------------------- 12. introspection
 
