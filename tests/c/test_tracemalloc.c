@@ -1350,9 +1350,10 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
     return h;
 }
 
-/* The file's format (Snapshot.cs: a version after the 8-byte magic, each
-   trace ending with its u32 traceback index, an FNV-1a checksum last): files
-   whose checksum is right but whose contents are not are refused too. */
+/* The file's format (README, "Snapshot files": a u32 version after the
+   8-byte magic, each trace ending with its u32 traceback index, the FNV-1a
+   64-bit hash of every byte before it last): files whose hash is right but
+   whose contents are not are refused too. */
 static void load_refuses_files_with_a_right_checksum_and_wrong_contents(void **state)
 {
     (void)state;
