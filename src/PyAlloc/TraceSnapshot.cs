@@ -13,7 +13,8 @@ namespace PyAlloc;
 /// returns is a managed copy, so nothing dangles after <see cref="Dispose"/>; a snapshot that is not disposed is
 /// freed by its finaliser. Members throw <see cref="ObjectDisposedException"/> after <see cref="Dispose"/> and
 /// <see cref="PyAllocException"/> for failures the library reports.</para>
-/// <para>A snapshot may be read from several threads at once, but not disposed while another thread uses it.</para>
+/// <para>Use a snapshot from one thread at a time: the library builds and caches each grouping on first use,
+/// without a lock of its own.</para>
 /// </remarks>
 public sealed unsafe class TraceSnapshot : IDisposable
 {
