@@ -520,8 +520,9 @@ PA_API int pa_weakref_check(const pa_object *o);
    PA_ macros (section 10), otherwise the caller's code address, symbolised
    when a snapshot is taken ("function+0x1c (module)", or "file.c" and its
    line where the program has debug information and addr2line is present).
-   PYALLOC_TRACEMALLOC=N in the environment starts tracing with N frames at
-   the first allocation.
+   PYALLOC_TRACEMALLOC=N in the environment starts tracing with N frames when
+   the library is first used, before the program's first allocation (a
+   pa_tracemalloc_start before that first allocation still has the last word).
 ============================================================================ */
 
 typedef struct pa_frame {
@@ -592,17 +593,18 @@ PA_API pa_snapshot *pa_snapshot_filter(const pa_snapshot *s, int inclusive, cons
 PA_API int pa_snapshot_dump(const pa_snapshot *s, const char *path);
 PA_API pa_snapshot *pa_snapshot_load(const char *path);
 
-/* str(Statistic), exactly: "tour.c:5: size=7813 KiB, count=1001, average=8.0 KiB".
+/* str(Statistic), exactly: "tour.c:5: size=7812 KiB, count=1000, average=8000 B".
    Writes at most cap bytes including the NUL; returns the length the whole
    text needs (as snprintf), or -1 for NULL arguments. */
 PA_API int pa_statistic_format(const pa_statistic *st, char *buf, size_t cap);
-/* str(StatisticDiff): "tour.c:5: size=7813 KiB (+7813 KiB), count=1001 (+1001), average=8.0 KiB". */
+/* str(StatisticDiff): "tour.c:5: size=7812 KiB (+7812 KiB), count=1000 (+1000), average=8000 B". */
 PA_API int pa_statistic_diff_format(const pa_statistic_diff *st, char *buf, size_t cap);
 
 /* tracemalloc.get_object_traceback(): the traceback of the live traced
    block (or object) at block, most recent frame first, into out[0..cap);
-   returns the number of frames, 0 when the block is not traced.  The
-   strings stay valid until tracing stops. */
+   returns the traceback's length (which may exceed cap: cap 0 asks for it),
+   0 when the block is not traced.  The strings stay valid until tracing
+   stops. */
 PA_API int pa_tracemalloc_get_traceback(const void *block, pa_frame *out, int cap);
 
 /* ============================================================================

@@ -765,4 +765,7 @@ internal static unsafe class DebugHooks
 
     /// <summary>A runtime that is being destroyed releases a raw block of the system allocator.</summary>
     public static void ForgetObjectBlock(void* raw) => ObjectBlocks.Forget(raw);
+
+    /// <summary>The runtime a large object block (its raw address) belongs to, or null.</summary>
+    public static Runtime* OwnerOfObjectBlock(void* raw) => ObjectBlocks.OwnerOf((byte*)raw);
 }

@@ -354,7 +354,6 @@ public static unsafe class Pymalloc
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Initialize()
     {
-        bool startTracing = false;
         s_initLock.Enter();
         if (s_mode == AllocatorMode.Unset)
         {
@@ -369,11 +368,8 @@ public static unsafe class Pymalloc
             }
             // Publish the heap before the mode: the fast path reads s_mode, then s_heap.
             System.Threading.Volatile.Write(ref Unsafe.As<AllocatorMode, int>(ref s_mode), (int)mode);
-            startTracing = true;
         }
         s_initLock.Exit();
-        if (startTracing)
-            Tracing.Tracemalloc.StartFromEnvironment();
     }
 
     private static AllocatorMode ModeFromEnvironment()

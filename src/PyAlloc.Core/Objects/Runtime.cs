@@ -81,6 +81,8 @@ internal unsafe struct Runtime
 
     private static void Destroy(Runtime* rt)
     {
+        // The objects released without dealloc leave tracemalloc too.
+        Tracing.Tracemalloc.ForgetWhere(&IsObjectOf, rt);
         GcState.Dispose(&rt->Gc);
         rt->LargeBlocks.ForEach(&FreeLargeBlock, null);
         rt->LargeBlocks.Dispose();
@@ -93,6 +95,20 @@ internal unsafe struct Runtime
         }
         Allocator.Heap.Destroy(rt->Heap);
         NativeMemory.Free(rt);
+    }
+
+    /* Whether a traced address is an object of rt: in its heap's pools, or a large
+       object block of its (the object follows its GC head, and under the debug hooks
+       the hooks' header comes first). */
+    private static bool IsObjectOf(void* traced, void* state)
+    {
+        Runtime* rt = (Runtime*)state;
+        ArenaObject* arena = ArenaMap.Lookup(traced);
+        if (arena != null)
+            return arena->Heap == rt->Heap;
+        byte* head = (byte*)traced - sizeof(GcHead);
+        return rt->LargeBlocks.Contains(head)
+               || (Pymalloc.IsDebug && DebugHooks.OwnerOfObjectBlock(head - DebugHooks.HeadBytes) == rt);
     }
 
     private static void FreeLargeBlock(void* block, nuint size, void* state)

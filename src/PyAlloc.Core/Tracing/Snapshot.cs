@@ -102,43 +102,57 @@ internal sealed unsafe class Snapshot : IDisposable
             return null;
         }
         var snapshot = new Snapshot();
+        // Under the tracer's lock, only copies: the traces and the raw frames of each
+        // distinct traceback (tracebacks die when tracing stops or traces are cleared).
+        // Symbolising (addr2line) happens after the lock is released, so allocating
+        // threads never wait for it.
+        (nuint Size, nint Traceback)[] traces;
+        var rawFrames = new Dictionary<nint, TraceFrame[]>();
         Tracemalloc.Lock();
         try
         {
-            var traces = Tracemalloc.CopyTracesLocked(out int limit);
+            traces = Tracemalloc.CopyTracesLocked(out int limit);
             snapshot.TracebackLimit = limit;
-            // Symbolise every code address once, in a batch.
-            var addresses = new HashSet<nuint>();
             foreach (var (_, traceback) in traces)
             {
+                if (rawFrames.ContainsKey(traceback))
+                    continue;
                 Traceback* t = (Traceback*)traceback;
-                for (int f = 0; f < t->FrameCount; f++)
-                {
-                    if (t->Frames[f].File == null)
-                        addresses.Add(t->Frames[f].Address);
-                }
-            }
-            Symbolizer.Prepare(addresses);
-            // Resolve every distinct traceback while the tracer keeps them alive.
-            var byPointer = new Dictionary<nint, int>();
-            var byContent = new Dictionary<string, int>();
-            snapshot._sizes = new nuint[traces.Length];
-            snapshot._tracebackOf = new int[traces.Length];
-            for (int i = 0; i < traces.Length; i++)
-            {
-                if (!byPointer.TryGetValue(traces[i].Traceback, out int index))
-                {
-                    var values = Symbolizer.Describe((Traceback*)traces[i].Traceback);
-                    index = snapshot.InternTraceback(values, byContent);
-                    byPointer[traces[i].Traceback] = index;
-                }
-                snapshot._sizes[i] = traces[i].Size;
-                snapshot._tracebackOf[i] = index;
+                var frames = new TraceFrame[t->FrameCount];
+                for (int f = 0; f < frames.Length; f++)
+                    frames[f] = t->Frames[f];
+                rawFrames[traceback] = frames;
             }
         }
         finally
         {
             Tracemalloc.Unlock();
+        }
+
+        var addresses = new HashSet<nuint>();
+        foreach (TraceFrame[] frames in rawFrames.Values)
+        {
+            foreach (TraceFrame f in frames)
+            {
+                if (f.File == null)
+                    addresses.Add(f.Address);
+            }
+        }
+        Symbolizer.Prepare(addresses);
+
+        var byPointer = new Dictionary<nint, int>();
+        var byContent = new Dictionary<string, int>();
+        snapshot._sizes = new nuint[traces.Length];
+        snapshot._tracebackOf = new int[traces.Length];
+        for (int i = 0; i < traces.Length; i++)
+        {
+            if (!byPointer.TryGetValue(traces[i].Traceback, out int index))
+            {
+                index = snapshot.InternTraceback(Symbolizer.Describe(rawFrames[traces[i].Traceback]), byContent);
+                byPointer[traces[i].Traceback] = index;
+            }
+            snapshot._sizes[i] = traces[i].Size;
+            snapshot._tracebackOf[i] = index;
         }
         return snapshot;
     }
@@ -171,9 +185,10 @@ internal sealed unsafe class Snapshot : IDisposable
     {
         if (_strings.TryGetValue(s, out nint p))
             return (byte*)p;
-        int n = Encoding.UTF8.GetByteCount(s);
+        byte[] bytes = FileNames.Encode(s);
+        int n = bytes.Length;
         byte* copy = (byte*)NativeMemory.Alloc((nuint)n + 1);
-        Encoding.UTF8.GetBytes(s, new Span<byte>(copy, n));
+        bytes.CopyTo(new Span<byte>(copy, n));
         copy[n] = 0;
         _blocks.Add((nint)copy);
         _strings[s] = (nint)copy;
@@ -388,7 +403,7 @@ internal sealed unsafe class Snapshot : IDisposable
             w.Write((uint)names.Count);
             foreach (string name in names)
             {
-                byte[] bytes = Encoding.UTF8.GetBytes(name);
+                byte[] bytes = FileNames.Encode(name);
                 w.Write((uint)bytes.Length);
                 w.Write(bytes);
             }
@@ -449,7 +464,7 @@ internal sealed unsafe class Snapshot : IDisposable
             snapshot.TracebackLimit = (int)r.ReadUInt32();
             var names = new string[r.ReadUInt32()];
             for (int i = 0; i < names.Length; i++)
-                names[i] = Encoding.UTF8.GetString(r.ReadBytes(checked((int)r.ReadUInt32())));
+                names[i] = FileNames.Decode(r.ReadBytes(checked((int)r.ReadUInt32())));
             var byContent = new Dictionary<string, int>();
             int tracebackCount = checked((int)r.ReadUInt32());
             var indexOf = new int[tracebackCount];

@@ -29,15 +29,16 @@ internal static unsafe class Symbolizer
     private static string? s_addr2line;
     private static bool s_searched;
 
-    /// <summary>The frames of an interned traceback as values, most recent first.</summary>
-    public static (string File, int Line)[] Describe(Traceback* t)
+    /// <summary>The frames of a traceback as values, most recent first.</summary>
+    /// <remarks>A named frame's file must still be valid (the caller's string, which must outlive tracing).</remarks>
+    public static (string File, int Line)[] Describe(TraceFrame[] frames)
     {
-        var values = new (string File, int Line)[t->FrameCount];
-        for (int i = 0; i < t->FrameCount; i++)
+        var values = new (string File, int Line)[frames.Length];
+        for (int i = 0; i < frames.Length; i++)
         {
-            TraceFrame f = t->Frames[i];
+            TraceFrame f = frames[i];
             values[i] = f.File != null
-                ? (Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(f.File)), f.Line)
+                ? (FileNames.Decode(f.File), f.Line)
                 : Resolve(f.Address);
         }
         return values;

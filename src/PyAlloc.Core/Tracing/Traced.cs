@@ -34,15 +34,26 @@ internal static unsafe class Traced
 
     public static void* Realloc(void* p, nuint n, AllocationSite* site)
     {
-        void* q = Pymalloc.Realloc(p, n);
-        if (Tracemalloc.IsTracing && q != null)
+        if (!Tracemalloc.IsTracing || p == null)
         {
-            // As CPython: a moved block loses its old trace; either way the new size
-            // is attributed to the realloc's site.
-            if (q != p && p != null)
-                Tracemalloc.OnFree(p);
-            Tracemalloc.OnAlloc(q, n, in SiteOrUnknown(site));
+            void* r = Pymalloc.Realloc(p, n);
+            if (Tracemalloc.IsTracing && r != null)
+                Tracemalloc.OnAlloc(r, n, in SiteOrUnknown(site));
+            return r;
         }
+        // The old trace goes before the block can be released: once realloc moves it,
+        // another thread may be handed p and trace it, and that trace must survive.
+        uint generation = Tracemalloc.Generation;
+        bool traced = Tracemalloc.TakeOut(p, out nuint oldSize, out nint oldTraceback);
+        void* q = Pymalloc.Realloc(p, n);
+        if (q == null)
+        {
+            if (traced)
+                Tracemalloc.PutBack(p, oldSize, oldTraceback, generation); // p is untouched
+            return null;
+        }
+        // As CPython: the new size is attributed to the realloc's site.
+        Tracemalloc.OnAlloc(q, n, in SiteOrUnknown(site));
         return q;
     }
 

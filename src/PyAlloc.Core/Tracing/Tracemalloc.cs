@@ -55,13 +55,25 @@ internal static unsafe class Tracemalloc
         get
         {
             if (s_flag == 0)
-            {
-                nint flag = (nint)NativeMemory.AllocZeroed(sizeof(int));
-                if (System.Threading.Interlocked.CompareExchange(ref s_flag, flag, 0) != 0)
-                    NativeMemory.Free((void*)flag);
-            }
+                MakeFlag();
             return (int*)s_flag;
         }
+    }
+
+    /* The first contact with the tracer (the C entry points' first call, or any
+       tracemalloc call) makes the flag, and PYALLOC_TRACEMALLOC=N starts tracing then:
+       before the program's first allocation, so that allocation keeps its site, and
+       before a pa_tracemalloc_start of the program's, which then has the last word. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void MakeFlag()
+    {
+        nint flag = (nint)NativeMemory.AllocZeroed(sizeof(int));
+        if (System.Threading.Interlocked.CompareExchange(ref s_flag, flag, 0) != 0)
+        {
+            NativeMemory.Free((void*)flag);
+            return;
+        }
+        StartFromEnvironment();
     }
 
     /// <summary>True while tracing (one load: the allocation paths' check).</summary>
@@ -108,6 +120,7 @@ internal static unsafe class Tracemalloc
 
     private static void ClearLocked()
     {
+        s_generation++;
         s_traces.Clear();
         s_tracebacks.Clear();
         s_unknown = null;
@@ -169,6 +182,66 @@ internal static unsafe class Tracemalloc
         s_lock.Exit();
     }
 
+    /// <summary>
+    /// Takes the trace of <paramref name="block"/> out (for a realloc, before the block can
+    /// be released); <see cref="PutBack"/> restores it when the realloc fails.
+    /// </summary>
+    public static bool TakeOut(void* block, out nuint size, out nint traceback)
+    {
+        s_lock.Enter();
+        TraceTable.Entry* e = s_traces.Find((nuint)block);
+        size = e != null ? e->Size : 0;
+        traceback = e != null ? (nint)e->Traceback : 0;
+        if (e != null)
+            s_current -= s_traces.Remove(block);
+        s_lock.Exit();
+        return traceback != 0;
+    }
+
+    /// <summary>Restores a trace taken out by <see cref="TakeOut"/> (unless tracing restarted meanwhile).</summary>
+    public static void PutBack(void* block, nuint size, nint traceback, uint generation)
+    {
+        s_lock.Enter();
+        if (generation == s_generation && s_traces.Set(block, size, (Traceback*)traceback, out nuint replaced))
+        {
+            s_current = s_current - replaced + size;
+            if (s_current > s_peak)
+                s_peak = s_current;
+        }
+        s_lock.Exit();
+    }
+
+    /// <summary>Changes whenever the tracebacks are freed (stop, clear): stale Traceback* are then refused.</summary>
+    public static uint Generation => System.Threading.Volatile.Read(ref s_generation);
+    private static uint s_generation;
+
+    /// <summary>Forgets the traces of every block <paramref name="belongs"/> says yes to (a runtime being freed).</summary>
+    public static void ForgetWhere(delegate*<void*, void*, bool> belongs, void* state)
+    {
+        if (!IsTracing)
+            return;
+        s_lock.Enter();
+        var doomed = new System.Collections.Generic.List<nuint>();
+        var collect = new ForgetState { Belongs = belongs, State = state, Doomed = doomed };
+        s_traces.ForEach(ref collect, &CollectDoomed);
+        foreach (nuint block in doomed)
+            s_current -= s_traces.Remove((void*)block);
+        s_lock.Exit();
+    }
+
+    private struct ForgetState
+    {
+        public delegate*<void*, void*, bool> Belongs;
+        public void* State;
+        public System.Collections.Generic.List<nuint> Doomed;
+    }
+
+    private static void CollectDoomed(ref ForgetState s, in TraceTable.Entry e)
+    {
+        if (s.Belongs((void*)e.Block, s.State))
+            s.Doomed.Add(e.Block);
+    }
+
     /// <summary>Forgets a block that is being freed.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void OnFree(void* block)
@@ -199,7 +272,7 @@ internal static unsafe class Tracemalloc
                     ? new PaFrame { Filename = f.File, Lineno = f.Line }
                     : SymbolFrame(f.Address);
             }
-            return n;
+            return t->FrameCount; // the whole length, as the other sizing calls: cap 0 asks for it
         }
         finally
         {
@@ -215,7 +288,7 @@ internal static unsafe class Tracemalloc
         if (s_symbolFrames.TryGetValue(address, out PaFrame known))
             return known;
         var (file, line) = Symbolizer.Resolve(address);
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(file + "\0");
+        byte[] bytes = FileNames.EncodeZ(file);
         byte* name = (byte*)NativeMemory.Alloc((nuint)bytes.Length);
         bytes.CopyTo(new Span<byte>(name, bytes.Length));
         return s_symbolFrames[address] = new PaFrame { Filename = name, Lineno = line };

@@ -111,7 +111,7 @@ internal static unsafe class TracingExports
             return 0;
         if (pattern == null)
             return (nint)Errors.Null("pa_snapshot_filter: filename_pattern is NULL");
-        try { return Handle(s.Filter(inclusive != 0, Utf8(pattern), lineno)); }
+        try { return Handle(s.Filter(inclusive != 0, FileNames.Decode(pattern), lineno)); }
         catch (Exception e) { Errors.SetInternal("pa_snapshot_filter", e); return 0; }
     }
 
@@ -173,13 +173,13 @@ internal static unsafe class TracingExports
     private static (string, int) DisplayFrame(byte* file, int line, PaFrame* frames, int count)
     {
         if (frames != null && count > 0)
-            return (Utf8(frames[count - 1].Filename), frames[count - 1].Lineno);
-        return (file != null ? Utf8(file) : "<unknown>", line);
+            return (FileNames.Decode(frames[count - 1].Filename), frames[count - 1].Lineno);
+        return (file != null ? FileNames.Decode(file) : "<unknown>", line);
     }
 
     private static int Write(string text, byte* buffer, nuint cap)
     {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        byte[] bytes = FileNames.Encode(text);
         if (cap > 0)
         {
             int n = (int)Math.Min((nuint)bytes.Length, cap - 1);
