@@ -24,10 +24,14 @@ internal static unsafe class TracingExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_tracemalloc_is_tracing")]
-    public static int IsTracing() => Tracemalloc.IsTracing ? 1 : 0;
+    public static int IsTracing() => *Tracemalloc.Flag != 0 ? 1 : 0;
 
     [UnmanagedCallersOnly(EntryPoint = "pa_tracemalloc_get_traceback_limit")]
-    public static int TracebackLimit() => Tracemalloc.TracebackLimit;
+    public static int TracebackLimit()
+    {
+        _ = Tracemalloc.Flag; // first contact: PYALLOC_TRACEMALLOC applies
+        return Tracemalloc.TracebackLimit;
+    }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_tracemalloc_get_traced_memory")]
     public static void GetTracedMemory(nuint* current, nuint* peak)
@@ -62,6 +66,7 @@ internal static unsafe class TracingExports
     [UnmanagedCallersOnly(EntryPoint = "pa_tracemalloc_take_snapshot")]
     public static nint TakeSnapshot()
     {
+        _ = Tracemalloc.Flag;
         try { return Handle(Snapshot.Take()); }
         catch (Exception e) { Errors.SetInternal("pa_tracemalloc_take_snapshot", e); return 0; }
     }
