@@ -80,6 +80,10 @@ function Run-Tests {
         $cFailed = [int]$line.Matches[0].Groups[1].Value
         $cPassed = [int]$line.Matches[0].Groups[2].Value - $cFailed
     } else { $cFailed = 1 }
+    # The clean run of the C suite under the debug hooks: the debug.* copies.
+    $debugLines = @($log | Select-String -Pattern 'Test +#\d+: debug\.')
+    $dTotal = $debugLines.Count
+    $dFailed = @($debugLines | Where-Object { $_.Line -notmatch ' Passed +[0-9.]+ sec' }).Count
 
     Log ".NET tests (NUnit)"
     $log = dotnet test (Join-Path $Root "tests/PyAlloc.Tests/PyAlloc.Tests.csproj") -c Release `
@@ -90,7 +94,8 @@ function Run-Tests {
         $nPassed = [int]$line.Matches[0].Groups[3].Value
     } else { $nFailed = 1 }
 
-    Log "C: $cPassed passed, $cFailed failed; .NET: $nPassed passed, $nFailed failed"
+    Log ("C: $cPassed passed, $cFailed failed (of them again under PYALLOC_MALLOC=debug: " +
+         "$($dTotal - $dFailed) passed, $dFailed failed); .NET: $nPassed passed, $nFailed failed")
     Write-Output "$($cPassed + $nPassed) passed, $($cFailed + $nFailed) failed"
     if ($cFailed + $nFailed -ne 0) { exit 1 }
 }

@@ -3,7 +3,9 @@
 #
 #   ./build.sh                 build everything and run the main job
 #   ./build.sh test            build and run every test (C under CTest, .NET under NUnit);
-#                              the last line is "N passed, N failed" over both
+#                              the last line is "N passed, N failed" over both.  The C
+#                              count includes the debug.* copies: every C case run again
+#                              with the debug hooks on (PYALLOC_MALLOC=debug)
 #   ./build.sh install PREFIX  install header, library, pkg-config and CMake files
 #   ./build.sh bench           build and run the benchmarks
 #   ./build.sh clean           remove build/
@@ -59,7 +61,7 @@ main_job() {
 
 run_tests() {
     configure_and_build
-    local c_passed=0 c_failed=0 n_passed=0 n_failed=0 log_file line
+    local c_passed=0 c_failed=0 n_passed=0 n_failed=0 d_total=0 d_failed=0 log_file line
 
     log "C tests (CTest)"
     log_file="$BUILD/ctest.log"
@@ -71,6 +73,9 @@ run_tests() {
     else
         c_failed=1   # CTest did not report: count that as a failure
     fi
+    # The clean run of the C suite under the debug hooks: the debug.* copies.
+    d_total="$(grep -cE 'Test +#[0-9]+: debug\.' "$log_file" || true)"
+    d_failed="$(grep -E 'Test +#[0-9]+: debug\.' "$log_file" | grep -vcE ' Passed +[0-9.]+ sec' || true)"
 
     log ".NET tests (NUnit)"
     log_file="$BUILD/dotnet-test.log"
@@ -84,7 +89,8 @@ run_tests() {
         n_failed=1   # the .NET tests did not build or did not run
     fi
 
-    log "C: $c_passed passed, $c_failed failed; .NET: $n_passed passed, $n_failed failed"
+    log "C: $c_passed passed, $c_failed failed (of them again under PYALLOC_MALLOC=debug:" \
+        "$((d_total - d_failed)) passed, $d_failed failed); .NET: $n_passed passed, $n_failed failed"
     echo "$((c_passed + n_passed)) passed, $((c_failed + n_failed)) failed"
     [ $((c_failed + n_failed)) -eq 0 ]
 }

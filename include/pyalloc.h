@@ -16,6 +16,10 @@
     6. The built-in list             pa_list_new, pa_list_append ...
     7. The cycle collector           pa_gc_collect and the rest of `gc`
     8. Weak references               pa_weakref_new, pa_weakref_get
+    9. tracemalloc                   pa_tracemalloc_start, snapshots, statistics
+   10. Call sites                    pa_malloc_at, PA_MALLOC(n) ...
+   11. Debug hooks                   PYALLOC_MALLOC=debug, pa_debug_check_block
+   12. Introspection                 pa_count_objects_by_type
 
   Reference counts: each call that takes or returns a pa_object says what it
   does to counts, in Lua's manner: "new reference" (the caller owns one count
@@ -505,6 +509,208 @@ PA_API size_t pa_weakref_count(pa_object *target);
 
 /* True (1) when o is a weak reference. */
 PA_API int pa_weakref_check(const pa_object *o);
+
+/* ============================================================================
+   9. tracemalloc
+
+   CPython's tracemalloc, process-wide: while tracing, every block served by
+   pa_malloc & co. and every object allocation is recorded with its size and
+   the traceback of its allocation (up to nframe frames, the allocation site
+   first).  A frame is the call site: file and line for the _at calls and the
+   PA_ macros (section 10), otherwise the caller's code address, symbolised
+   when a snapshot is taken ("function+0x1c (module)", or "file.c" and its
+   line where the program has debug information and addr2line is present).
+   PYALLOC_TRACEMALLOC=N in the environment starts tracing with N frames when
+   the library is first used, before the program's first allocation (a
+   pa_tracemalloc_start before that first allocation still has the last word).
+============================================================================ */
+
+typedef struct pa_frame {
+    const char *filename;        /* owned by the snapshot (or the library) */
+    int lineno;                  /* 0 when unknown */
+} pa_frame;
+
+typedef enum pa_stat_key {
+    PA_STAT_FILENAME = 0,        /* group by the allocation site's file */
+    PA_STAT_LINENO = 1,          /* ... by its file and line */
+    PA_STAT_TRACEBACK = 2        /* ... by the whole traceback */
+} pa_stat_key;
+
+typedef struct pa_statistic {
+    const char *filename; int lineno;   /* first frame of the group (lineno 0 for PA_STAT_FILENAME) */
+    const pa_frame *frames; int nframes;/* whole traceback for PA_STAT_TRACEBACK, else the one frame */
+    size_t size; size_t count;
+} pa_statistic;
+
+typedef struct pa_statistic_diff {
+    const char *filename; int lineno; const pa_frame *frames; int nframes;
+    size_t size; ptrdiff_t size_diff; size_t count; ptrdiff_t count_diff;
+} pa_statistic_diff;
+
+typedef struct pa_snapshot pa_snapshot;
+
+/* tracemalloc.start(nframe): 1 <= nframe <= 100.  0, or -1 for a bad nframe.
+   Starting while tracing only changes nframe for new traces. */
+PA_API int  pa_tracemalloc_start(int nframe);
+/* tracemalloc.stop(): stop tracing and forget every trace. */
+PA_API void pa_tracemalloc_stop(void);
+PA_API int  pa_tracemalloc_is_tracing(void);
+/* tracemalloc.get_traceback_limit(): the nframe of the last start, or 1. */
+PA_API int  pa_tracemalloc_get_traceback_limit(void);
+/* Bytes of the traced blocks now, and the most since tracing started or
+   since pa_tracemalloc_reset_peak().  Either pointer may be NULL. */
+PA_API void pa_tracemalloc_get_traced_memory(size_t *current, size_t *peak);
+PA_API void pa_tracemalloc_reset_peak(void);
+/* The tracer's own memory: its tables of traces, tracebacks and names. */
+PA_API size_t pa_tracemalloc_get_memory(void);
+/* Forget every trace (tracing goes on). */
+PA_API void pa_tracemalloc_clear_traces(void);
+
+/* A copy of the traces now (NULL with an error when not tracing).  Freed by
+   pa_snapshot_free; independent of the tracer afterwards. */
+PA_API pa_snapshot *pa_tracemalloc_take_snapshot(void);
+PA_API void pa_snapshot_free(pa_snapshot *s);
+/* Traces in the snapshot, and the traceback limit it was taken with. */
+PA_API size_t pa_snapshot_trace_count(const pa_snapshot *s);
+PA_API int pa_snapshot_traceback_limit(const pa_snapshot *s);
+
+/* Snapshot.statistics(key): grouped, sorted as CPython (size, then count,
+   then traceback, largest first).  Fills up to cap, returns how many groups
+   there are (PA_SIZE_ERROR on error).  Strings and frames belong to s. */
+PA_API size_t pa_snapshot_statistics(const pa_snapshot *s, pa_stat_key key, pa_statistic *out, size_t cap);
+/* Snapshot.compare_to(old, key): CPython's StatisticDiff values and order
+   (|size_diff|, size, |count_diff|, count, traceback; largest first).
+   Strings belong to now and old: keep both alive while using out. */
+PA_API size_t pa_snapshot_compare_to(const pa_snapshot *now, const pa_snapshot *old, pa_stat_key key,
+                                     pa_statistic_diff *out, size_t cap);
+/* A new snapshot with the traces that match (inclusive) or do not match
+   (inclusive == 0) fnmatch pattern filename_pattern and, when lineno > 0,
+   that line, judged on each trace's first frame (CPython's Filter). */
+PA_API pa_snapshot *pa_snapshot_filter(const pa_snapshot *s, int inclusive, const char *filename_pattern, int lineno);
+/* Write the snapshot to path / read one back.  The format (README,
+   "Snapshot files") is versioned and checksummed: a truncated, damaged or
+   foreign file is refused with an error, never half-read. */
+PA_API int pa_snapshot_dump(const pa_snapshot *s, const char *path);
+PA_API pa_snapshot *pa_snapshot_load(const char *path);
+
+/* str(Statistic), exactly: "tour.c:5: size=7812 KiB, count=1000, average=8000 B".
+   Writes at most cap bytes including the NUL; returns the length the whole
+   text needs (as snprintf), or -1 for NULL arguments. */
+PA_API int pa_statistic_format(const pa_statistic *st, char *buf, size_t cap);
+/* str(StatisticDiff): "tour.c:5: size=7812 KiB (+7812 KiB), count=1000 (+1000), average=8000 B". */
+PA_API int pa_statistic_diff_format(const pa_statistic_diff *st, char *buf, size_t cap);
+
+/* tracemalloc.get_object_traceback(): the traceback of the live traced
+   block (or object) at block, most recent frame first, into out[0..cap);
+   returns the traceback's length (which may exceed cap: cap 0 asks for it),
+   0 when the block is not traced.  The strings stay valid until tracing
+   stops. */
+PA_API int pa_tracemalloc_get_traceback(const void *block, pa_frame *out, int cap);
+
+/* ============================================================================
+   10. Call sites
+
+   Every allocation call has an _at form that names its call site; the
+   macros pass __FILE__ and __LINE__.  file must stay valid while tracing
+   (a string literal does).
+============================================================================ */
+
+PA_API void *pa_malloc_at(size_t n, const char *file, int line);
+PA_API void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int line);
+PA_API void *pa_realloc_at(void *p, size_t n, const char *file, int line);
+PA_API pa_object *pa_object_new_at(pa_type *t, const char *file, int line);
+PA_API pa_object *pa_object_new_var_at(pa_type *t, size_t nitems, const char *file, int line);
+PA_API pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line);
+
+#define PA_MALLOC(n)            pa_malloc_at((n), __FILE__, __LINE__)
+#define PA_CALLOC(a, b)         pa_calloc_at((a), (b), __FILE__, __LINE__)
+#define PA_REALLOC(p, n)        pa_realloc_at((p), (n), __FILE__, __LINE__)
+#define PA_OBJECT_NEW(t)        pa_object_new_at((t), __FILE__, __LINE__)
+#define PA_OBJECT_NEW_VAR(t, n) pa_object_new_var_at((t), (n), __FILE__, __LINE__)
+#define PA_LIST_NEW(rt)         pa_list_new_at((rt), __FILE__, __LINE__)
+
+/* ============================================================================
+   11. Debug hooks
+
+   PYALLOC_MALLOC=debug (or malloc_debug) puts CPython's PYTHONMALLOC=debug
+   hooks over the allocator: each block carries its requested size, an API
+   id, 8 guard bytes 0xFD before and after, and a serial number; new memory
+   is filled with 0xCD and freed memory with 0xDD.  Underflow, overflow,
+   double free, a free through the wrong API family and foreign pointers are
+   reported in CPython's manner, then the fatal error handler runs (by
+   default: print and abort).
+
+   The block around p (n bytes, as CPython lays it out with S = 8):
+     p[-16..-9] n, big-endian        p[-8]   the API id: 'm' for pa_malloc &
+     p[-7..-1]  0xFD                         co., 'o' for a runtime's objects
+     p[0..n-1]  the data             p[n..n+7]   0xFD
+     p[n+8..n+15] the serial number, big-endian: the block was made by the
+                  N-th debug malloc or realloc
+   Blocks stay 16-byte aligned.  An object is a block of API 'o' whose data
+   starts with its 16-byte GC head, so overflowing an object is caught too.
+   With the hooks on, pa_usable_size(p) is n, the size requested (so 0 for a
+   0-byte block; pa_last_error() tells it from a failure).
+
+   What is checked, on pa_free, pa_realloc, pa_debug_check_block and when an
+   object's memory is released: first that p is a live block at all, from
+   the allocator's own records and without reading memory around p (so a
+   foreign or interior pointer is reported, never dereferenced); then, in
+   CPython's order, the API id, the leading pad, the size (a size that no
+   longer fits the block is reported, not followed), the trailing pad.  A
+   pointer to a block freed lately is reported as a double free.  pa_free
+   of an object is reported as "bad ID: Allocated using API 'o', verified
+   using API 'm'".
+
+   The report, e.g. for one byte written past a 24-byte block:
+     Debug memory block at address p=0x7f...40: API 'm'
+         24 bytes originally requested
+         The 7 pad bytes at p-7 are FORBIDDENBYTE, as expected.
+         The 8 pad bytes at tail=0x7f...58 are not all FORBIDDENBYTE (0xfd):
+             at tail+0: 0x00 *** OUCH
+             at tail+1: 0xfd
+             ...
+         The block was made by call #5 to debug malloc/realloc.
+         Data at p: cd cd cd cd cd cd cd cd ... cd cd cd cd cd cd cd cd
+
+     Enable tracemalloc to get the memory block allocation traceback
+
+     Fatal PyAlloc error: pa_free: bad trailing pad byte
+   While tracemalloc traces the block, its allocation traceback ("Memory
+   block allocated at (most recent call first):", then '  File "x.c", line
+   5' lines) stands in place of the hint.
+============================================================================ */
+
+typedef void (*pa_fatal_error_handler)(const char *message, void *user);
+
+/* Replace the handler (NULL restores the default).  The message is the
+   whole report; its last line is "Fatal PyAlloc error: <function>:
+   <reason>".  A handler that returns lets the call that detected the error
+   return as if nothing had been freed (or NULL): the block is left as it
+   was, and pa_last_error() names the function and the reason. */
+PA_API void pa_set_fatal_error_handler(pa_fatal_error_handler handler, void *user);
+
+/* Check one block of the debug allocator now: 0 when intact, -1 (and the
+   report through the handler) when damaged; -1 with an error when the debug
+   hooks are not on.  p is a block of pa_malloc & co., or an object; a
+   freed or foreign pointer is reported as pa_free would report it.  NULL:
+   -1 with an error, no report. */
+PA_API int pa_debug_check_block(const void *p);
+
+/* ============================================================================
+   12. Introspection
+============================================================================ */
+
+typedef struct pa_type_count {
+    pa_type *type;               /* borrowed */
+    const char *name;            /* the type's name */
+    size_t count;                /* live objects of the type */
+    size_t bytes;                /* their memory, GC heads included */
+} pa_type_count;
+
+/* Live objects per type of rt, largest total bytes first (count breaks
+   ties): the find_leaks recipe's census.  Fills up to cap, returns the
+   number of types (PA_SIZE_ERROR for NULL rt). */
+PA_API size_t pa_count_objects_by_type(pa_runtime *rt, pa_type_count *out, size_t cap);
 
 #ifdef __cplusplus
 }

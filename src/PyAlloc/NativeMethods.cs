@@ -17,11 +17,16 @@ namespace PyAlloc;
 /// <see cref="PaMallocStats"/>*; for sections 4 to 8 (runtimes, objects, the list, the collector,
 /// weak references) also <c>pa_runtime*</c> → <see cref="PaRuntime"/>*, <c>pa_type*</c> → <see cref="PaType"/>*,
 /// <c>pa_object*</c> → <see cref="PaObject"/>*, <c>intptr_t</c> → <see cref="nint"/>, array parameters → pointers,
-/// and the function pointer typedefs → <c>delegate* unmanaged[Cdecl]&lt;...&gt;</c>. The header's <c>static inline</c>
+/// and the function pointer typedefs → <c>delegate* unmanaged[Cdecl]&lt;...&gt;</c>; for sections 9, 10 and 12 (tracemalloc,
+/// call sites, the census) also <c>pa_snapshot*</c> → <see cref="PaSnapshot"/>*, <c>pa_stat_key</c> → <see cref="PaStatKey"/>,
+/// <c>pa_frame</c>, <c>pa_statistic</c>, <c>pa_statistic_diff</c>, <c>pa_type_count</c> → <see cref="PaFrame"/>,
+/// <see cref="PaStatistic"/>, <see cref="PaStatisticDiff"/>, <see cref="PaTypeCount"/>, <c>ptrdiff_t</c> → <see cref="nint"/>
+/// and an output buffer <c>char*</c> → <c>byte*</c>. The header's <c>static inline</c>
 /// functions (<see cref="pa_incref"/>, <see cref="pa_decref"/>, ...) are not exported: they are written here in C#,
 /// as the header defines them. The C contract holds unchanged: pointer-returning calls
 /// return null on failure, int-returning calls return -1, and the reason is read per thread
-/// with <see cref="pa_last_error"/>. <see cref="PyMemory"/> and <see cref="PyRuntime"/> are the idiomatic layer over these.
+/// with <see cref="pa_last_error"/>. <see cref="PyMemory"/>, <see cref="PyRuntime"/>, <see cref="Tracemalloc"/> and
+/// <see cref="TraceSnapshot"/> are the idiomatic layer over these.
 /// </para>
 /// <para>
 /// The library is found by the resolver installed in the static constructor: the path in the
@@ -36,6 +41,10 @@ namespace PyAlloc;
 /// request), <see cref="pa_realloc"/> (copies), <see cref="pa_trim"/> (unmaps and trims the C heap),
 /// the statistics calls (walk every arena; printing writes to a file), nor on the mode calls
 /// (<see cref="pa_get_allocator_mode"/> may read the environment and write a warning to stderr).
+/// With the debug hooks on (<c>PYALLOC_MALLOC=debug</c>), <see cref="pa_free"/> may report a damaged or bad
+/// block through the fatal error handler; a handler written in C# must not be entered from a call without the
+/// transition, so free through <see cref="PyMemory.Free"/>, which keeps the transition then
+/// (<see cref="pa_set_fatal_error_handler"/>).
 /// </para>
 /// </remarks>
 public static unsafe partial class NativeMethods

@@ -5,7 +5,8 @@ namespace PyAlloc;
 /// <summary>
 /// A failure reported by libpyalloc, thrown by the throwing members of the idiomatic layer: the
 /// <c>...Checked</c> variants and the members that return managed objects, of <see cref="PyMemory"/>,
-/// <see cref="PyBuffer"/>, <see cref="PyRuntime"/>, <see cref="PyList"/>, <see cref="PyWeakRef"/> and <see cref="PyTypeBuilder"/>.
+/// <see cref="PyBuffer"/>, <see cref="PyRuntime"/>, <see cref="PyList"/>, <see cref="PyWeakRef"/>, <see cref="PyTypeBuilder"/>,
+/// <see cref="Tracemalloc"/> and <see cref="TraceSnapshot"/>.
 /// </summary>
 /// <remarks>The message is the calling thread's <c>pa_last_error()</c> text at the time of the failure.</remarks>
 public sealed class PyAllocException : Exception

@@ -75,7 +75,42 @@ public static unsafe class PyMemory
     /// <param name="block">The block. Null is a no-op.</param>
     /// <remarks>A pointer this allocator did not hand out (or an interior pointer) is refused: nothing is freed
     /// and <see cref="LastError"/> says why. Use <see cref="FreeChecked"/> to get an exception instead.</remarks>
-    public static void Free(void* block) => NativeMethods.pa_free(block);
+    /// <remarks>With the debug hooks on (<see cref="AllocatorMode.Debug"/>, <see cref="AllocatorMode.MallocDebug"/>) a
+    /// damaged, freed or foreign block is also reported through the fatal error handler
+    /// (<see cref="NativeMethods.pa_set_fatal_error_handler"/>), and the call keeps its GC transition so that the
+    /// handler may be written in C#.</remarks>
+    public static void Free(void* block)
+    {
+        if (s_freeKind == FreeFast)
+            NativeMethods.pa_free(block);
+        else
+            FreeDeciding(block);
+    }
+
+    private const int FreeUnknown = 0, FreeFast = 1, FreeWithTransition = 2;
+    private static int s_freeKind;
+
+    /* The first free of a block learns the mode (fixed by then, as the block was allocated) and
+       whether pa_free may call the fatal error handler: then every free keeps the GC transition. */
+    private static void FreeDeciding(void* block)
+    {
+        if (s_freeKind == FreeUnknown && block != null)
+        {
+            AllocatorMode mode = Mode;
+            s_freeKind = mode is AllocatorMode.Debug or AllocatorMode.MallocDebug ? FreeWithTransition : FreeFast;
+        }
+        if (s_freeKind == FreeFast)
+            NativeMethods.pa_free(block);
+        else
+            TransitioningNativeMethods.pa_free(block);
+    }
+
+    /// <summary>Checks a block of the debug allocator now (<c>pa_debug_check_block</c>).</summary>
+    /// <param name="block">A block of this allocator, or an object.</param>
+    /// <returns>True when it is intact. False when it is damaged, freed or foreign (reported through the fatal
+    /// error handler: by default the process aborts), or when the debug hooks are off or the block is null
+    /// (<see cref="LastError"/> says so).</returns>
+    public static bool CheckBlock(void* block) => NativeMethods.pa_debug_check_block(block) == 0;
 
     /// <summary>Usable bytes of the live block <paramref name="block"/> (<c>pa_usable_size</c>).</summary>
     /// <param name="block">A live block.</param>
@@ -110,7 +145,7 @@ public static unsafe class PyMemory
     public static void FreeChecked(void* block)
     {
         NativeMethods.pa_clear_error();
-        NativeMethods.pa_free(block);
+        Free(block);
         byte* error = NativeMethods.pa_last_error();
         if (error != null && *error != 0)
             throw new PyAllocException(FromUtf8(error));

@@ -7,7 +7,14 @@
    what the test allocated) and the allocator mode calls.
 
    Every case measures stats as a difference from what it saw at its start, so
-   cases do not depend on each other; CTest runs each in its own process. */
+   cases do not depend on each other; CTest runs each in its own process.
+
+   The debug.test_malloc.* copies run the same cases with the debug hooks over
+   pymalloc (PYALLOC_TEST_MALLOC=debug, test_util.h).  What the hooks change is
+   asserted as it is then, not skipped: the pools see n + 32 bytes for a
+   request of n (pa_test_class_of), pa_usable_size gives n, the shrink rule
+   applies to the raw block, and every refused pointer is also reported
+   through the fatal error handler (recorded here instead of aborting). */
 #define _GNU_SOURCE
 #include "test_util.h"
 
@@ -40,6 +47,18 @@ static void check_filled(const void *p, size_t n)
     size_t bad = pa_pattern_check(p, n, pa_pattern_seed(p, n));
     if (bad != (size_t)-1)
         fail_msg("block %p of %zu bytes: pattern broken at offset %zu", p, n, bad);
+}
+
+/* pymalloc keeps the raw block of a request of `old` bytes resized to n bytes
+   exactly when it is a pool block, n's raw size fits its class and shrinking
+   would not save a quarter of it (CPython's rule, on raw sizes). */
+static bool realloc_stays(size_t old, size_t n)
+{
+    int c = pa_test_class_of(old);
+    if (c < 0)
+        return false;
+    size_t have = (size_t)(c + 1) * PA_ALIGNMENT, raw = pa_test_raw_size(n);
+    return raw <= have && 4 * raw > 3 * have;
 }
 
 /* ------------------------------------------------------------------ pa_malloc */
@@ -101,11 +120,11 @@ static void malloc_zero_returns_unique_freeable_blocks(void **state)
         blocks[i] = pa_malloc(0);
         assert_non_null(blocks[i]);
         assert_true(aligned16(blocks[i]));
-        assert_int_equal(pa_usable_size(blocks[i]), PA_ALIGNMENT);
+        assert_int_equal(pa_usable_size(blocks[i]), pa_test_pool_usable(0));
     }
     pa_malloc_stats during = pa_stats_now();
-    /* Served as 16-byte pool blocks. */
-    assert_int_equal(during.classes[0].blocks_in_use - before.classes[0].blocks_in_use, N);
+    /* Served as 16-byte pool blocks (32-byte ones under the debug hooks). */
+    assert_int_equal(pa_test_blocks_serving(&during, 0) - pa_test_blocks_serving(&before, 0), N);
     qsort(blocks, N, sizeof blocks[0], cmp_ptr);
     for (int i = 1; i < N; i++)
         if (blocks[i] == blocks[i - 1])
@@ -115,7 +134,7 @@ static void malloc_zero_returns_unique_freeable_blocks(void **state)
         pa_free(blocks[i]);
     assert_string_equal(pa_last_error(), "");
     pa_malloc_stats after = pa_stats_now();
-    assert_int_equal(after.classes[0].blocks_in_use, before.classes[0].blocks_in_use);
+    assert_int_equal(pa_test_blocks_serving(&after, 0), pa_test_blocks_serving(&before, 0));
 }
 
 static void malloc_absurd_sizes_fail_with_enomem_and_a_message(void **state)
@@ -168,15 +187,15 @@ static void usable_size_of_small_blocks_is_their_size_class(void **state)
         void *p = pa_malloc(n);
         assert_non_null(p);
         size_t usable = pa_usable_size(p);
-        if (usable != class_size(n))
-            fail_msg("pa_usable_size(pa_malloc(%zu)) = %zu, expected %zu", n, usable, class_size(n));
+        if (usable != pa_test_pool_usable(n))
+            fail_msg("pa_usable_size(pa_malloc(%zu)) = %zu, expected %zu", n, usable, pa_test_pool_usable(n));
         /* The whole usable size may be written. */
         fill(p, usable);
         check_filled(p, usable);
         pa_free(p);
     }
     void *p = pa_malloc(0);
-    assert_int_equal(pa_usable_size(p), 16);
+    assert_int_equal(pa_usable_size(p), pa_test_pool_usable(0)); /* 16, or 0 with the hooks */
     pa_free(p);
 }
 
@@ -335,7 +354,7 @@ static void calloc_of_zero_bytes_returns_unique_freeable_blocks(void **state)
     assert_non_null(c);
     assert_non_null(d);
     assert_true(a != b && a != c && b != c && d != a && d != b && d != c);
-    assert_int_equal(pa_usable_size(a), 16);
+    assert_int_equal(pa_usable_size(a), pa_test_pool_usable(0));
     pa_clear_error();
     pa_free(a);
     pa_free(b);
@@ -343,7 +362,7 @@ static void calloc_of_zero_bytes_returns_unique_freeable_blocks(void **state)
     pa_free(d);
     assert_string_equal(pa_last_error(), "");
     pa_malloc_stats after = pa_stats_now();
-    assert_int_equal(after.classes[0].blocks_in_use, before.classes[0].blocks_in_use);
+    assert_int_equal(pa_test_blocks_serving(&after, 0), pa_test_blocks_serving(&before, 0));
     assert_int_equal(after.large_blocks, before.large_blocks);
 }
 
@@ -357,7 +376,9 @@ static void realloc_of_null_acts_as_malloc(void **state)
         void *p = pa_realloc(NULL, sizes[i]);
         assert_non_null(p);
         assert_true(aligned16(p));
-        if (sizes[i] <= PA_SMALL_REQUEST_THRESHOLD)
+        if (pa_test_debug_hooks())
+            assert_int_equal(pa_usable_size(p), sizes[i]);
+        else if (sizes[i] <= PA_SMALL_REQUEST_THRESHOLD)
             assert_int_equal(pa_usable_size(p), class_size(sizes[i]));
         else
             assert_true(pa_usable_size(p) >= sizes[i]);
@@ -395,14 +416,17 @@ static void realloc_shrink_follows_cpythons_quarter_rule(void **state)
             uint64_t seed = pa_pattern_seed(p, s);
             void *q = pa_realloc(p, n);
             assert_non_null(q);
-            bool stays = 4 * n > 3 * s;
+            bool stays = realloc_stays(s, n); /* 4n > 3s, on raw sizes with the hooks */
             if (stays != (q == p))
                 fail_msg("pa_realloc(pa_malloc(%zu), %zu) %s the block, CPython's rule says it %s",
                          s, n, q == p ? "kept" : "moved", stays ? "stays" : "moves");
             size_t bad = pa_pattern_check(q, n, seed);
             if (bad != (size_t)-1)
                 fail_msg("pa_realloc(%zu -> %zu): byte %zu of the contents lost", s, n, bad);
-            assert_int_equal(pa_usable_size(q), stays ? s : class_size(n));
+            if (pa_test_debug_hooks())
+                assert_int_equal(pa_usable_size(q), n);
+            else
+                assert_int_equal(pa_usable_size(q), stays ? s : class_size(n));
             pa_free(q);
         }
     }
@@ -427,7 +451,7 @@ static void realloc_grows_through_every_pool_class_keeping_contents(void **state
             q[k] = (unsigned char)(k * 7 + 0x5A);
         /* A pool block stays exactly when n fits it and uses more than 3/4 of it. */
         if (old <= PA_SMALL_REQUEST_THRESHOLD) {
-            bool stays = n <= have && 4 * n > 3 * have;
+            bool stays = pa_test_debug_hooks() ? realloc_stays(old, n) : n <= have && 4 * n > 3 * have;
             if (stays != (q == p))
                 fail_msg("realloc %zu -> %zu of a %zu-byte block: %s", old, n, have, stays ? "moved" : "stayed");
         }
@@ -449,7 +473,7 @@ static void realloc_crosses_the_512_byte_line_both_ways(void **state)
     uint64_t seed300 = pa_pattern_seed(p, 300);
 
     pa_malloc_stats s1 = pa_stats_now();
-    assert_int_equal(s1.classes[pa_class_of(300)].blocks_in_use, s0.classes[pa_class_of(300)].blocks_in_use + 1);
+    assert_int_equal(pa_test_blocks_serving(&s1, 300), pa_test_blocks_serving(&s0, 300) + 1);
 
     void *q = pa_realloc(p, 2000); /* pool -> system allocator */
     assert_non_null(q);
@@ -458,7 +482,7 @@ static void realloc_crosses_the_512_byte_line_both_ways(void **state)
     assert_int_equal(pa_pattern_check(q, 300, seed300), (size_t)-1);
     assert_true(pa_usable_size(q) >= 2000);
     pa_malloc_stats s2 = pa_stats_now();
-    assert_int_equal(s2.classes[pa_class_of(300)].blocks_in_use, s0.classes[pa_class_of(300)].blocks_in_use);
+    assert_int_equal(pa_test_blocks_serving(&s2, 300), pa_test_blocks_serving(&s0, 300));
     assert_int_equal(s2.large_blocks, s0.large_blocks + 1);
     assert_true(s2.large_bytes >= s0.large_bytes + 2000);
     fill(q, 2000);
@@ -468,11 +492,11 @@ static void realloc_crosses_the_512_byte_line_both_ways(void **state)
     assert_non_null(r);
     assert_true(aligned16(r));
     assert_int_equal(pa_pattern_check(r, 100, seed2000), (size_t)-1);
-    assert_int_equal(pa_usable_size(r), 112);
+    assert_int_equal(pa_usable_size(r), pa_test_pool_usable(100));
     pa_malloc_stats s3 = pa_stats_now();
     assert_int_equal(s3.large_blocks, s0.large_blocks);
     assert_int_equal(s3.large_bytes, s0.large_bytes);
-    assert_int_equal(s3.classes[pa_class_of(100)].blocks_in_use, s0.classes[pa_class_of(100)].blocks_in_use + 1);
+    assert_int_equal(pa_test_blocks_serving(&s3, 100), pa_test_blocks_serving(&s0, 100) + 1);
 
     /* Large to large keeps the contents too. */
     void *big = pa_malloc(5000);
@@ -507,7 +531,7 @@ static void realloc_to_zero_returns_a_minimal_freeable_block(void **state)
         if (q == NULL)
             fail_msg("pa_realloc(pa_malloc(%zu), 0) = NULL: %s", sizes[i], pa_last_error());
         assert_true(aligned16(q));
-        assert_int_equal(pa_usable_size(q), 16);
+        assert_int_equal(pa_usable_size(q), pa_test_pool_usable(0));
         pa_clear_error();
         pa_free(q);
         assert_string_equal(pa_last_error(), "");
@@ -532,6 +556,7 @@ static void realloc_of_a_foreign_pointer_fails_and_leaves_it_untouched(void **st
     pa_malloc_stats before = pa_stats_now();
     void *foreign[] = {stack_buffer, glibc, pool + 16, pool + 8};
     static const size_t sizes[] = {0, 10, 200, 5000};
+    pa_test_catch_reports(); /* the debug hooks report each refusal too */
     for (size_t i = 0; i < countof(foreign); i++)
         for (size_t k = 0; k < countof(sizes); k++) {
             pa_clear_error();
@@ -540,6 +565,10 @@ static void realloc_of_a_foreign_pointer_fails_and_leaves_it_untouched(void **st
                 fail_msg("pa_realloc(foreign #%zu %p, %zu) = %p", i, foreign[i], sizes[k], q);
             PA_ASSERT_ERROR_SET();
         }
+    if (pa_test_debug_hooks())
+        PA_ASSERT_REPORTED((int)(countof(foreign) * countof(sizes)), "Fatal PyAlloc error: pa_realloc: bad pointer");
+    else
+        assert_int_equal(pa_test_seen.count, 0);
     pa_malloc_stats after = pa_stats_now();
     pa_assert_stats_equal(&before, &after);
     check_filled(stack_buffer, sizeof stack_buffer);
@@ -589,10 +618,13 @@ static void free_of_null_is_a_noop(void **state)
     pa_assert_stats_equal(&before, &after);
 }
 
-/* pa_free(p) must refuse p: error set, nothing freed, every figure unchanged. */
-static void assert_free_refused(void *p, const char *what)
+/* pa_free(p) must refuse p: error set, nothing freed, every figure unchanged.
+   With the debug hooks on, it is also reported once, for debug_reason
+   ("bad pointer", "double free"; NULL: either). */
+static void assert_free_refused_as(void *p, const char *what, const char *debug_reason)
 {
     pa_malloc_stats before = pa_stats_now();
+    pa_test_catch_reports();
     pa_clear_error();
     pa_free(p);
     if (pa_last_error()[0] == '\0')
@@ -600,6 +632,18 @@ static void assert_free_refused(void *p, const char *what)
     pa_malloc_stats after = pa_stats_now();
     pa_assert_stats_equal(&before, &after);
     pa_assert_stats_consistent(&after);
+    if (!pa_test_debug_hooks()) {
+        assert_int_equal(pa_test_seen.count, 0);
+        return;
+    }
+    PA_ASSERT_REPORTED(1, "Fatal PyAlloc error: pa_free: ");
+    if (debug_reason != NULL)
+        PA_ASSERT_REPORTED(1, debug_reason);
+}
+
+static void assert_free_refused(void *p, const char *what)
+{
+    assert_free_refused_as(p, what, NULL);
 }
 
 static void free_of_a_stack_pointer_is_refused(void **state)
@@ -648,7 +692,7 @@ static void free_of_an_interior_pointer_is_refused(void **state)
     assert_free_refused(big + 16, "interior (large, +16)");
     check_filled(p, 100);
     check_filled(big, 4000);
-    assert_int_equal(pa_usable_size(p), 112);
+    assert_int_equal(pa_usable_size(p), pa_test_pool_usable(100));
     pa_clear_error();
     pa_free(p);
     pa_free(big);
@@ -685,7 +729,7 @@ static void double_free_of_the_last_freed_block_is_refused(void **state)
     void *a = pa_malloc(48);
     assert_non_null(a);
     pa_free(a);
-    assert_free_refused(a, "already freed (most recent)");
+    assert_free_refused_as(a, "already freed (most recent)", "double free");
     /* The class still hands out distinct blocks. */
     void *x = pa_malloc(48), *y = pa_malloc(48);
     assert_non_null(x);
@@ -711,7 +755,7 @@ static void double_free_of_an_older_freed_block_is_refused(void **state)
     assert_non_null(c);
     pa_free(a);
     pa_free(b);
-    assert_free_refused(a, "already freed (not the most recent)");
+    assert_free_refused_as(a, "already freed (not the most recent)", "double free");
     void *x = pa_malloc(48), *y = pa_malloc(48), *z = pa_malloc(48);
     assert_true(x != y && y != z && x != z && x != c && y != c && z != c);
     pa_free(x);
@@ -727,23 +771,25 @@ static void free_of_a_never_allocated_block_inside_a_pool_is_refused(void **stat
     /* Pools are carved lazily: after a and b (the first blocks of a fresh pool
        of the 480-byte class) the block after b is carved but was never handed
        out.  Once a is freed it is no longer the first free block of the pool;
-       pa_free must still refuse it, and b must stay live. */
-    unsigned char *a = pa_malloc(480);
-    unsigned char *b = pa_malloc(480);
+       pa_free must still refuse it, and b must stay live.  (n is 480 bytes
+       less the debug hooks' 32 when they are on: the raw blocks are 480.) */
+    const size_t n = 480 - pa_test_raw_size(0);
+    unsigned char *a = pa_malloc(n);
+    unsigned char *b = pa_malloc(n);
     assert_non_null(a);
     assert_non_null(b);
     if (b != a + 480 || ((uintptr_t)a & (PA_POOL_SIZE - 1)) > 64)
         fail_msg("test set-up: expected the first two blocks of a fresh pool, got %p and %p",
                  (void *)a, (void *)b);
-    fill(b, 480);
+    fill(b, n);
     pa_free(a);
-    assert_free_refused(b + 480, "carved but never allocated block");
-    check_filled(b, 480);
-    assert_int_equal(pa_usable_size(b), 480);
+    assert_free_refused_as(b + 480, "carved but never allocated block", "bad pointer");
+    check_filled(b, n);
+    assert_int_equal(pa_usable_size(b), n);
     pa_malloc_stats st = pa_stats_now();
     assert_int_equal(st.classes[pa_class_of(480)].blocks_in_use, 1);
     /* The next two blocks of the class are distinct and not b. */
-    void *x = pa_malloc(480), *y = pa_malloc(480);
+    void *x = pa_malloc(n), *y = pa_malloc(n);
     assert_true(x != y && x != b && y != b);
     pa_free(x);
     pa_free(y);
@@ -763,6 +809,7 @@ static void realloc_of_an_already_freed_block_is_refused(void **state)
     fill(b, 48);
     pa_free(a);
     static const size_t sizes[] = {40, 48, 10, 200, 5000};
+    pa_test_catch_reports();
     for (size_t i = 0; i < countof(sizes); i++) {
         pa_malloc_stats before = pa_stats_now();
         pa_clear_error();
@@ -773,6 +820,10 @@ static void realloc_of_an_already_freed_block_is_refused(void **state)
         pa_malloc_stats after = pa_stats_now();
         pa_assert_stats_equal(&before, &after);
     }
+    if (pa_test_debug_hooks())
+        PA_ASSERT_REPORTED((int)countof(sizes), "Fatal PyAlloc error: pa_realloc: double free");
+    else
+        assert_int_equal(pa_test_seen.count, 0);
     check_filled(b, 48);
     pa_free(b);
     pa_free(keep);
@@ -784,7 +835,7 @@ static void double_free_of_a_large_block_is_refused(void **state)
     void *p = pa_malloc(6000);
     assert_non_null(p);
     pa_free(p);
-    assert_free_refused(p, "already freed large block");
+    assert_free_refused_as(p, "already freed large block", "double free");
 }
 
 static void free_of_a_block_of_a_released_arena_is_refused(void **state)
@@ -794,8 +845,9 @@ static void free_of_a_block_of_a_released_arena_is_refused(void **state)
        longer mapped, and pa_free must say so without touching them. */
     enum { N = 3 * 2048 };
     static void *blocks[N];
+    const size_t n = PA_SMALL_REQUEST_THRESHOLD - pa_test_raw_size(0); /* 512-byte pool blocks */
     for (int i = 0; i < N; i++) {
-        blocks[i] = pa_malloc(512);
+        blocks[i] = pa_malloc(n);
         assert_non_null(blocks[i]);
     }
     for (int i = 0; i < N; i++)
@@ -883,10 +935,15 @@ static void stats_count_blocks_per_class_exactly(void **state)
     enum { PER_CLASS_BASE = 50, LARGE = 7 };
     static void *blocks[PA_NUM_SIZE_CLASSES][PER_CLASS_BASE + PA_NUM_SIZE_CLASSES];
     void *large[LARGE];
+    /* The blocks each class must gain: PER_CLASS_BASE + c for class c; with the
+       debug hooks the raw blocks are 32 bytes larger, so the requests of class
+       c land in class c + 2, and those of the last two classes are large. */
+    size_t expected[PA_NUM_SIZE_CLASSES] = {0};
+    size_t expected_large = LARGE;
     pa_malloc_stats before = pa_stats_now();
     pa_assert_stats_consistent(&before);
 
-    size_t used_bytes = 0;
+    size_t used_bytes = 0, large_bytes = 0;
     for (size_t c = 0; c < PA_NUM_SIZE_CLASSES; c++) {
         size_t k = PER_CLASS_BASE + c; /* a different count per class */
         for (size_t i = 0; i < k; i++) {
@@ -894,27 +951,42 @@ static void stats_count_blocks_per_class_exactly(void **state)
             assert_int_equal(pa_class_of(n), c);
             blocks[c][i] = pa_malloc(n);
             assert_non_null(blocks[c][i]);
+            int served = pa_test_class_of(n);
+            if (served >= 0) {
+                expected[served]++;
+                used_bytes += (size_t)(served + 1) * PA_ALIGNMENT;
+            } else {
+                expected_large++;
+                large_bytes += pa_test_raw_size(n);
+            }
         }
-        used_bytes += k * (c + 1) * PA_ALIGNMENT;
     }
-    size_t large_usable = 0;
     for (int i = 0; i < LARGE; i++) {
-        large[i] = pa_malloc(513 + (size_t)i * 10000);
+        size_t n = 513 + (size_t)i * 10000;
+        large[i] = pa_malloc(n);
         assert_non_null(large[i]);
-        large_usable += pa_usable_size(large[i]);
+        /* The hooks' pa_usable_size is the request: count the raw request instead. */
+        large_bytes += pa_test_debug_hooks() ? pa_test_raw_size(n) : pa_usable_size(large[i]);
     }
 
     pa_malloc_stats during = pa_stats_now();
     pa_assert_stats_consistent(&during);
     for (size_t c = 0; c < PA_NUM_SIZE_CLASSES; c++) {
         size_t delta = during.classes[c].blocks_in_use - before.classes[c].blocks_in_use;
-        if (delta != PER_CLASS_BASE + c)
-            fail_msg("class %zu: blocks_in_use grew by %zu, expected %zu", c, delta, PER_CLASS_BASE + c);
-        assert_true(during.classes[c].pools >= 1);
+        if (delta != expected[c])
+            fail_msg("class %zu: blocks_in_use grew by %zu, expected %zu", c, delta, expected[c]);
+        if (expected[c] > 0)
+            assert_true(during.classes[c].pools >= 1);
     }
+    if (!pa_test_debug_hooks())
+        for (size_t c = 0; c < PA_NUM_SIZE_CLASSES; c++)
+            assert_int_equal(expected[c], PER_CLASS_BASE + c);
     assert_int_equal(during.bytes_in_used_blocks - before.bytes_in_used_blocks, used_bytes);
-    assert_int_equal(during.large_blocks - before.large_blocks, LARGE);
-    assert_int_equal(during.large_bytes - before.large_bytes, large_usable);
+    assert_int_equal(during.large_blocks - before.large_blocks, expected_large);
+    if (pa_test_debug_hooks()) /* the system allocator's usable sizes cover the raw requests */
+        assert_true(during.large_bytes - before.large_bytes >= large_bytes);
+    else
+        assert_int_equal(during.large_bytes - before.large_bytes, large_bytes);
     assert_true(during.arenas_current >= 1);
     assert_true(during.arenas_highwater >= during.arenas_current);
 
@@ -936,12 +1008,14 @@ static void stats_arena_and_pool_counters_agree(void **state)
 {
     (void)state;
     /* 5 MiB of 512-byte blocks: 31 per pool, so at least ceil(n / 31) pools in
-       that class and ceil(pools / 64) arenas. */
+       that class and ceil(pools / 64) arenas.  (480-byte requests with the
+       debug hooks on, whose raw blocks are 512 bytes.) */
     enum { N = 10240 };
     static void *blocks[N];
+    const size_t n = PA_SMALL_REQUEST_THRESHOLD - pa_test_raw_size(0);
     pa_malloc_stats before = pa_stats_now();
     for (int i = 0; i < N; i++) {
-        blocks[i] = pa_malloc(512);
+        blocks[i] = pa_malloc(n);
         assert_non_null(blocks[i]);
     }
     pa_malloc_stats st = pa_stats_now();
@@ -1017,7 +1091,8 @@ static long long stats_line_value(const char *text, const char *label)
 static void print_malloc_stats_writes_a_row_per_used_class_and_the_arena_totals(void **state)
 {
     (void)state;
-    static const size_t sizes[] = {1, 100, 250, 512};
+    /* Four classes (the last one's raw blocks are 512 bytes whatever the mode). */
+    const size_t sizes[] = {1, 100, 250, PA_SMALL_REQUEST_THRESHOLD - pa_test_raw_size(0)};
     enum { K = 40 };
     void *blocks[countof(sizes)][K];
     for (size_t s = 0; s < countof(sizes); s++)
@@ -1084,16 +1159,24 @@ static void print_malloc_stats_reports_a_failed_write(void **state)
 
 /* --------------------------------------------------------- allocator mode */
 
+/* The mode this file runs in: pymalloc, or the debug hooks over it in the
+   debug.* copies. */
+static const char *default_mode(void)
+{
+    return pa_test_mode_name("pymalloc");
+}
+
 static void allocator_mode_is_pymalloc_by_default(void **state)
 {
     (void)state;
-    assert_string_equal(pa_get_allocator_mode(), "pymalloc");
+    assert_string_equal(pa_get_allocator_mode(), default_mode());
     void *p = pa_malloc(10);
     assert_non_null(p);
-    assert_string_equal(pa_get_allocator_mode(), "pymalloc");
+    assert_string_equal(pa_get_allocator_mode(), default_mode());
     /* ... and small blocks really come from pools. */
     pa_malloc_stats st = pa_stats_now();
-    assert_true(st.classes[0].blocks_in_use >= 1);
+    assert_true(pa_test_blocks_serving(&st, 10) >= 1);
+    assert_true(pa_test_class_of(10) >= 0);
     assert_true(st.arenas_current >= 1);
     pa_free(p);
 }
@@ -1106,14 +1189,18 @@ static void set_allocator_mode_after_an_allocation_is_refused(void **state)
     pa_clear_error();
     assert_int_equal(pa_set_allocator_mode("malloc"), -1);
     PA_ASSERT_ERROR_SET();
-    assert_string_equal(pa_get_allocator_mode(), "pymalloc");
+    assert_string_equal(pa_get_allocator_mode(), default_mode());
+    /* Neither to the debug hooks nor from them. */
+    pa_clear_error();
+    assert_int_equal(pa_set_allocator_mode(pa_test_debug_hooks() ? "pymalloc" : "debug"), -1);
+    PA_ASSERT_ERROR_SET();
     /* Asking for the mode already in force is not a change. */
-    assert_int_equal(pa_set_allocator_mode("pymalloc"), 0);
-    assert_string_equal(pa_get_allocator_mode(), "pymalloc");
+    assert_int_equal(pa_set_allocator_mode(default_mode()), 0);
+    assert_string_equal(pa_get_allocator_mode(), default_mode());
     void *q = pa_malloc(10);
     assert_non_null(q);
     pa_malloc_stats st = pa_stats_now();
-    assert_true(st.classes[0].blocks_in_use >= 2); /* still pools */
+    assert_true(pa_test_blocks_serving(&st, 10) >= 2); /* still pools */
     pa_free(p);
     pa_free(q);
 }
@@ -1131,10 +1218,10 @@ static void set_allocator_mode_rejects_unknown_names_and_null(void **state)
     pa_clear_error();
     assert_int_equal(pa_set_allocator_mode(NULL), -1);
     PA_ASSERT_ERROR_SET();
-    assert_string_equal(pa_get_allocator_mode(), "pymalloc");
+    assert_string_equal(pa_get_allocator_mode(), default_mode());
     void *p = pa_malloc(1);
     assert_non_null(p);
-    assert_string_equal(pa_get_allocator_mode(), "pymalloc");
+    assert_string_equal(pa_get_allocator_mode(), default_mode());
     pa_free(p);
 }
 

@@ -8,15 +8,29 @@
    pa_set_allocator_mode() before allocating anything.
 
    Each case needs a fresh process (the mode is fixed by the first
-   allocation): run them one at a time, as CTest does. */
+   allocation): run them one at a time, as CTest does.
+
+   The debug.test_mode.* copies run with PYALLOC_TEST_MALLOC=debug: each
+   mode named here becomes its debug counterpart (pa_test_mode_name:
+   "malloc" -> "malloc_debug", "pymalloc" -> "debug"), and the same things
+   must hold of it; a foreign pointer is then reported as well as refused. */
 #include "test_util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-static void require_env(const char *expected)
+/* The mode names of this run: "pymalloc" and "malloc", or "debug" and "malloc_debug". */
+#define PYMALLOC pa_test_mode_name("pymalloc")
+#define MALLOC   pa_test_mode_name("malloc")
+
+/* PYALLOC_MALLOC is what CTest pinned for the case (rewritten by the debug override). */
+static void require_env(const char *pinned)
 {
+    const char *expected = pinned;
+    const char *o = getenv("PYALLOC_TEST_MALLOC");
+    if (o != NULL && strcmp(o, "debug") == 0)
+        expected = pa_test_mode_name(pinned[0] == '\0' ? "pymalloc" : pinned);
     const char *v = getenv("PYALLOC_MALLOC");
     if (v == NULL ? expected[0] != '\0' : strcmp(v, expected) != 0)
         fail_msg("test set-up: PYALLOC_MALLOC is \"%s\", this case needs \"%s\"", v ? v : "(unset)", expected);
@@ -68,11 +82,16 @@ static void check_everything_goes_to_the_system_allocator(void)
     void *zero = pa_realloc(p, 0);
     assert_non_null(zero);
 
-    /* A foreign pointer is still refused. */
-    char stack;
+    /* A foreign pointer is still refused (and reported, with the debug hooks). */
+    char stack[64];
+    pa_test_catch_reports();
     pa_clear_error();
-    pa_free(&stack);
+    pa_free(stack + 32);
     assert_true(pa_last_error()[0] != '\0');
+    if (pa_test_debug_hooks())
+        PA_ASSERT_REPORTED(1, "Fatal PyAlloc error: pa_free: bad pointer");
+    else
+        assert_int_equal(pa_test_seen.count, 0);
 
     pa_clear_error();
     for (size_t i = 0; i < N; i++)
@@ -90,10 +109,10 @@ static void env_malloc_mode_is_in_force_before_and_after_the_first_allocation(vo
 {
     (void)state;
     require_env("malloc");
-    assert_string_equal(pa_get_allocator_mode(), "malloc");
+    assert_string_equal(pa_get_allocator_mode(), MALLOC);
     void *p = pa_malloc(16);
     assert_non_null(p);
-    assert_string_equal(pa_get_allocator_mode(), "malloc");
+    assert_string_equal(pa_get_allocator_mode(), MALLOC);
     pa_free(p);
 }
 
@@ -111,10 +130,12 @@ static void env_malloc_mode_cannot_be_changed_after_an_allocation(void **state)
     void *p = pa_malloc(16);
     assert_non_null(p);
     pa_clear_error();
-    assert_int_equal(pa_set_allocator_mode("pymalloc"), -1);
+    assert_int_equal(pa_set_allocator_mode(PYMALLOC), -1);
     assert_true(pa_last_error()[0] != '\0');
-    assert_int_equal(pa_set_allocator_mode("malloc"), 0); /* no change: fine */
-    assert_string_equal(pa_get_allocator_mode(), "malloc");
+    assert_int_equal(pa_set_allocator_mode(MALLOC), 0); /* no change: fine */
+    assert_string_equal(pa_get_allocator_mode(), MALLOC);
+    if (pa_test_debug_hooks()) /* the hooks are part of the mode */
+        assert_int_equal(pa_set_allocator_mode("malloc"), -1);
     pa_free(p);
 }
 
@@ -122,28 +143,29 @@ static void set_mode_malloc_before_the_first_allocation_takes_effect(void **stat
 {
     (void)state;
     require_env("");
-    assert_string_equal(pa_get_allocator_mode(), "pymalloc");
-    assert_int_equal(pa_set_allocator_mode("malloc"), 0);
-    assert_string_equal(pa_get_allocator_mode(), "malloc");
+    assert_string_equal(pa_get_allocator_mode(), PYMALLOC);
+    assert_int_equal(pa_set_allocator_mode(MALLOC), 0);
+    assert_string_equal(pa_get_allocator_mode(), MALLOC);
     check_everything_goes_to_the_system_allocator();
-    assert_string_equal(pa_get_allocator_mode(), "malloc");
+    assert_string_equal(pa_get_allocator_mode(), MALLOC);
     pa_clear_error();
-    assert_int_equal(pa_set_allocator_mode("pymalloc"), -1);
+    assert_int_equal(pa_set_allocator_mode(PYMALLOC), -1);
     assert_true(pa_last_error()[0] != '\0');
-    assert_string_equal(pa_get_allocator_mode(), "malloc");
+    assert_string_equal(pa_get_allocator_mode(), MALLOC);
 }
 
 static void set_mode_may_be_changed_until_the_first_allocation(void **state)
 {
     (void)state;
     require_env("");
-    assert_int_equal(pa_set_allocator_mode("malloc"), 0);
-    assert_int_equal(pa_set_allocator_mode("pymalloc"), 0);
-    assert_string_equal(pa_get_allocator_mode(), "pymalloc");
+    assert_int_equal(pa_set_allocator_mode(MALLOC), 0);
+    assert_int_equal(pa_set_allocator_mode(PYMALLOC), 0);
+    assert_string_equal(pa_get_allocator_mode(), PYMALLOC);
     void *p = pa_malloc(16);
     assert_non_null(p);
     pa_malloc_stats st = pa_stats_now();
-    assert_int_equal(st.classes[0].blocks_in_use, 1); /* from a pool */
+    assert_true(pa_test_class_of(16) >= 0);
+    assert_int_equal(st.classes[pa_test_class_of(16)].blocks_in_use, 1); /* from a pool */
     assert_int_equal(st.large_blocks, 0);
     assert_int_equal(st.arenas_current, 1);
     pa_free(p);

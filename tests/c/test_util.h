@@ -3,7 +3,10 @@
    - pa_test_main(): runs one cmocka group, restricted to the case named by
      argv[1] when given (CTest runs one process per case), and refuses a name
      that is not a case of the group: a misspelt filter would otherwise run
-     nothing and pass.
+     nothing and pass.  It first applies PYALLOC_TEST_MALLOC (see below).
+   - The allocator mode a case runs in, and what differs with the debug hooks
+     on: the raw size the pools see (n + 32), the size class, usable sizes,
+     and a handler that records the hooks' reports instead of aborting.
    - Byte patterns derived from a block's address and size, to prove that the
      allocator neither overlaps live blocks nor loses contents on realloc.
    - Small helpers over pa_get_malloc_stats(). */
@@ -15,16 +18,127 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include <pyalloc.h>
+
+/* ------------------------------------------------------- mode of the run
+
+   CTest pins PYALLOC_MALLOC for every case (empty: pymalloc, the default;
+   test_mode's env_malloc_* cases: malloc).  PYALLOC_TEST_MALLOC=debug puts
+   the debug hooks over whatever the case pins: PYALLOC_MALLOC becomes
+   "debug" (for "" or "pymalloc") or "malloc_debug" (for "malloc") before the
+   library reads it.  The CTest tests named debug.<file>.<case> run every
+   case that way; `PYALLOC_TEST_MALLOC=debug ctest` runs all of them so. */
+
+/* Applies PYALLOC_TEST_MALLOC; 0, or -1 (with a message) for a value other than "debug". */
+static inline int pa_test_apply_mode_override(void)
+{
+    const char *o = getenv("PYALLOC_TEST_MALLOC");
+    if (o == NULL || o[0] == '\0')
+        return 0;
+    if (strcmp(o, "debug") != 0) {
+        fprintf(stderr, "PYALLOC_TEST_MALLOC=%s: the only override is \"debug\"\n", o);
+        return -1;
+    }
+    const char *m = getenv("PYALLOC_MALLOC");
+    const char *debug = "debug";
+    if (m != NULL && (strcmp(m, "malloc") == 0 || strcmp(m, "malloc_debug") == 0))
+        debug = "malloc_debug";
+    return setenv("PYALLOC_MALLOC", debug, 1);
+}
+
+/* The mode a case that pins `base` ("pymalloc" or "malloc") runs in: base,
+   or its debug counterpart under PYALLOC_TEST_MALLOC=debug. */
+static inline const char *pa_test_mode_name(const char *base)
+{
+    const char *o = getenv("PYALLOC_TEST_MALLOC");
+    if (o == NULL || strcmp(o, "debug") != 0)
+        return base;
+    return strcmp(base, "malloc") == 0 ? "malloc_debug" : "debug";
+}
+
+/* The mode in force is one of the two debug modes. */
+static inline int pa_test_debug_hooks(void)
+{
+    const char *m = pa_get_allocator_mode();
+    return strcmp(m, "debug") == 0 || strcmp(m, "malloc_debug") == 0;
+}
+
+/* Small raw requests are served from pools ("pymalloc", "debug"). */
+static inline int pa_test_pools(void)
+{
+    const char *m = pa_get_allocator_mode();
+    return strcmp(m, "pymalloc") == 0 || strcmp(m, "debug") == 0;
+}
+
+/* What the allocator under the hooks is asked for a request of n bytes:
+   n + 32 (size, id and pads, serial number) with the debug hooks on. */
+static inline size_t pa_test_raw_size(size_t n)
+{
+    return pa_test_debug_hooks() ? n + 32 : n;
+}
+
+/* The size class whose pools serve a request of n bytes, or -1 when the
+   system allocator does (large, or a malloc mode). */
+static inline int pa_test_class_of(size_t n)
+{
+    size_t raw = pa_test_raw_size(n);
+    if (!pa_test_pools() || raw > PA_SMALL_REQUEST_THRESHOLD)
+        return -1;
+    return raw == 0 ? 0 : (int)((raw - 1) / PA_ALIGNMENT);
+}
+
+/* pa_usable_size of a live block of n bytes served from a pool: its class
+   size, or with the debug hooks exactly n. */
+static inline size_t pa_test_pool_usable(size_t n)
+{
+    if (pa_test_debug_hooks())
+        return n;
+    return n == 0 ? PA_ALIGNMENT : (n + PA_ALIGNMENT - 1) / PA_ALIGNMENT * PA_ALIGNMENT;
+}
+
+/* ------------------------------------------------ debug hooks' reports */
+
+/* What the recording handler saw: how many reports, and the last one. */
+typedef struct pa_test_reports {
+    int count;
+    char last[16384];
+} pa_test_reports;
+
+static pa_test_reports pa_test_seen;
+
+static inline void pa_test_record_report(const char *message, void *user)
+{
+    pa_test_reports *r = (pa_test_reports *)user;
+    r->count++;
+    snprintf(r->last, sizeof r->last, "%s", message);
+}
+
+/* Forget earlier reports and record the next ones instead of aborting. */
+static inline void pa_test_catch_reports(void)
+{
+    pa_test_seen.count = 0;
+    pa_test_seen.last[0] = '\0';
+    pa_set_fatal_error_handler(pa_test_record_report, &pa_test_seen);
+}
+
+/* Exactly `count` reports since pa_test_catch_reports, the last one containing text. */
+#define PA_ASSERT_REPORTED(count_, text) \
+    do { if (pa_test_seen.count != (count_)) fail_msg("%d reports, expected %d; last:\n%s", \
+                                                       pa_test_seen.count, (count_), pa_test_seen.last); \
+         if (strstr(pa_test_seen.last, (text)) == NULL) \
+             fail_msg("the report does not say \"%s\":\n%s", (text), pa_test_seen.last); } while (0)
 
 /* ------------------------------------------------------------ test driver */
 
 static inline int pa_test_main(const char *group, const struct CMUnitTest *tests, size_t n,
                                int argc, char **argv)
 {
+    if (pa_test_apply_mode_override() != 0)
+        return 2;
     if (argc > 1) {
         size_t i;
         for (i = 0; i < n; i++)
@@ -109,6 +223,14 @@ static inline size_t pa_pattern_check(const void *block, size_t n, uint64_t seed
 static inline size_t pa_class_of(size_t n)
 {
     return n == 0 ? 0 : (n - 1) / PA_ALIGNMENT;
+}
+
+/* Blocks in use that serve requests of n bytes: in the size class that
+   serves n (pa_test_class_of), or large ones. */
+static inline size_t pa_test_blocks_serving(const pa_malloc_stats *st, size_t n)
+{
+    int c = pa_test_class_of(n);
+    return c >= 0 ? st->classes[c].blocks_in_use : st->large_blocks;
 }
 
 static inline pa_malloc_stats pa_stats_now(void)

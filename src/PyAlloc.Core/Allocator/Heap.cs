@@ -20,6 +20,17 @@ namespace PyAlloc.Core.Allocator;
    owned by different threads will not contend.
 ============================================================================ */
 
+/// <summary>What an address is to a heap (<see cref="Heap.Probe"/>).</summary>
+internal enum BlockState
+{
+    /// <summary>Not the start of a block of this heap.</summary>
+    None,
+    /// <summary>The start of a block handed out and not freed since.</summary>
+    Live,
+    /// <summary>The start of a block of a carved pool that is not live: freed, or not handed out yet.</summary>
+    Free,
+}
+
 /// <summary>One pymalloc heap: used-pool lists, usable arenas and their lock.</summary>
 /// <remarks>Lives in native memory (<see cref="Create"/>); all methods take a <c>Heap*</c>.</remarks>
 [StructLayout(LayoutKind.Sequential)]
@@ -295,6 +306,39 @@ internal unsafe struct Heap
         if ((*LiveWord(p, out ulong bit) & bit) == 0)
             return null; // freed already, or never handed out
         return pool;
+    }
+
+    /// <summary>
+    /// What <paramref name="p"/> is to this heap, without reading anything but the pool
+    /// header and the live bitmap: the start of a live block, the start of a free block
+    /// (freed, or carved and never handed out), or neither. No error is set.
+    /// </summary>
+    /// <remarks>
+    /// For the debug hooks, which must know whether a block is theirs before they read the
+    /// bytes around it. <paramref name="blockSize"/> gets the class size for a live or free block.
+    /// Pre: <paramref name="arena"/> is what the arena map says for p.
+    /// </remarks>
+    public static BlockState Probe(Heap* heap, ArenaObject* arena, byte* p, out uint blockSize)
+    {
+        blockSize = 0;
+        BlockState state = BlockState.None;
+        heap->Lock.Enter();
+        byte* arenaBase = (byte*)((nuint)p & ~(nuint)(Geometry.ArenaSize - 1));
+        PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
+        if (arena->Heap == heap && arena->Address == arenaBase && (byte*)pool < arena->PoolAddress
+            && pool->SizeIndex < Geometry.NumSizeClasses)
+        {
+            nuint offset = (nuint)(p - (byte*)pool);
+            if (offset >= Geometry.PoolOverhead && offset < pool->NextOffset
+                && Geometry.IsBlockBoundary(offset - Geometry.PoolOverhead, pool->SizeIndex))
+            {
+                blockSize = Geometry.IndexToSize(pool->SizeIndex);
+                state = pool->Count != 0 && (*LiveWord(p, out ulong bit) & bit) != 0
+                    ? BlockState.Live : BlockState.Free;
+            }
+        }
+        heap->Lock.Exit();
+        return state;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -16,6 +16,10 @@ public enum AllocatorMode
     Pymalloc = 1,
     /// <summary>Every request to the system allocator.</summary>
     Malloc = 2,
+    /// <summary>CPython's debug hooks (<see cref="DebugHooks"/>) over pymalloc's pools.</summary>
+    Debug = 3,
+    /// <summary>CPython's debug hooks over the system allocator.</summary>
+    MallocDebug = 4,
 }
 
 /// <summary>
@@ -26,10 +30,14 @@ public enum AllocatorMode
 /// <remarks>
 /// No method throws. Failures return null (or 0, or -1) with the calling thread's
 /// error set (<see cref="Errors"/>) and, for out-of-memory, errno = ENOMEM.
+/// In the debug modes every call goes to <see cref="DebugHooks"/>, out of line: the
+/// fast paths test the mode (malloc) or the heap (free) exactly as in pymalloc mode, and
+/// fail over to the slow path because <c>s_heap</c> is null then.
 /// </remarks>
 public static unsafe class Pymalloc
 {
-    private static Heap* s_heap;          // the process heap, created with the mode
+    private static Heap* s_heap;          // the fast paths' heap: the process heap in pymalloc mode, else null
+    private static Heap* s_rawHeap;       // the process heap in pymalloc and debug modes (under the hooks), else null
     private static AllocatorMode s_mode;  // Unset until the first allocation
     private static AllocatorMode s_requestedMode;
     private static NativeLock s_initLock;
@@ -85,7 +93,11 @@ public static unsafe class Pymalloc
         if (n > MaxRequest)
             return OutOfMemory($"{caller}: {n} bytes is more than the largest possible request (PTRDIFF_MAX)");
         void* p;
-        if (n <= Geometry.SmallRequestThreshold && s_mode == AllocatorMode.Pymalloc)
+        if (s_mode >= AllocatorMode.Debug)
+        {
+            p = DebugHooks.Alloc(DebugHooks.ProcessDomain, n, zero);
+        }
+        else if (n <= Geometry.SmallRequestThreshold && s_mode == AllocatorMode.Pymalloc)
         {
             p = Heap.Allocate(s_heap, Geometry.SizeToIndex(n));
             if (p != null && zero)
@@ -112,12 +124,23 @@ public static unsafe class Pymalloc
             if (arena->Heap == s_heap)
                 Heap.Free(s_heap, arena, (byte*)p, "pa_free");
             else
-                ReportRuntimeMemory("pa_free", p);
+                FreeNotInPools(p);
         }
         else if (p != null)
         {
             FreeLarge(p);
         }
+    }
+
+    /* p is in an arena that is not the fast path's heap: runtime memory, or the debug
+       hooks are on (then s_heap is null). */
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeNotInPools(void* p)
+    {
+        if (s_mode >= AllocatorMode.Debug)
+            DebugHooks.Free(p, DebugHooks.ProcessDomain, "pa_free");
+        else
+            ReportRuntimeMemory("pa_free", p);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -128,7 +151,9 @@ public static unsafe class Pymalloc
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void FreeLarge(void* p)
     {
-        if (!LargeBlocks.Free(p))
+        if (DebugHooksOn)
+            DebugHooks.Free(p, DebugHooks.ProcessDomain, "pa_free");
+        else if (!LargeBlocks.Free(p))
             ReportForeign("pa_free", p);
     }
 
@@ -141,6 +166,8 @@ public static unsafe class Pymalloc
             return MallocSlow(n, zero: false, "pa_realloc");
         if (n > MaxRequest)
             return OutOfMemory($"pa_realloc: {n} bytes is more than the largest possible request (PTRDIFF_MAX)");
+        if (DebugHooksOn)
+            return DebugRealloc(p, n);
 
         ArenaObject* arena = ArenaMap.Lookup(p);
         nuint oldSize;
@@ -181,6 +208,15 @@ public static unsafe class Pymalloc
         return moved;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* DebugRealloc(void* p, nuint n)
+    {
+        void* q = DebugHooks.Realloc(p, n, out bool outOfMemory);
+        if (q == null && outOfMemory)
+            return OutOfMemory($"pa_realloc: out of memory resizing to {n} bytes");
+        return q;
+    }
+
     // -------------------------------------------------------------- inspection
 
     /// <summary>Usable bytes of a live block; 0 (error set) for null or a foreign pointer.</summary>
@@ -191,6 +227,8 @@ public static unsafe class Pymalloc
             Errors.Set("pa_usable_size: the pointer is NULL");
             return 0;
         }
+        if (DebugHooksOn)
+            return DebugHooks.UsableSize(p);
         ArenaObject* arena = ArenaMap.Lookup(p);
         if (arena != null && arena->Heap != s_heap)
         {
@@ -209,7 +247,7 @@ public static unsafe class Pymalloc
     /// <returns>Arena bytes released.</returns>
     public static nuint Trim()
     {
-        nuint released = s_heap != null ? Heap.Trim(s_heap) : 0;
+        nuint released = s_rawHeap != null ? Heap.Trim(s_rawHeap) : 0;
         Libc.MallocTrim(0);
         return released;
     }
@@ -223,8 +261,8 @@ public static unsafe class Pymalloc
         MallocStats stats = default;
         for (int i = 0; i < Geometry.NumSizeClasses; i++)
             stats.Classes[i].BlockSize = Geometry.IndexToSize((uint)i);
-        if (s_heap != null)
-            Heap.AddStats(s_heap, &stats);
+        if (s_rawHeap != null)
+            Heap.AddStats(s_rawHeap, &stats);
         stats.ArenaBytes = stats.ArenasCurrent * Geometry.ArenaSize;
         stats.BytesInFreePools = stats.PoolsFree * Geometry.PoolSize;
         stats.LargeBlocks = LargeBlocks.Count;
@@ -242,8 +280,28 @@ public static unsafe class Pymalloc
             Initialize();
     }
 
-    /// <summary>True in <c>malloc</c> mode: every request goes to the system allocator.</summary>
-    internal static bool SystemOnly => s_mode == AllocatorMode.Malloc;
+    /// <summary>
+    /// True in <c>pymalloc</c> mode: runtimes serve small objects straight from their pools.
+    /// Otherwise (system allocator, debug hooks) their slow path decides.
+    /// </summary>
+    internal static bool ObjectPools => s_mode == AllocatorMode.Pymalloc;
+
+    /// <summary>True in the debug modes (<c>debug</c>, <c>malloc_debug</c>).</summary>
+    internal static bool IsDebug => s_mode >= AllocatorMode.Debug;
+
+    /// <summary>
+    /// True in the debug modes, and before the first allocation when a debug mode is the one
+    /// it will fix: a pointer freed or checked before any allocation is reported by the hooks
+    /// too. For the cold paths only (it may read the environment).
+    /// </summary>
+    internal static bool DebugHooksOn =>
+        s_mode >= AllocatorMode.Debug || (s_mode == AllocatorMode.Unset && Mode >= AllocatorMode.Debug);
+
+    /// <summary>
+    /// The process heap whose pools serve raw blocks: pymalloc's, or the one under the debug
+    /// hooks in <c>debug</c> mode; null in the malloc modes.
+    /// </summary>
+    internal static Heap* RawHeap => s_rawHeap;
 
     /// <summary>The mode in force (after the first allocation) or requested so far.</summary>
     public static AllocatorMode Mode =>
@@ -257,10 +315,7 @@ public static unsafe class Pymalloc
     /// <returns>0, or -1 (error set) for an unknown name or once blocks exist in another mode.</returns>
     public static int SetMode(ReadOnlySpan<byte> name)
     {
-        AllocatorMode mode = Parse(name, out bool debug);
-        if (debug)
-            return Errors.Fail($"pa_set_allocator_mode: \"{Encoding.UTF8.GetString(name)}\": " +
-                               "the debug hooks are not part of this version of PyAlloc");
+        AllocatorMode mode = Parse(name);
         if (mode == AllocatorMode.Unset)
             return Errors.Fail($"pa_set_allocator_mode: unknown mode \"{Encoding.UTF8.GetString(name)}\" " +
                                "(expected pymalloc, malloc, debug or malloc_debug)");
@@ -277,12 +332,22 @@ public static unsafe class Pymalloc
     }
 
     /// <summary>The C name of a mode.</summary>
-    public static string NameOf(AllocatorMode mode) => mode == AllocatorMode.Malloc ? "malloc" : "pymalloc";
+    public static string NameOf(AllocatorMode mode) => mode switch
+    {
+        AllocatorMode.Malloc => "malloc",
+        AllocatorMode.Debug => "debug",
+        AllocatorMode.MallocDebug => "malloc_debug",
+        _ => "pymalloc",
+    };
 
     /// <summary>The mode's name as a static NUL-terminated string, for C.</summary>
-    public static byte* ModeNameUtf8(AllocatorMode mode) => mode == AllocatorMode.Malloc
-        ? (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("malloc"u8))
-        : (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("pymalloc"u8));
+    public static byte* ModeNameUtf8(AllocatorMode mode) => mode switch
+    {
+        AllocatorMode.Malloc => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("malloc"u8)),
+        AllocatorMode.Debug => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("debug"u8)),
+        AllocatorMode.MallocDebug => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("malloc_debug"u8)),
+        _ => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("pymalloc"u8)),
+    };
 
     /* First allocation: fix the mode (pa_set_allocator_mode's choice, else
        PYALLOC_MALLOC, else pymalloc) and create the process heap. */
@@ -293,11 +358,13 @@ public static unsafe class Pymalloc
         if (s_mode == AllocatorMode.Unset)
         {
             AllocatorMode mode = s_requestedMode != AllocatorMode.Unset ? s_requestedMode : ModeFromEnvironment();
-            if (mode == AllocatorMode.Pymalloc)
+            if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
             {
-                s_heap = Heap.Create();
-                if (s_heap == null)
-                    mode = AllocatorMode.Malloc; // cannot even allocate the heap: fall back
+                s_rawHeap = Heap.Create();
+                if (s_rawHeap == null) // cannot even allocate the heap: fall back to the system allocator
+                    mode = mode == AllocatorMode.Debug ? AllocatorMode.MallocDebug : AllocatorMode.Malloc;
+                else if (mode == AllocatorMode.Pymalloc)
+                    s_heap = s_rawHeap;
             }
             // Publish the heap before the mode: the fast path reads s_mode, then s_heap.
             System.Threading.Volatile.Write(ref Unsafe.As<AllocatorMode, int>(ref s_mode), (int)mode);
@@ -311,23 +378,26 @@ public static unsafe class Pymalloc
         if (value == null || *value == 0)
             return AllocatorMode.Pymalloc;
         var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(value);
-        AllocatorMode mode = Parse(name, out bool debug);
-        if (mode == AllocatorMode.Unset || debug)
+        AllocatorMode mode = Parse(name);
+        if (mode == AllocatorMode.Unset)
         {
             Console.Error.WriteLine($"pyalloc: PYALLOC_MALLOC={Encoding.UTF8.GetString(name)} is not a mode " +
-                                    "this version supports (pymalloc, malloc); using pymalloc");
+                                    "(pymalloc, malloc, debug, malloc_debug); using pymalloc");
             return AllocatorMode.Pymalloc;
         }
         return mode;
     }
 
-    private static AllocatorMode Parse(ReadOnlySpan<byte> name, out bool debug)
+    private static AllocatorMode Parse(ReadOnlySpan<byte> name)
     {
-        debug = name.SequenceEqual("debug"u8) || name.SequenceEqual("malloc_debug"u8);
-        if (name.SequenceEqual("pymalloc"u8) || name.SequenceEqual("debug"u8))
+        if (name.SequenceEqual("pymalloc"u8))
             return AllocatorMode.Pymalloc;
-        if (name.SequenceEqual("malloc"u8) || name.SequenceEqual("malloc_debug"u8))
+        if (name.SequenceEqual("malloc"u8))
             return AllocatorMode.Malloc;
+        if (name.SequenceEqual("debug"u8))
+            return AllocatorMode.Debug;
+        if (name.SequenceEqual("malloc_debug"u8))
+            return AllocatorMode.MallocDebug;
         return AllocatorMode.Unset;
     }
 

@@ -160,13 +160,22 @@ internal static unsafe class Lifecycle
     public static void FreeMemory(Runtime* rt, PaObject* o)
     {
         TypeObject* t = o->Type;
-        nuint size = (nuint)sizeof(GcHead) + t->BasicSize
-                     + (t->IsVariableSized ? (nuint)((PaVarObject*)o)->Size * t->ItemSize : 0);
+        nuint size = SizeOf(o);
+        if (Tracing.Tracemalloc.IsTracing && !Allocator.Pymalloc.IsDebug)
+            Tracing.Tracemalloc.OnFree(o); // the debug hooks forget it after checking the block
         t->LiveObjects--;
         t->LiveBytes -= size;
         if (t->HasGc && rt->Gc.Generations[0].Count > 0)
             rt->Gc.Generations[0].Count--;
         Runtime.Free(rt, GcHead.Of(o));
+    }
+
+    /// <summary>The object's memory, GC head included (what tracemalloc and the census count).</summary>
+    public static nuint SizeOf(PaObject* o)
+    {
+        TypeObject* t = o->Type;
+        return (nuint)sizeof(GcHead) + t->BasicSize
+               + (t->IsVariableSized ? (nuint)((PaVarObject*)o)->Size * t->ItemSize : 0);
     }
 
     /// <summary>pa__refcnt_error: a count went below zero (PA_DEBUG builds check).</summary>

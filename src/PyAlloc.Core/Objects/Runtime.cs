@@ -21,6 +21,11 @@ namespace PyAlloc.Core.Objects;
    Calls on one runtime never overlap (the caller serialises them, as the
    GIL does), so nothing here takes a lock except the heap's own, which is
    then never contended.
+
+   With the debug hooks on (PYALLOC_MALLOC=debug, malloc_debug) every block
+   is a debug block of API 'o' (DebugHooks): the fast paths, which test the
+   mode (malloc) and FastHeap (free) just as in pymalloc mode, fall through
+   to the slow paths, which hand the work to the hooks.
 ============================================================================ */
 
 /// <summary>One object space: <c>pa_runtime</c>.</summary>
@@ -28,6 +33,7 @@ namespace PyAlloc.Core.Objects;
 internal unsafe struct Runtime
 {
     public Heap* Heap;
+    public Heap* FastHeap;             // Heap when the fast paths serve objects from it (pymalloc mode), else null
     public PointerMap LargeBlocks;     // block -> size, for blocks above 512 bytes
     public TypeObject* Types;          // every type of this runtime, newest first
     public TypeObject* ListType;
@@ -51,6 +57,7 @@ internal unsafe struct Runtime
             NativeMemory.Free(rt);
             return (Runtime*)Errors.Null("pa_runtime_new: out of memory");
         }
+        rt->FastHeap = Pymalloc.ObjectPools ? rt->Heap : null;
         GcState.Initialize(&rt->Gc);
         rt->ListType = ListObject.CreateType(rt);
         rt->WeakrefType = WeakrefObject.CreateType(rt);
@@ -74,6 +81,8 @@ internal unsafe struct Runtime
 
     private static void Destroy(Runtime* rt)
     {
+        // The objects released without dealloc leave tracemalloc too.
+        Tracing.Tracemalloc.ForgetWhere(&IsObjectOf, rt);
         GcState.Dispose(&rt->Gc);
         rt->LargeBlocks.ForEach(&FreeLargeBlock, null);
         rt->LargeBlocks.Dispose();
@@ -88,7 +97,26 @@ internal unsafe struct Runtime
         NativeMemory.Free(rt);
     }
 
-    private static void FreeLargeBlock(void* block, nuint size, void* state) => Libc.Free(block);
+    /* Whether a traced address is an object of rt: in its heap's pools, or a large
+       object block of its (the object follows its GC head, and under the debug hooks
+       the hooks' header comes first). */
+    private static bool IsObjectOf(void* traced, void* state)
+    {
+        Runtime* rt = (Runtime*)state;
+        ArenaObject* arena = ArenaMap.Lookup(traced);
+        if (arena != null)
+            return arena->Heap == rt->Heap;
+        byte* head = (byte*)traced - sizeof(GcHead);
+        return rt->LargeBlocks.Contains(head)
+               || (Pymalloc.IsDebug && DebugHooks.OwnerOfObjectBlock(head - DebugHooks.HeadBytes) == rt);
+    }
+
+    private static void FreeLargeBlock(void* block, nuint size, void* state)
+    {
+        if (Pymalloc.IsDebug)
+            DebugHooks.ForgetObjectBlock(block);
+        Libc.Free(block);
+    }
 
     // ------------------------------------------------------------ memory
 
@@ -99,18 +127,22 @@ internal unsafe struct Runtime
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void* Malloc(Runtime* rt, nuint n, bool zero)
     {
-        if (n <= Geometry.SmallRequestThreshold && !Pymalloc.SystemOnly)
+        if (n <= Geometry.SmallRequestThreshold && Pymalloc.ObjectPools)
         {
             byte* p = Allocator.Heap.Allocate(rt->Heap, Geometry.SizeToIndex(n));
             if (p != null && zero)
                 NativeMemory.Clear(p, n);
             return p;
         }
-        return MallocLarge(rt, n, zero);
+        return MallocSlow(rt, n, zero);
     }
 
-    private static void* MallocLarge(Runtime* rt, nuint n, bool zero)
+    /* Large blocks, the malloc mode, the debug hooks. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* MallocSlow(Runtime* rt, nuint n, bool zero)
     {
+        if (Pymalloc.IsDebug)
+            return DebugHooks.Alloc(DebugHooks.ObjectDomain(rt), n, zero);
         void* p = zero ? Libc.Calloc(1, n) : Libc.Malloc(n);
         if (p != null && !rt->LargeBlocks.Set(p, n))
         {
@@ -125,8 +157,17 @@ internal unsafe struct Runtime
     public static void Free(Runtime* rt, void* p)
     {
         ArenaObject* arena = ArenaMap.Lookup(p);
-        if (arena != null && arena->Heap == rt->Heap)
+        if (arena != null && arena->Heap == rt->FastHeap)
             Allocator.Heap.Free(rt->Heap, arena, (byte*)p, "pa_runtime (internal)");
+        else
+            FreeSlow(rt, p);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeSlow(Runtime* rt, void* p)
+    {
+        if (Pymalloc.IsDebug)
+            DebugHooks.Free(p, DebugHooks.ObjectDomain(rt), "object free");
         else if (rt->LargeBlocks.Remove(p))
             Libc.Free(p);
         else

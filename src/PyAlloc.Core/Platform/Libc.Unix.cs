@@ -51,6 +51,18 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "fflush")]
     public static partial int Fflush(void* stream);
 
+    /// <summary>dladdr's Dl_info.</summary>
+    public struct DlInfo
+    {
+        public byte* FileName;
+        public void* FileBase;
+        public byte* SymbolName;
+        public void* SymbolAddress;
+    }
+
+    [LibraryImport(Name, EntryPoint = "dladdr")]
+    public static partial int Dladdr(void* address, DlInfo* info);
+
     [LibraryImport(Name, EntryPoint = "getenv"), SuppressGCTransition]
     public static partial byte* Getenv(byte* name);
 }

@@ -4,10 +4,15 @@ using System.Runtime.InteropServices;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
+using PyAlloc.Core.Tracing;
 
 namespace PyAlloc.Native.Exports;
 
 /// <summary>Sections 2 and 3 of pyalloc.h: the allocator and its mode.</summary>
+/// <remarks>
+/// pa_malloc, pa_calloc and pa_realloc (and their _at forms) are C functions in
+/// native/entry that name their call site and call the pa__ entry points here.
+/// </remarks>
 /// <remarks>
 /// Every export catches at the boundary: the core reports failures through
 /// <see cref="Errors"/> and does not throw, but formatting an error message allocates,
@@ -16,31 +21,31 @@ namespace PyAlloc.Native.Exports;
 /// </remarks>
 internal static unsafe class AllocatorExports
 {
-    [UnmanagedCallersOnly(EntryPoint = "pa_malloc")]
-    public static void* Malloc(nuint n)
+    [UnmanagedCallersOnly(EntryPoint = "pa__malloc")]
+    public static void* Malloc(nuint n, AllocationSite* site)
     {
-        try { return Pymalloc.Malloc(n); }
+        try { return Traced.Malloc(n, site); }
         catch (Exception e) { Errors.SetInternal("pa_malloc", e); return null; }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_calloc")]
-    public static void* Calloc(nuint nelem, nuint elsize)
+    [UnmanagedCallersOnly(EntryPoint = "pa__calloc")]
+    public static void* Calloc(nuint nelem, nuint elsize, AllocationSite* site)
     {
-        try { return Pymalloc.Calloc(nelem, elsize); }
+        try { return Traced.Calloc(nelem, elsize, site); }
         catch (Exception e) { Errors.SetInternal("pa_calloc", e); return null; }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_realloc")]
-    public static void* Realloc(void* p, nuint n)
+    [UnmanagedCallersOnly(EntryPoint = "pa__realloc")]
+    public static void* Realloc(void* p, nuint n, AllocationSite* site)
     {
-        try { return Pymalloc.Realloc(p, n); }
+        try { return Traced.Realloc(p, n, site); }
         catch (Exception e) { Errors.SetInternal("pa_realloc", e); return null; }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_free")]
     public static void Free(void* p)
     {
-        try { Pymalloc.Free(p); }
+        try { Traced.Free(p); }
         catch (Exception e) { Errors.SetInternal("pa_free", e); }
     }
 

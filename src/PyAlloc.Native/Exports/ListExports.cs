@@ -2,18 +2,20 @@ using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
+using PyAlloc.Core.Tracing;
 
 namespace PyAlloc.Native.Exports;
 
 /// <summary>Section 6 of pyalloc.h: the built-in list.</summary>
 internal static unsafe class ListExports
 {
-    [UnmanagedCallersOnly(EntryPoint = "pa_list_new")]
-    public static PaObject* ListNew(Runtime* rt)
+    /// <summary>pa_list_new(_at) through native/entry.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "pa__list_new")]
+    public static PaObject* ListNew(Runtime* rt, AllocationSite* site)
     {
         if (rt == null)
             return (PaObject*)Errors.Null("pa_list_new: rt is NULL");
-        try { return Lifecycle.New(rt->ListType, 0, "pa_list_new"); }
+        try { return Traced.NewObject(rt->ListType, 0, "pa_list_new", site); }
         catch (Exception e) { Errors.SetInternal("pa_list_new", e); return null; }
     }
 

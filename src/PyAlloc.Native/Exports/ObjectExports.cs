@@ -1,6 +1,7 @@
 using System;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
+using PyAlloc.Core.Tracing;
 using PyAlloc.Core.Weakref;
 using System.Runtime.InteropServices;
 
@@ -38,24 +39,17 @@ internal static unsafe class ObjectExports
     public static byte* TypeName(TypeObject* t) =>
         t != null ? t->Name : (byte*)Errors.Null("pa_type_name: t is NULL");
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_object_new")]
-    public static PaObject* ObjectNew(TypeObject* t)
+    /// <summary>pa_object_new(_var)(_at) through native/entry.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "pa__object_new")]
+    public static PaObject* ObjectNew(TypeObject* t, nuint nitems, int variable, AllocationSite* site)
     {
+        string caller = variable != 0 ? "pa_object_new_var" : "pa_object_new";
         if (t == null)
-            return (PaObject*)Errors.Null("pa_object_new: t is NULL");
-        try { return Lifecycle.New(t, 0, "pa_object_new"); }
-        catch (Exception e) { Errors.SetInternal("pa_object_new", e); return null; }
-    }
-
-    [UnmanagedCallersOnly(EntryPoint = "pa_object_new_var")]
-    public static PaObject* ObjectNewVar(TypeObject* t, nuint nitems)
-    {
-        if (t == null)
-            return (PaObject*)Errors.Null("pa_object_new_var: t is NULL");
-        if (!t->IsVariableSized)
-            return (PaObject*)Errors.Null($"pa_object_new_var: type '{Lifecycle.NameOf(t)}' has itemsize 0");
-        try { return Lifecycle.New(t, nitems, "pa_object_new_var"); }
-        catch (Exception e) { Errors.SetInternal("pa_object_new_var", e); return null; }
+            return (PaObject*)Errors.Null($"{caller}: t is NULL");
+        if (variable != 0 && !t->IsVariableSized)
+            return (PaObject*)Errors.Null($"{caller}: type '{Lifecycle.NameOf(t)}' has itemsize 0");
+        try { return Traced.NewObject(t, nitems, caller, site); }
+        catch (Exception e) { Errors.SetInternal(caller, e); return null; }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_object_runtime")]
@@ -76,6 +70,23 @@ internal static unsafe class ObjectExports
     {
         try { Lifecycle.OnZero(o); }
         catch (Exception e) { Errors.SetInternal("pa_decref", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_count_objects_by_type")]
+    public static nuint CountObjectsByType(Runtime* rt, TypeCount* output, nuint cap)
+    {
+        if (rt == null)
+        {
+            Errors.Set("pa_count_objects_by_type: rt is NULL");
+            return nuint.MaxValue;
+        }
+        if (output == null && cap != 0)
+        {
+            Errors.Set("pa_count_objects_by_type: out is NULL but cap is not 0");
+            return nuint.MaxValue;
+        }
+        try { return Census.CountByType(rt, output, cap); }
+        catch (Exception e) { Errors.SetInternal("pa_count_objects_by_type", e); return nuint.MaxValue; }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__refcnt_error")]

@@ -34,6 +34,8 @@ internal sealed class CHeader
     public IReadOnlyDictionary<string, CFunction> FunctionPointerTypes { get; }
     /// <summary>Opaque struct typedefs: <c>typedef struct tag name;</c> (only pointers to them are used).</summary>
     public IReadOnlySet<string> OpaqueTypes { get; }
+    /// <summary>Enum typedefs: <c>typedef enum tag { ... } name;</c> (an int in the C ABI).</summary>
+    public IReadOnlySet<string> EnumTypes { get; }
     public IReadOnlyList<CStruct> Structs { get; }
     /// <summary>Every <c>#define PA_NAME value</c> with a value, text as written.</summary>
     public IReadOnlyDictionary<string, string> Defines { get; }
@@ -61,6 +63,9 @@ internal sealed class CHeader
             .ToDictionary(f => f.Name);
 
         OpaqueTypes = Regex.Matches(code, @"\btypedef\s+struct\s+\w+\s+(?<name>\w+)\s*;")
+            .Select(m => m.Groups["name"].Value).ToHashSet();
+
+        EnumTypes = Regex.Matches(code, @"\btypedef\s+enum\s+\w*\s*\{[^{}]*\}\s*(?<name>\w+)\s*;")
             .Select(m => m.Groups["name"].Value).ToHashSet();
 
         Structs = Regex.Matches(code, @"\btypedef\s+struct\s+\w*\s*\{(?<body>[^{}]*)\}\s*(?<name>\w+)\s*;")

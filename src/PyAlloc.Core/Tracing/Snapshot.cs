@@ -1,0 +1,512 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
+using PyAlloc.Core.Support;
+
+namespace PyAlloc.Core.Tracing;
+
+/// <summary><c>pa_frame</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct PaFrame
+{
+    public byte* Filename;
+    public int Lineno;
+}
+
+/// <summary><c>pa_statistic</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct PaStatistic
+{
+    public byte* Filename;
+    public int Lineno;
+    public PaFrame* Frames;
+    public int FrameCount;
+    public nuint Size;
+    public nuint Count;
+}
+
+/// <summary><c>pa_statistic_diff</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct PaStatisticDiff
+{
+    public byte* Filename;
+    public int Lineno;
+    public PaFrame* Frames;
+    public int FrameCount;
+    public nuint Size;
+    public nint SizeDiff;
+    public nuint Count;
+    public nint CountDiff;
+}
+
+/// <summary>How statistics group traces: <c>pa_stat_key</c>.</summary>
+internal enum StatKey
+{
+    Filename = 0,
+    Lineno = 1,
+    Traceback = 2,
+}
+
+/* ============================================================================
+   Snapshots (CPython's Lib/tracemalloc.py)
+
+   A snapshot is a copy of the traces with every frame already turned into a
+   (filename, line) pair: code addresses are symbolised when the snapshot is
+   taken, so a snapshot never depends on the tracer or on the program's code
+   afterwards, and can be dumped to a file and loaded in another process.
+
+   Frames are kept in CPython's "most recent first" order; statistics are
+   grouped and sorted exactly as Snapshot.statistics / compare_to do, and
+   formatted as str(Statistic) / str(StatisticDiff).  The strings and frames
+   handed to C live in native memory owned by the snapshot.
+============================================================================ */
+
+/// <summary>A tracemalloc snapshot (<c>pa_snapshot</c>).</summary>
+internal sealed unsafe class Snapshot : IDisposable
+{
+    private const ulong FileMagic = 0x50414E5342414E53UL;   // "SNABSNAP" (LE bytes: S N A B S N A P)
+    private const uint FileVersion = 1;
+
+    /// <summary>A traceback of the snapshot: its frames in native memory and as values.</summary>
+    private sealed class TracebackEntry
+    {
+        public PaFrame* Frames;
+        public (string File, int Line)[] Values = [];   // most recent first
+    }
+
+    private readonly List<TracebackEntry> _tracebacks = new();
+    private readonly Dictionary<string, nint> _strings = new();
+    private readonly List<nint> _blocks = new();     // native memory to free
+    private nuint[] _sizes = [];
+    private int[] _tracebackOf = [];
+    private readonly Group[]?[] _groups = new Group[]?[3];
+
+    /// <summary>The traceback limit (nframe) tracing used.</summary>
+    public int TracebackLimit { get; private set; }
+
+    /// <summary>Number of traces.</summary>
+    public int TraceCount => _sizes.Length;
+
+    private Snapshot() { }
+
+    // ---------------------------------------------------------- building
+
+    /// <summary>tracemalloc.take_snapshot(); null with the error set when not tracing.</summary>
+    public static Snapshot? Take()
+    {
+        if (!Tracemalloc.IsTracing)
+        {
+            Errors.Set("pa_tracemalloc_take_snapshot: tracemalloc is not tracing (call pa_tracemalloc_start first)");
+            return null;
+        }
+        var snapshot = new Snapshot();
+        // Under the tracer's lock, only copies: the traces and the raw frames of each
+        // distinct traceback (tracebacks die when tracing stops or traces are cleared).
+        // Symbolising (addr2line) happens after the lock is released, so allocating
+        // threads never wait for it.
+        (nuint Size, nint Traceback)[] traces;
+        var rawFrames = new Dictionary<nint, TraceFrame[]>();
+        Tracemalloc.Lock();
+        try
+        {
+            traces = Tracemalloc.CopyTracesLocked(out int limit);
+            snapshot.TracebackLimit = limit;
+            foreach (var (_, traceback) in traces)
+            {
+                if (rawFrames.ContainsKey(traceback))
+                    continue;
+                Traceback* t = (Traceback*)traceback;
+                var frames = new TraceFrame[t->FrameCount];
+                for (int f = 0; f < frames.Length; f++)
+                    frames[f] = t->Frames[f];
+                rawFrames[traceback] = frames;
+            }
+        }
+        finally
+        {
+            Tracemalloc.Unlock();
+        }
+
+        var addresses = new HashSet<nuint>();
+        foreach (TraceFrame[] frames in rawFrames.Values)
+        {
+            foreach (TraceFrame f in frames)
+            {
+                if (f.File == null)
+                    addresses.Add(f.Address);
+            }
+        }
+        Symbolizer.Prepare(addresses);
+
+        var byPointer = new Dictionary<nint, int>();
+        var byContent = new Dictionary<string, int>();
+        snapshot._sizes = new nuint[traces.Length];
+        snapshot._tracebackOf = new int[traces.Length];
+        for (int i = 0; i < traces.Length; i++)
+        {
+            if (!byPointer.TryGetValue(traces[i].Traceback, out int index))
+            {
+                index = snapshot.InternTraceback(Symbolizer.Describe(rawFrames[traces[i].Traceback]), byContent);
+                byPointer[traces[i].Traceback] = index;
+            }
+            snapshot._sizes[i] = traces[i].Size;
+            snapshot._tracebackOf[i] = index;
+        }
+        return snapshot;
+    }
+
+    private int InternTraceback((string File, int Line)[] values, Dictionary<string, int> byContent)
+    {
+        var key = new StringBuilder();
+        foreach (var (file, line) in values)
+            key.Append(file).Append('\0').Append(line).Append('\0');
+        string k = key.ToString();
+        if (byContent.TryGetValue(k, out int index))
+            return index;
+        var entry = new TracebackEntry { Values = values, Frames = AllocFrames(values) };
+        _tracebacks.Add(entry);
+        byContent[k] = _tracebacks.Count - 1;
+        return _tracebacks.Count - 1;
+    }
+
+    private PaFrame* AllocFrames((string File, int Line)[] values)
+    {
+        var frames = (PaFrame*)NativeMemory.Alloc((nuint)Math.Max(1, values.Length), (nuint)sizeof(PaFrame));
+        _blocks.Add((nint)frames);
+        for (int i = 0; i < values.Length; i++)
+            frames[i] = new PaFrame { Filename = String(values[i].File), Lineno = values[i].Line };
+        return frames;
+    }
+
+    /* The snapshot's NUL-terminated copy of s. */
+    private byte* String(string s)
+    {
+        if (_strings.TryGetValue(s, out nint p))
+            return (byte*)p;
+        byte[] bytes = FileNames.Encode(s);
+        int n = bytes.Length;
+        byte* copy = (byte*)NativeMemory.Alloc((nuint)n + 1);
+        bytes.CopyTo(new Span<byte>(copy, n));
+        copy[n] = 0;
+        _blocks.Add((nint)copy);
+        _strings[s] = (nint)copy;
+        return copy;
+    }
+
+    /// <summary>Frees the snapshot's native memory; every pointer it handed out dies.</summary>
+    public void Dispose()
+    {
+        foreach (nint block in _blocks)
+            NativeMemory.Free((void*)block);
+        _blocks.Clear();
+        _strings.Clear();
+    }
+
+    // -------------------------------------------------------- statistics
+
+    /// <summary>A group of traces: one Statistic.</summary>
+    private sealed class Group
+    {
+        public (string File, int Line)[] Frames = [];   // most recent first
+        public PaFrame* NativeFrames;
+        public nuint Size;
+        public nuint Count;
+    }
+
+    /// <summary>Snapshot.statistics(key): the groups, largest first, into output[0..cap).</summary>
+    /// <returns>The number of groups.</returns>
+    public nuint Statistics(StatKey key, PaStatistic* output, nuint cap)
+    {
+        Group[] groups = Groups(key);
+        for (int i = 0; i < groups.Length && (nuint)i < cap; i++)
+        {
+            Group g = groups[i];
+            output[i] = new PaStatistic
+            {
+                Filename = g.NativeFrames[0].Filename,
+                Lineno = g.NativeFrames[0].Lineno,
+                Frames = g.NativeFrames,
+                FrameCount = g.Frames.Length,
+                Size = g.Size,
+                Count = g.Count,
+            };
+        }
+        return (nuint)groups.Length;
+    }
+
+    /// <summary>Snapshot.compare_to(old, key), sorted as CPython, into output[0..cap).</summary>
+    public nuint CompareTo(Snapshot old, StatKey key, PaStatisticDiff* output, nuint cap)
+    {
+        var oldGroups = new Dictionary<string, Group>();
+        foreach (Group g in old.Groups(key))
+            oldGroups[KeyOf(g.Frames)] = g;
+        var diffs = new List<(Group Group, nint SizeDiff, nint CountDiff, nuint Size, nuint Count)>();
+        foreach (Group g in Groups(key))
+        {
+            string k = KeyOf(g.Frames);
+            if (oldGroups.Remove(k, out Group? previous))
+                diffs.Add((g, (nint)g.Size - (nint)previous.Size, (nint)g.Count - (nint)previous.Count, g.Size, g.Count));
+            else
+                diffs.Add((g, (nint)g.Size, (nint)g.Count, g.Size, g.Count));
+        }
+        foreach (Group g in oldGroups.Values)
+            diffs.Add((g, -(nint)g.Size, -(nint)g.Count, 0, 0));
+        // StatisticDiff._sort_key: (abs(size_diff), size, abs(count_diff), count, traceback), reversed.
+        diffs.Sort((a, b) =>
+        {
+            int c = Math.Abs(b.SizeDiff).CompareTo(Math.Abs(a.SizeDiff));
+            if (c == 0) c = b.Size.CompareTo(a.Size);
+            if (c == 0) c = Math.Abs(b.CountDiff).CompareTo(Math.Abs(a.CountDiff));
+            if (c == 0) c = b.Count.CompareTo(a.Count);
+            if (c == 0) c = CompareTracebacks(b.Group.Frames, a.Group.Frames);
+            return c;
+        });
+        for (int i = 0; i < diffs.Count && (nuint)i < cap; i++)
+        {
+            var d = diffs[i];
+            output[i] = new PaStatisticDiff
+            {
+                Filename = d.Group.NativeFrames[0].Filename,
+                Lineno = d.Group.NativeFrames[0].Lineno,
+                Frames = d.Group.NativeFrames,
+                FrameCount = d.Group.Frames.Length,
+                Size = d.Size,
+                SizeDiff = d.SizeDiff,
+                Count = d.Count,
+                CountDiff = d.CountDiff,
+            };
+        }
+        return (nuint)diffs.Count;
+    }
+
+    /* Snapshot._group_by(key) then sorted by Statistic._sort_key, reversed; cached. */
+    private Group[] Groups(StatKey key)
+    {
+        if (_groups[(int)key] is { } cached)
+            return cached;
+        var byKey = new Dictionary<string, Group>();
+        for (int i = 0; i < _sizes.Length; i++)
+        {
+            var frames = _tracebacks[_tracebackOf[i]].Values;
+            (string File, int Line)[] groupFrames = key switch
+            {
+                StatKey.Traceback => frames,
+                StatKey.Lineno => frames.Length > 0 ? [frames[0]] : [],
+                _ => frames.Length > 0 ? [(frames[0].File, 0)] : [],
+            };
+            string k = KeyOf(groupFrames);
+            if (!byKey.TryGetValue(k, out Group? g))
+            {
+                g = new Group { Frames = groupFrames, NativeFrames = AllocFrames(groupFrames) };
+                byKey[k] = g;
+            }
+            g.Size += _sizes[i];
+            g.Count++;
+        }
+        var groups = new List<Group>(byKey.Values);
+        groups.Sort((a, b) =>
+        {
+            int c = b.Size.CompareTo(a.Size);
+            if (c == 0) c = b.Count.CompareTo(a.Count);
+            if (c == 0) c = CompareTracebacks(b.Frames, a.Frames);
+            return c;
+        });
+        return _groups[(int)key] = groups.ToArray();
+    }
+
+    private static string KeyOf((string File, int Line)[] frames)
+    {
+        var sb = new StringBuilder();
+        foreach (var (file, line) in frames)
+            sb.Append(file).Append('\0').Append(line).Append('\0');
+        return sb.ToString();
+    }
+
+    /* Traceback.__lt__: CPython compares the frames oldest first, as tuples. */
+    private static int CompareTracebacks((string File, int Line)[] a, (string File, int Line)[] b)
+    {
+        for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
+        {
+            var fa = a[a.Length - 1 - i];
+            var fb = b[b.Length - 1 - i];
+            int c = string.CompareOrdinal(fa.File, fb.File);
+            if (c == 0) c = fa.Line.CompareTo(fb.Line);
+            if (c != 0) return c;
+        }
+        return a.Length.CompareTo(b.Length);
+    }
+
+    // ------------------------------------------------------------- filter
+
+    /// <summary>
+    /// Snapshot.filter_traces([Filter(inclusive, pattern, lineno)]) judged on each trace's
+    /// first frame; lineno &lt;= 0 matches any line.
+    /// </summary>
+    public Snapshot Filter(bool inclusive, string pattern, int lineno)
+    {
+        var result = new Snapshot { TracebackLimit = TracebackLimit };
+        var byContent = new Dictionary<string, int>();
+        var remap = new Dictionary<int, int>();
+        var sizes = new List<nuint>();
+        var tracebackOf = new List<int>();
+        for (int i = 0; i < _sizes.Length; i++)
+        {
+            var frames = _tracebacks[_tracebackOf[i]].Values;
+            bool match = frames.Length > 0 && FnMatch.Match(frames[0].File, pattern)
+                         && (lineno <= 0 || frames[0].Line == lineno);
+            if (match != inclusive)
+                continue;
+            if (!remap.TryGetValue(_tracebackOf[i], out int index))
+                remap[_tracebackOf[i]] = index = result.InternTraceback(frames, byContent);
+            sizes.Add(_sizes[i]);
+            tracebackOf.Add(index);
+        }
+        result._sizes = sizes.ToArray();
+        result._tracebackOf = tracebackOf.ToArray();
+        return result;
+    }
+
+    // ------------------------------------------------------- dump and load
+
+    /* The file (little-endian; see README "Snapshot files"):
+         u64 magic "SNABSNAP", u32 version 1, u32 traceback limit,
+         u32 string count, then each string as u32 byte length + UTF-8 bytes,
+         u32 traceback count, then each as u32 frame count + frames (u32 string index, i32 line),
+         u64 trace count, then each trace as u64 size + u32 traceback index,
+         u64 FNV-1a hash of every byte before it. */
+
+    /// <summary>Writes the snapshot to <paramref name="path"/>; false with the error set.</summary>
+    public bool Dump(string path)
+    {
+        try
+        {
+            var body = new MemoryStream();
+            var w = new BinaryWriter(body, Encoding.UTF8);
+            w.Write(FileMagic);
+            w.Write(FileVersion);
+            w.Write((uint)TracebackLimit);
+            var names = new List<string>();
+            var nameIndex = new Dictionary<string, int>();
+            foreach (TracebackEntry t in _tracebacks)
+            {
+                foreach (var (file, _) in t.Values)
+                {
+                    if (!nameIndex.ContainsKey(file))
+                    {
+                        nameIndex[file] = names.Count;
+                        names.Add(file);
+                    }
+                }
+            }
+            w.Write((uint)names.Count);
+            foreach (string name in names)
+            {
+                byte[] bytes = FileNames.Encode(name);
+                w.Write((uint)bytes.Length);
+                w.Write(bytes);
+            }
+            w.Write((uint)_tracebacks.Count);
+            foreach (TracebackEntry t in _tracebacks)
+            {
+                w.Write((uint)t.Values.Length);
+                foreach (var (file, line) in t.Values)
+                {
+                    w.Write((uint)nameIndex[file]);
+                    w.Write(line);
+                }
+            }
+            w.Write((ulong)_sizes.Length);
+            for (int i = 0; i < _sizes.Length; i++)
+            {
+                w.Write((ulong)_sizes[i]);
+                w.Write((uint)_tracebackOf[i]);
+            }
+            w.Flush();
+            ulong hash = Fnv1a(body.GetBuffer().AsSpan(0, (int)body.Length));
+            w.Write(hash);
+            w.Flush();
+            File.WriteAllBytes(path, body.ToArray());
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            Errors.Set($"pa_snapshot_dump: cannot write '{path}': {e.Message}");
+            return false;
+        }
+    }
+
+    /// <summary>Reads a snapshot written by <see cref="Dump"/>; null with the error set.</summary>
+    public static Snapshot? Load(string path)
+    {
+        byte[] data;
+        try
+        {
+            data = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            Errors.Set($"pa_snapshot_load: cannot read '{path}': {e.Message}");
+            return null;
+        }
+        if (data.Length < 16 || BitConverter.ToUInt64(data, 0) != FileMagic)
+            return LoadError(path, "not a PyAlloc snapshot file (no SNABSNAP magic)");
+        uint version = BitConverter.ToUInt32(data, 8);
+        if (version != FileVersion)
+            return LoadError(path, $"snapshot file version {version}; this PyAlloc reads version {FileVersion}");
+        if (data.Length < 24 || Fnv1a(data.AsSpan(0, data.Length - 8)) != BitConverter.ToUInt64(data, data.Length - 8))
+            return LoadError(path, "the file is truncated or damaged (checksum mismatch)");
+        var snapshot = new Snapshot();
+        try
+        {
+            var r = new BinaryReader(new MemoryStream(data, 12, data.Length - 20), Encoding.UTF8);
+            snapshot.TracebackLimit = (int)r.ReadUInt32();
+            var names = new string[r.ReadUInt32()];
+            for (int i = 0; i < names.Length; i++)
+                names[i] = FileNames.Decode(r.ReadBytes(checked((int)r.ReadUInt32())));
+            var byContent = new Dictionary<string, int>();
+            int tracebackCount = checked((int)r.ReadUInt32());
+            var indexOf = new int[tracebackCount];
+            for (int t = 0; t < tracebackCount; t++)
+            {
+                var frames = new (string, int)[checked((int)r.ReadUInt32())];
+                for (int f = 0; f < frames.Length; f++)
+                    frames[f] = (names[r.ReadUInt32()], r.ReadInt32());
+                indexOf[t] = snapshot.InternTraceback(frames, byContent);
+            }
+            ulong traceCount = r.ReadUInt64();
+            if (traceCount > (ulong)data.Length)
+                throw new InvalidDataException("trace count larger than the file");
+            snapshot._sizes = new nuint[traceCount];
+            snapshot._tracebackOf = new int[traceCount];
+            for (ulong i = 0; i < traceCount; i++)
+            {
+                snapshot._sizes[i] = (nuint)r.ReadUInt64();
+                snapshot._tracebackOf[i] = indexOf[r.ReadUInt32()];
+            }
+            if (r.BaseStream.Position != r.BaseStream.Length)
+                throw new InvalidDataException("bytes left after the traces");
+            return snapshot;
+        }
+        catch (Exception e) when (e is EndOfStreamException or IndexOutOfRangeException or OverflowException or InvalidDataException)
+        {
+            snapshot.Dispose();
+            return LoadError(path, $"the file's contents are inconsistent ({e.Message})");
+        }
+    }
+
+    private static Snapshot? LoadError(string path, string why)
+    {
+        Errors.Set($"pa_snapshot_load: '{path}': {why}");
+        return null;
+    }
+
+    private static ulong Fnv1a(ReadOnlySpan<byte> bytes)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        foreach (byte b in bytes)
+            h = (h ^ b) * 0x100000001B3UL;
+        return h;
+    }
+}

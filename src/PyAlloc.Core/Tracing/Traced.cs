@@ -1,0 +1,85 @@
+using System.Runtime.CompilerServices;
+using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Objects;
+
+namespace PyAlloc.Core.Tracing;
+
+/// <summary>
+/// The public allocation calls as the C ABI sees them: the allocator or object runtime,
+/// then the trace when tracemalloc is on.
+/// </summary>
+/// <remarks>
+/// A free forgets its trace before the block is released, so that another thread
+/// cannot be handed the same address and have its new trace removed. With the debug
+/// hooks on, the hooks do it, after checking the block: a report still finds the trace.
+/// </remarks>
+internal static unsafe class Traced
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void* Malloc(nuint n, AllocationSite* site)
+    {
+        void* p = Pymalloc.Malloc(n);
+        if (Tracemalloc.IsTracing && p != null)
+            Tracemalloc.OnAlloc(p, n, in SiteOrUnknown(site));
+        return p;
+    }
+
+    public static void* Calloc(nuint nelem, nuint elsize, AllocationSite* site)
+    {
+        void* p = Pymalloc.Calloc(nelem, elsize);
+        if (Tracemalloc.IsTracing && p != null)
+            Tracemalloc.OnAlloc(p, nelem * elsize, in SiteOrUnknown(site));
+        return p;
+    }
+
+    public static void* Realloc(void* p, nuint n, AllocationSite* site)
+    {
+        if (!Tracemalloc.IsTracing || p == null)
+        {
+            void* r = Pymalloc.Realloc(p, n);
+            if (Tracemalloc.IsTracing && r != null)
+                Tracemalloc.OnAlloc(r, n, in SiteOrUnknown(site));
+            return r;
+        }
+        // The old trace goes before the block can be released: once realloc moves it,
+        // another thread may be handed p and trace it, and that trace must survive.
+        uint generation = Tracemalloc.Generation;
+        bool traced = Tracemalloc.TakeOut(p, out nuint oldSize, out nint oldTraceback);
+        void* q = Pymalloc.Realloc(p, n);
+        if (q == null)
+        {
+            if (traced)
+                Tracemalloc.PutBack(p, oldSize, oldTraceback, generation); // p is untouched
+            return null;
+        }
+        // As CPython: the new size is attributed to the realloc's site.
+        Tracemalloc.OnAlloc(q, n, in SiteOrUnknown(site));
+        return q;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Free(void* p)
+    {
+        if (Tracemalloc.IsTracing && p != null && !Pymalloc.IsDebug)
+            Tracemalloc.OnFree(p);
+        Pymalloc.Free(p);
+    }
+
+    /// <summary>pa_object_new(_var)(_at): the object, traced by its address (as get_object_traceback finds it).</summary>
+    public static PaObject* NewObject(TypeObject* t, nuint nitems, string caller, AllocationSite* site)
+    {
+        PaObject* o = Lifecycle.New(t, nitems, caller);
+        if (Tracemalloc.IsTracing && o != null)
+            Tracemalloc.OnAlloc(o, Lifecycle.SizeOf(o), in SiteOrUnknown(site));
+        return o;
+    }
+
+    private static ref readonly AllocationSite SiteOrUnknown(AllocationSite* site)
+    {
+        if (site != null)
+            return ref *site;
+        return ref s_unknown;
+    }
+
+    private static readonly AllocationSite s_unknown;
+}

@@ -1,0 +1,226 @@
+using System.Runtime.InteropServices;
+
+namespace PyAlloc;
+
+/* Sections 9, 10 and 12 of include/pyalloc.h: tracemalloc, call sites, the object census (section 11,
+   the debug hooks, is in NativeMethods.Debug.cs).  Types map as in sections 1-8, plus: pa_snapshot* ->
+   PaSnapshot*, pa_stat_key -> PaStatKey, pa_frame* / pa_statistic* / pa_statistic_diff* /
+   pa_type_count* -> PaFrame* / PaStatistic* / PaStatisticDiff* / PaTypeCount*, ptrdiff_t -> nint,
+   char* (an output buffer) -> byte*.
+
+   GC transitions: [SuppressGCTransition] only on pa_tracemalloc_is_tracing and
+   pa_tracemalloc_get_traceback_limit, which read one int.  Everything else takes the tracer's lock,
+   which a snapshot holds while it symbolises code addresses (addr2line runs then), or may collect
+   and call back (the object calls), or reads and writes files. */
+public static unsafe partial class NativeMethods
+{
+    /// <summary><c>PA_STAT_FILENAME</c>: statistics grouped by file.</summary>
+    public const PaStatKey PA_STAT_FILENAME = PaStatKey.Filename;
+    /// <summary><c>PA_STAT_LINENO</c>: statistics grouped by file and line.</summary>
+    public const PaStatKey PA_STAT_LINENO = PaStatKey.Lineno;
+    /// <summary><c>PA_STAT_TRACEBACK</c>: statistics grouped by the whole traceback.</summary>
+    public const PaStatKey PA_STAT_TRACEBACK = PaStatKey.Traceback;
+
+    // -------------------------------------------------------------------- 9. tracemalloc
+
+    /// <summary><c>int pa_tracemalloc_start(int nframe)</c>: <c>tracemalloc.start(nframe)</c>; starting while tracing changes
+    /// nframe for new traces.</summary>
+    /// <param name="nframe">Frames kept per trace, 1 to 100.</param>
+    /// <returns>0, or -1 (error set) for a bad <paramref name="nframe"/>.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_tracemalloc_start(int nframe);
+
+    /// <summary><c>void pa_tracemalloc_stop(void)</c>: <c>tracemalloc.stop()</c>: tracing ends and every trace is forgotten.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial void pa_tracemalloc_stop();
+
+    /// <summary><c>int pa_tracemalloc_is_tracing(void)</c>: <c>tracemalloc.is_tracing()</c>.</summary>
+    /// <returns>1 while tracing, else 0.</returns>
+    [LibraryImport(LibraryName), SuppressGCTransition]
+    public static partial int pa_tracemalloc_is_tracing();
+
+    /// <summary><c>int pa_tracemalloc_get_traceback_limit(void)</c>: <c>tracemalloc.get_traceback_limit()</c>.</summary>
+    /// <returns>The nframe of the last start, or 1 before any.</returns>
+    [LibraryImport(LibraryName), SuppressGCTransition]
+    public static partial int pa_tracemalloc_get_traceback_limit();
+
+    /// <summary><c>void pa_tracemalloc_get_traced_memory(size_t *current, size_t *peak)</c>: <c>tracemalloc.get_traced_memory()</c>.</summary>
+    /// <param name="current">Receives the bytes of the traced blocks now; may be null.</param>
+    /// <param name="peak">Receives the most since tracing started or since <see cref="pa_tracemalloc_reset_peak"/>; may be null.</param>
+    [LibraryImport(LibraryName)]
+    public static partial void pa_tracemalloc_get_traced_memory(nuint* current, nuint* peak);
+
+    /// <summary><c>void pa_tracemalloc_reset_peak(void)</c>: <c>tracemalloc.reset_peak()</c>: the peak becomes the current size.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial void pa_tracemalloc_reset_peak();
+
+    /// <summary><c>size_t pa_tracemalloc_get_memory(void)</c>: <c>tracemalloc.get_tracemalloc_memory()</c>.</summary>
+    /// <returns>Bytes of the tracer's own tables (traces, tracebacks, names).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_tracemalloc_get_memory();
+
+    /// <summary><c>void pa_tracemalloc_clear_traces(void)</c>: <c>tracemalloc.clear_traces()</c>: every trace forgotten, tracing goes on.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial void pa_tracemalloc_clear_traces();
+
+    /// <summary><c>pa_snapshot *pa_tracemalloc_take_snapshot(void)</c>: <c>tracemalloc.take_snapshot()</c>.</summary>
+    /// <returns>A copy of the traces, independent of the tracer, freed by <see cref="pa_snapshot_free"/>;
+    /// null (error set) when not tracing.</returns>
+    /// <remarks>Code addresses are symbolised now (addr2line may run).</remarks>
+    [LibraryImport(LibraryName)]
+    public static partial PaSnapshot* pa_tracemalloc_take_snapshot();
+
+    /// <summary><c>void pa_snapshot_free(pa_snapshot *s)</c>: frees a snapshot; every string it handed out dies.</summary>
+    /// <param name="s">The snapshot; null is a no-op.</param>
+    [LibraryImport(LibraryName)]
+    public static partial void pa_snapshot_free(PaSnapshot* s);
+
+    /// <summary><c>size_t pa_snapshot_trace_count(const pa_snapshot *s)</c>: the number of traces.</summary>
+    /// <param name="s">The snapshot.</param>
+    /// <returns>The count, or <see cref="PA_SIZE_ERROR"/> (error set) for null.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_snapshot_trace_count(PaSnapshot* s);
+
+    /// <summary><c>int pa_snapshot_traceback_limit(const pa_snapshot *s)</c>: the nframe the snapshot's traces were taken with.</summary>
+    /// <param name="s">The snapshot.</param>
+    /// <returns>The limit, or -1 (error set) for null.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_snapshot_traceback_limit(PaSnapshot* s);
+
+    /// <summary><c>size_t pa_snapshot_statistics(const pa_snapshot *s, pa_stat_key key, pa_statistic *out, size_t cap)</c>:
+    /// <c>Snapshot.statistics(key)</c>, sorted as CPython (size, then count, then traceback; largest first).</summary>
+    /// <param name="s">The snapshot.</param>
+    /// <param name="key">How to group.</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> groups; may be null when <paramref name="cap"/> is 0.
+    /// Strings and frames belong to <paramref name="s"/>.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>How many groups there are in all, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_snapshot_statistics(PaSnapshot* s, PaStatKey key, PaStatistic* @out, nuint cap);
+
+    /// <summary><c>size_t pa_snapshot_compare_to(const pa_snapshot *now, const pa_snapshot *old, pa_stat_key key, pa_statistic_diff *out, size_t cap)</c>:
+    /// <c>Snapshot.compare_to(old, key)</c>, in CPython's order (|size_diff|, size, |count_diff|, count, traceback; largest first).</summary>
+    /// <param name="now">The newer snapshot.</param>
+    /// <param name="old">The older one.</param>
+    /// <param name="key">How to group.</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> groups; strings belong to both snapshots.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>How many groups there are in all, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_snapshot_compare_to(PaSnapshot* now, PaSnapshot* old, PaStatKey key, PaStatisticDiff* @out, nuint cap);
+
+    /// <summary><c>pa_snapshot *pa_snapshot_filter(const pa_snapshot *s, int inclusive, const char *filename_pattern, int lineno)</c>:
+    /// <c>Snapshot.filter_traces([Filter(inclusive, filename_pattern, lineno)])</c>, judged on each trace's most recent frame.</summary>
+    /// <param name="s">The snapshot.</param>
+    /// <param name="inclusive">Non-zero: keep the traces that match; 0: keep those that do not.</param>
+    /// <param name="filename_pattern">An <c>fnmatch</c> pattern (<c>*</c>, <c>?</c>, <c>[seq]</c>, <c>[!seq]</c>), NUL-terminated UTF-8.</param>
+    /// <param name="lineno">A line the match also needs, or 0 (or less) for any line.</param>
+    /// <returns>A new snapshot (free it), or null (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaSnapshot* pa_snapshot_filter(PaSnapshot* s, int inclusive, byte* filename_pattern, int lineno);
+
+    /// <summary><c>int pa_snapshot_dump(const pa_snapshot *s, const char *path)</c>: writes the snapshot to a file.</summary>
+    /// <param name="s">The snapshot.</param>
+    /// <param name="path">NUL-terminated UTF-8 path.</param>
+    /// <returns>0, or -1 (error set) for null arguments or a file that cannot be written.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_snapshot_dump(PaSnapshot* s, byte* path);
+
+    /// <summary><c>pa_snapshot *pa_snapshot_load(const char *path)</c>: reads a snapshot written by <see cref="pa_snapshot_dump"/>.</summary>
+    /// <param name="path">NUL-terminated UTF-8 path.</param>
+    /// <returns>The snapshot, or null (error set) for a missing, truncated, damaged or foreign file.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaSnapshot* pa_snapshot_load(byte* path);
+
+    /// <summary><c>int pa_statistic_format(const pa_statistic *st, char *buf, size_t cap)</c>: <c>str(Statistic)</c>, exactly,
+    /// e.g. "tour.c:5: size=7812 KiB, count=1000, average=8000 B".</summary>
+    /// <param name="st">The statistic.</param>
+    /// <param name="buf">Receives at most <paramref name="cap"/> bytes, the last a NUL; may be null when <paramref name="cap"/> is 0.</param>
+    /// <param name="cap">Room in <paramref name="buf"/>.</param>
+    /// <returns>The length of the whole text (as <c>snprintf</c>), or -1 (error set) for null arguments.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_statistic_format(PaStatistic* st, byte* buf, nuint cap);
+
+    /// <summary><c>int pa_statistic_diff_format(const pa_statistic_diff *st, char *buf, size_t cap)</c>: <c>str(StatisticDiff)</c>,
+    /// e.g. "tour.c:5: size=7812 KiB (+7812 KiB), count=1000 (+1000), average=8000 B".</summary>
+    /// <param name="st">The statistic.</param>
+    /// <param name="buf">Receives at most <paramref name="cap"/> bytes, the last a NUL; may be null when <paramref name="cap"/> is 0.</param>
+    /// <param name="cap">Room in <paramref name="buf"/>.</param>
+    /// <returns>The length of the whole text (as <c>snprintf</c>), or -1 (error set) for null arguments.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_statistic_diff_format(PaStatisticDiff* st, byte* buf, nuint cap);
+
+    /// <summary><c>int pa_tracemalloc_get_traceback(const void *block, pa_frame *out, int cap)</c>: <c>tracemalloc.get_object_traceback()</c>.</summary>
+    /// <param name="block">A block or an object (the object pointer).</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> frames, most recent first; the strings stay valid until tracing stops.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>The number of frames, 0 when the block is not traced, -1 (error set) for a null block.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_tracemalloc_get_traceback(void* block, PaFrame* @out, int cap);
+
+    // ------------------------------------------------------------------- 10. call sites
+
+    /// <summary><c>void *pa_malloc_at(size_t n, const char *file, int line)</c>: <see cref="pa_malloc"/>, traced at (file, line).</summary>
+    /// <param name="n">Bytes wanted.</param>
+    /// <param name="file">The site's file, NUL-terminated; must stay valid while tracing (pinned or native memory).</param>
+    /// <param name="line">The site's line.</param>
+    /// <returns>As <see cref="pa_malloc"/>.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial void* pa_malloc_at(nuint n, byte* file, int line);
+
+    /// <summary><c>void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int line)</c>: <see cref="pa_calloc"/>, traced at (file, line).</summary>
+    /// <param name="nelem">Number of elements.</param>
+    /// <param name="elsize">Bytes per element.</param>
+    /// <param name="file">The site's file; must stay valid while tracing.</param>
+    /// <param name="line">The site's line.</param>
+    /// <returns>As <see cref="pa_calloc"/>.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial void* pa_calloc_at(nuint nelem, nuint elsize, byte* file, int line);
+
+    /// <summary><c>void *pa_realloc_at(void *p, size_t n, const char *file, int line)</c>: <see cref="pa_realloc"/>; the block is
+    /// traced at (file, line) afterwards.</summary>
+    /// <param name="p">A live block, or null.</param>
+    /// <param name="n">The new size.</param>
+    /// <param name="file">The site's file; must stay valid while tracing.</param>
+    /// <param name="line">The site's line.</param>
+    /// <returns>As <see cref="pa_realloc"/>.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial void* pa_realloc_at(void* p, nuint n, byte* file, int line);
+
+    /// <summary><c>pa_object *pa_object_new_at(pa_type *t, const char *file, int line)</c>: <see cref="pa_object_new"/>, traced at (file, line).</summary>
+    /// <param name="t">The type.</param>
+    /// <param name="file">The site's file; must stay valid while tracing.</param>
+    /// <param name="line">The site's line.</param>
+    /// <returns>A NEW reference, or null (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaObject* pa_object_new_at(PaType* t, byte* file, int line);
+
+    /// <summary><c>pa_object *pa_object_new_var_at(pa_type *t, size_t nitems, const char *file, int line)</c>:
+    /// <see cref="pa_object_new_var"/>, traced at (file, line).</summary>
+    /// <param name="t">A variable-sized type.</param>
+    /// <param name="nitems">Number of items.</param>
+    /// <param name="file">The site's file; must stay valid while tracing.</param>
+    /// <param name="line">The site's line.</param>
+    /// <returns>A NEW reference, or null (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaObject* pa_object_new_var_at(PaType* t, nuint nitems, byte* file, int line);
+
+    /// <summary><c>pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line)</c>: <see cref="pa_list_new"/>, traced at (file, line).</summary>
+    /// <param name="rt">The runtime.</param>
+    /// <param name="file">The site's file; must stay valid while tracing.</param>
+    /// <param name="line">The site's line.</param>
+    /// <returns>A NEW reference, or null (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaObject* pa_list_new_at(PaRuntime* rt, byte* file, int line);
+
+    // -------------------------------------------------------------------- 12. introspection
+
+    /// <summary><c>size_t pa_count_objects_by_type(pa_runtime *rt, pa_type_count *out, size_t cap)</c>: live objects per type of
+    /// <paramref name="rt"/>, largest total bytes first, then most objects (the find_leaks census).</summary>
+    /// <param name="rt">The runtime.</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> rows; may be null when <paramref name="cap"/> is 0.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>The number of types with live objects, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_count_objects_by_type(PaRuntime* rt, PaTypeCount* @out, nuint cap);
+}

@@ -1,0 +1,92 @@
+using System.Runtime.InteropServices;
+
+namespace PyAlloc;
+
+/// <summary>
+/// <c>pa_snapshot</c>: a tracemalloc snapshot, a copy of the traces. Opaque: only pointers to it are
+/// used (<c>PaSnapshot*</c>); freed by <see cref="NativeMethods.pa_snapshot_free"/>.
+/// </summary>
+/// <remarks><see cref="TraceSnapshot"/> is the managed owner of one.</remarks>
+public struct PaSnapshot
+{
+}
+
+/// <summary><c>pa_stat_key</c>: how <see cref="NativeMethods.pa_snapshot_statistics"/> groups traces
+/// (CPython's <c>key_type</c> of <c>Snapshot.statistics</c>).</summary>
+public enum PaStatKey
+{
+    /// <summary><c>PA_STAT_FILENAME</c> ("filename"): by the allocation site's file; the line is 0.</summary>
+    Filename = 0,
+    /// <summary><c>PA_STAT_LINENO</c> ("lineno"): by the allocation site's file and line.</summary>
+    Lineno = 1,
+    /// <summary><c>PA_STAT_TRACEBACK</c> ("traceback"): by the whole traceback.</summary>
+    Traceback = 2,
+}
+
+/// <summary><c>pa_frame</c>: one frame of a traceback, a file name and a line.</summary>
+/// <remarks>The string belongs to the snapshot (or, from <see cref="NativeMethods.pa_tracemalloc_get_traceback"/>,
+/// to the library until tracing stops).</remarks>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct PaFrame
+{
+    /// <summary><c>filename</c>: NUL-terminated UTF-8, owned by the snapshot or the library.</summary>
+    public byte* Filename;
+    /// <summary><c>lineno</c>: the line, 0 when unknown.</summary>
+    public int Lineno;
+}
+
+/// <summary><c>pa_statistic</c>: one group of <see cref="NativeMethods.pa_snapshot_statistics"/> (CPython's <c>Statistic</c>).</summary>
+/// <remarks>Strings and frames belong to the snapshot: valid until it is freed.</remarks>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct PaStatistic
+{
+    /// <summary><c>filename</c>: the group's first frame's file.</summary>
+    public byte* Filename;
+    /// <summary><c>lineno</c>: the group's first frame's line (0 for <see cref="PaStatKey.Filename"/>).</summary>
+    public int Lineno;
+    /// <summary><c>frames</c>: the whole traceback for <see cref="PaStatKey.Traceback"/>, else the one frame; most recent first.</summary>
+    public PaFrame* Frames;
+    /// <summary><c>nframes</c>: the number of <see cref="Frames"/>.</summary>
+    public int Nframes;
+    /// <summary><c>size</c>: bytes of the group's traces.</summary>
+    public nuint Size;
+    /// <summary><c>count</c>: the number of traces in the group.</summary>
+    public nuint Count;
+}
+
+/// <summary><c>pa_statistic_diff</c>: one group of <see cref="NativeMethods.pa_snapshot_compare_to"/> (CPython's <c>StatisticDiff</c>).</summary>
+/// <remarks>Strings belong to both snapshots compared: keep both alive while reading it.</remarks>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct PaStatisticDiff
+{
+    /// <summary><c>filename</c>: the group's first frame's file.</summary>
+    public byte* Filename;
+    /// <summary><c>lineno</c>: the group's first frame's line.</summary>
+    public int Lineno;
+    /// <summary><c>frames</c>: the group's traceback, most recent first.</summary>
+    public PaFrame* Frames;
+    /// <summary><c>nframes</c>: the number of <see cref="Frames"/>.</summary>
+    public int Nframes;
+    /// <summary><c>size</c>: bytes now.</summary>
+    public nuint Size;
+    /// <summary><c>size_diff</c>: bytes now minus bytes in the old snapshot.</summary>
+    public nint SizeDiff;
+    /// <summary><c>count</c>: traces now.</summary>
+    public nuint Count;
+    /// <summary><c>count_diff</c>: traces now minus traces in the old snapshot.</summary>
+    public nint CountDiff;
+}
+
+/// <summary><c>pa_type_count</c>: one row of <see cref="NativeMethods.pa_count_objects_by_type"/>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct PaTypeCount
+{
+    /// <summary><c>type</c>: the type (borrowed).</summary>
+    public PaType* Type;
+    /// <summary><c>name</c>: the type's name, owned by the type.</summary>
+    public byte* Name;
+    /// <summary><c>count</c>: live objects of the type.</summary>
+    public nuint Count;
+    /// <summary><c>bytes</c>: their memory, GC heads included.</summary>
+    public nuint Bytes;
+}

@@ -1,0 +1,181 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using static PyAlloc.NativeMethods;
+
+namespace PyAlloc.Tests.Native;
+
+/// <summary>
+/// The child process of <see cref="DebugHooksTests"/>: libpyalloc.so with the debug hooks on
+/// (the parent sets <c>PYALLOC_MALLOC</c>), driven through the binding.
+/// </summary>
+/// <remarks>
+/// <para>Scenario <c>handler</c>: a fatal error handler written in C# ([UnmanagedCallersOnly]) records
+/// every report; each step does one thing and prints what happened between <c>&lt;&lt;&lt;</c> and
+/// <c>&gt;&gt;&gt;</c>: its name, the number of reports, a result, <c>pa_last_error</c>, then the last report
+/// (<see cref="Step"/>). The parent parses and checks them.</para>
+/// <para>Scenario <c>default-abort</c>: an overflow freed with the default handler in place: the process
+/// must print the report on stderr and abort before it prints "still alive".</para>
+/// </remarks>
+internal static unsafe class DebugHooksChild
+{
+    public const string Verb = "--debug-hooks-child";
+
+    private static readonly List<string> s_reports = new();
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void Record(byte* message, void* user)
+    {
+        s_reports.Add(Marshal.PtrToStringUTF8((nint)message) ?? "");
+        (*(int*)user)++;
+    }
+
+    private static int s_handlerCalls;
+
+    public static int Run(string scenario)
+    {
+        switch (scenario)
+        {
+            case "handler":
+                fixed (int* calls = &s_handlerCalls)
+                {
+                    pa_set_fatal_error_handler(&Record, calls);
+                    Steps();
+                }
+                return 0;
+            case "default-abort":
+                byte* p = (byte*)PyMemory.Alloc(16);
+                p[16] = (byte)'X';
+                PyMemory.Free(p);
+                Console.WriteLine("still alive");
+                return 0;
+            default:
+                Console.Error.WriteLine($"{Verb}: unknown scenario {scenario}");
+                return 2;
+        }
+    }
+
+    private static void Steps()
+    {
+        Step("mode", () => PyMemory.Mode.ToString());
+
+        Step("layout", () =>
+        {
+            byte* p = (byte*)PyMemory.Alloc(24);
+            string bytes = Convert.ToHexString(new ReadOnlySpan<byte>(p - 16, 16 + 24 + 16));
+            PyMemory.Free(p);
+            return bytes;
+        });
+
+        Step("calloc", () =>
+        {
+            byte* p = (byte*)PyMemory.Calloc(3, 4);
+            string bytes = Convert.ToHexString(new ReadOnlySpan<byte>(p, 12 + 8));
+            PyMemory.Free(p);
+            return bytes;
+        });
+
+        Step("usable-size", () =>
+        {
+            void* p = PyMemory.Alloc(100);
+            nuint n = PyMemory.UsableSize(p);
+            PyMemory.Free(p);
+            return n.ToString();
+        });
+
+        Step("intact", () =>
+        {
+            void* p = PyMemory.Alloc(24);
+            bool ok = PyMemory.CheckBlock(p);
+            PyMemory.Free(p);
+            return ok.ToString();
+        });
+
+        byte* overflowed = null;
+        Step("overflow", () =>
+        {
+            overflowed = (byte*)PyMemory.Alloc(24);
+            overflowed[24] = 0;
+            PyMemory.Free(overflowed); // refused: the block stays
+            return Hex(overflowed);
+        });
+        Step("overflow-check", () =>
+        {
+            bool ok = PyMemory.CheckBlock(overflowed);
+            return ok.ToString();
+        });
+        Step("overflow-realloc", () => Hex(PyMemory.Realloc(overflowed, 100)));
+        Step("overflow-free-checked", () =>
+        {
+            try
+            {
+                PyMemory.FreeChecked(overflowed);
+                return "no exception";
+            }
+            catch (PyAllocException e)
+            {
+                return e.Message;
+            }
+        });
+        Step("overflow-repaired", () =>
+        {
+            overflowed[24] = 0xFD;
+            PyMemory.Free(overflowed);
+            return "freed";
+        });
+
+        Step("underflow", () =>
+        {
+            byte* p = (byte*)PyMemory.Alloc(8);
+            p[-2] = 0x42;
+            PyMemory.Free(p);
+            p[-2] = 0xFD;
+            PyMemory.Free(p);
+            return Hex(p);
+        });
+
+        Step("double-free", () =>
+        {
+            void* keep = PyMemory.Alloc(24);
+            void* p = PyMemory.Alloc(24);
+            PyMemory.Free(p);
+            PyMemory.Free(p);
+            PyMemory.Free(keep);
+            return Hex(p);
+        });
+
+        Step("wrong-api", () =>
+        {
+            PaRuntime* rt = pa_runtime_new();
+            PaObject* list = pa_list_new(rt);
+            PyMemory.Free(list);
+            string result = $"{Hex(list)} refcnt={pa_refcnt(list)}";
+            pa_decref(list);
+            pa_runtime_free(rt);
+            return result;
+        });
+
+        Step("foreign", () =>
+        {
+            byte* stack = stackalloc byte[64];
+            PyMemory.Free(stack + 32);
+            return Hex(stack + 32);
+        });
+
+        Step("check-null", () => PyMemory.CheckBlock(null).ToString());
+    }
+
+    /* Runs one step and prints it for the parent. */
+    private static void Step(string name, Func<string> action)
+    {
+        s_reports.Clear();
+        PyMemory.ClearError();
+        string result = action();
+        string report = s_reports.Count > 0 ? s_reports[^1] : "";
+        Console.Out.Write($"<<<{name}|{s_reports.Count}|{result}|{PyMemory.LastError}\n{report}\n>>>\n");
+        Console.Out.Flush();
+    }
+
+    private static string Hex(void* p) => p == null ? "(nil)" : "0x" + ((nuint)p).ToString("x");
+}
