@@ -65,8 +65,8 @@ function Configure-And-Build {
 # ----------------------------------------------------------------- commands
 function Main-Job {
     Configure-And-Build
-    Log "running the main job"
-    & (Join-Path $NativeDir "hello_stats")
+    Log "running the main job: the tour (native/tour/tour.c)"
+    & (Join-Path $NativeDir "tour")
 }
 
 function Run-Tests {

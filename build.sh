@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # PyAlloc build driver (build.ps1 is its Windows mirror).
 #
-#   ./build.sh                 build everything and run the main job
+#   ./build.sh                 build everything and run the main job: the tour of the
+#                              article, replayed through PyAlloc (native/tour/tour.c)
 #   ./build.sh test            build and run every test (C under CTest, .NET under NUnit);
 #                              the last line is "N passed, N failed" over both.  The C
 #                              count includes the debug.* copies: every C case run again
@@ -55,8 +56,8 @@ configure_and_build() {
 # ------------------------------------------------------------------ commands
 main_job() {
     configure_and_build
-    log "running the main job"
-    "$NATIVE_DIR/hello_stats"
+    log "running the main job: the tour (native/tour/tour.c)"
+    "$NATIVE_DIR/tour"
 }
 
 run_tests() {
@@ -113,6 +114,6 @@ case "${1:-}" in
     install) shift; install_to "$@" ;;
     bench)   shift; run_bench "$@" ;;
     clean)   rm -rf "$BUILD" ;;
-    -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)       die "unknown command '$1' (try ./build.sh help)" ;;
 esac
