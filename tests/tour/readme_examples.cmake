@@ -1,0 +1,57 @@
+cmake_minimum_required(VERSION 3.20)
+# The README's C examples compile as shown: every ```c block of README.md is
+# written to a file; a block with main() is compiled, linked against
+# libpyalloc.so and run (it must exit 0); a fragment without main() is
+# compiled alone (-c) after the headers it needs.
+#   cmake -DREADME=... -DINCLUDE_DIR=... -DLIBRARY=... -DC_COMPILER=... -DWORK_DIR=... -P readme_examples.cmake
+file(READ "${README}" text)
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+get_filename_component(libdir "${LIBRARY}" DIRECTORY)
+set(ENV{PYALLOC_MALLOC} "")
+set(ENV{PYALLOC_TRACEMALLOC} "")
+
+set(count 0)
+set(rest "${text}")
+while(TRUE)
+  string(FIND "${rest}" "```c\n" start)
+  if(start EQUAL -1)
+    break()
+  endif()
+  math(EXPR start "${start} + 5")
+  string(SUBSTRING "${rest}" ${start} -1 rest)
+  string(FIND "${rest}" "\n```" stop)
+  if(stop EQUAL -1)
+    message(FATAL_ERROR "README.md: a ```c block is not closed")
+  endif()
+  string(SUBSTRING "${rest}" 0 ${stop} code)
+  string(SUBSTRING "${rest}" ${stop} -1 rest)
+  math(EXPR count "${count} + 1")
+  set(src "${WORK_DIR}/example${count}.c")
+  if(code MATCHES "int main\\(")
+    file(WRITE "${src}" "${code}\n")
+    execute_process(COMMAND "${C_COMPILER}" -std=c11 -Wall -Wextra -Werror -I "${INCLUDE_DIR}" "${src}"
+                            -L "${libdir}" -lpyalloc "-Wl,-rpath,${libdir}" -o "${WORK_DIR}/example${count}"
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "README example ${count} does not compile:\n${out}\n--- code ---\n${code}")
+    endif()
+    execute_process(COMMAND "${WORK_DIR}/example${count}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "README example ${count} exits with ${rc}:\n${out}")
+    endif()
+    message(STATUS "README example ${count} runs:\n${out}")
+  else()
+    file(WRITE "${src}" "#include <pyalloc.h>\n#include <stdio.h>\n${code}\n")
+    execute_process(COMMAND "${C_COMPILER}" -std=c11 -Wall -Wextra -Wno-unused-function -Werror
+                            -I "${INCLUDE_DIR}" -c "${src}" -o "${WORK_DIR}/example${count}.o"
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "README fragment ${count} does not compile:\n${out}\n--- code ---\n${code}")
+    endif()
+    message(STATUS "README fragment ${count} compiles")
+  endif()
+endwhile()
+if(count LESS 3)
+  message(FATAL_ERROR "README.md: found ${count} ```c blocks, expected at least 3")
+endif()
