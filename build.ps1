@@ -1,6 +1,8 @@
 # PyAlloc build driver for PowerShell: a faithful mirror of build.sh.
 #
 #   ./build.ps1                  build everything and run the main job
+#   ./build.ps1 tour             build and run the tour (the main job)
+#   ./build.ps1 tour --dotnet    build and run the same tour in C# over the .NET binding
 #   ./build.ps1 test             build and run every test (C under CTest, .NET under NUnit);
 #                                the last line is "N passed, N failed" over both
 #   ./build.ps1 install PREFIX   install header, library, pkg-config and CMake files
@@ -69,6 +71,19 @@ function Main-Job {
     & (Join-Path $NativeDir "tour")
 }
 
+function Run-Tour([string[]] $Arguments) {
+    if ($Arguments.Count -eq 0) { Main-Job; return }
+    if ($Arguments[0] -ne "--dotnet") { Die "usage: ./build.ps1 tour [--dotnet]" }
+    Configure-And-Build
+    Log "building the .NET tour (native/tour-dotnet)"
+    dotnet build (Join-Path $Root "native/tour-dotnet/PyAlloc.Tour.csproj") -c Release --nologo
+    if ($LASTEXITCODE -ne 0) { Die "the .NET tour did not build" }
+    $lib = Join-Path $NativeDir "libpyalloc.so"
+    Log "running the .NET tour with PYALLOC_LIBRARY=$lib"
+    $env:PYALLOC_LIBRARY = $lib
+    dotnet (Join-Path $Build "dotnet/bin/PyAlloc.Tour/Release/net10.0/PyAlloc.Tour.dll")
+}
+
 function Run-Tests {
     Configure-And-Build
     $cPassed = 0; $cFailed = 0; $nPassed = 0; $nFailed = 0
@@ -114,10 +129,11 @@ function Run-Bench([string[]] $Arguments) {
 
 switch ($Command) {
     ""        { Main-Job }
+    "tour"    { Run-Tour $Rest }
     "test"    { Run-Tests }
     "install" { Install-To $Rest }
     "bench"   { Run-Bench $Rest }
     "clean"   { Remove-Item -Recurse -Force $Build -ErrorAction SilentlyContinue }
-    { $_ -in "-h", "--help", "help" } { Get-Content $PSCommandPath | Select-Object -Skip 1 -First 12 | ForEach-Object { $_ -replace '^# ?', '' } }
+    { $_ -in "-h", "--help", "help" } { Get-Content $PSCommandPath | Select-Object -Skip 1 -First 14 | ForEach-Object { $_ -replace '^# ?', '' } }
     default   { Die "unknown command '$Command' (try ./build.ps1 help)" }
 }

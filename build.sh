@@ -3,6 +3,9 @@
 #
 #   ./build.sh                 build everything and run the main job: the tour of the
 #                              article, replayed through PyAlloc (native/tour/tour.c)
+#   ./build.sh tour            build and run the tour (the main job, as above)
+#   ./build.sh tour --dotnet   build and run the same tour written in C# over the .NET
+#                              binding (native/tour-dotnet), with PYALLOC_LIBRARY set
 #   ./build.sh test            build and run every test (C under CTest, .NET under NUnit);
 #                              the last line is "N passed, N failed" over both.  The C
 #                              count includes the debug.* copies: every C case run again
@@ -60,6 +63,21 @@ main_job() {
     "$NATIVE_DIR/tour"
 }
 
+run_tour() {
+    case "${1:-}" in
+        "") main_job ;;
+        --dotnet)
+            configure_and_build
+            log "building the .NET tour (native/tour-dotnet)"
+            dotnet build "$ROOT/native/tour-dotnet/PyAlloc.Tour.csproj" -c Release --nologo -v quiet >/dev/null \
+                || dotnet build "$ROOT/native/tour-dotnet/PyAlloc.Tour.csproj" -c Release --nologo
+            log "running the .NET tour with PYALLOC_LIBRARY=$NATIVE_DIR/libpyalloc.so"
+            PYALLOC_LIBRARY="$NATIVE_DIR/libpyalloc.so" dotnet "$BUILD/dotnet/bin/PyAlloc.Tour/Release/net10.0/PyAlloc.Tour.dll"
+            ;;
+        *) die "usage: ./build.sh tour [--dotnet]" ;;
+    esac
+}
+
 run_tests() {
     configure_and_build
     local c_passed=0 c_failed=0 n_passed=0 n_failed=0 d_total=0 d_failed=0 log_file line
@@ -110,10 +128,11 @@ run_bench() {
 
 case "${1:-}" in
     "")      main_job ;;
+    tour)    shift; run_tour "$@" ;;
     test)    run_tests ;;
     install) shift; install_to "$@" ;;
     bench)   shift; run_bench "$@" ;;
     clean)   rm -rf "$BUILD" ;;
-    -h|--help|help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)       die "unknown command '$1' (try ./build.sh help)" ;;
 esac
