@@ -19,7 +19,7 @@
     9. tracemalloc                   pa_tracemalloc_start, snapshots, statistics
    10. Call sites                    pa_malloc_at, PA_MALLOC(n) ...
    11. Debug hooks                   PYALLOC_MALLOC=debug, pa_debug_check_block
-   12. Introspection                 pa_count_objects_by_type
+   12. Introspection                 pa_count_objects_by_type, pa_runtime_pool_map
 
   Reference counts: each call that takes or returns a pa_object says what it
   does to counts, in Lua's manner: "new reference" (the caller owns one count
@@ -711,6 +711,30 @@ typedef struct pa_type_count {
    ties): the find_leaks recipe's census.  Fills up to cap, returns the
    number of types (PA_SIZE_ERROR for NULL rt). */
 PA_API size_t pa_count_objects_by_type(pa_runtime *rt, pa_type_count *out, size_t cap);
+
+/* The heap map: one row per pool of a heap's arenas.  Arenas are numbered
+   0, 1, ... in the order of the call (not stable across calls); each has 64
+   pools, 0..63.  A pool in use has its size class (0..31), block size, live
+   blocks and blocks per pool; an empty or never-used pool has size_class -1
+   and zeros. */
+typedef struct pa_pool_info {
+    size_t arena;                /* 0-based, in the order of this call */
+    size_t pool;                 /* 0..63 within the arena */
+    int size_class;              /* 0..31, or -1 for an empty or uncarved pool */
+    size_t block_size;           /* bytes per block; 0 when size_class is -1 */
+    size_t blocks_in_use;        /* live blocks */
+    size_t blocks_total;         /* blocks the pool holds; 0 when size_class is -1 */
+} pa_pool_info;
+
+/* Every pool of rt's heap (the heap its objects up to 512 bytes come from),
+   under the heap's lock.  Fills up to cap rows, returns the number of pools
+   (64 per arena; 0 when the heap has no arena), PA_SIZE_ERROR for NULL rt or
+   for NULL out with cap > 0.  Call with cap 0 to size the buffer. */
+PA_API size_t pa_runtime_pool_map(pa_runtime *rt, pa_pool_info *out, size_t cap);
+
+/* The same for the process heap that serves pa_malloc (section 2); 0 in the
+   malloc modes, which have no pools. */
+PA_API size_t pa_pool_map(pa_pool_info *out, size_t cap);
 
 #ifdef __cplusplus
 }

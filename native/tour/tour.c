@@ -10,14 +10,20 @@
    (a count that depends on the interpreter's own objects), a "(why)" note
    says so.
 
+   Part 4 also draws the heap: an SVG heap map (arenas as rows, pools as
+   cells coloured by size class and fill) before and after a collection.
+
    Environment: PYALLOC_TOUR_PYTHON=0 skips CPython; PYALLOC_TOUR_PYTHON=path
-   uses that interpreter. */
+   uses that interpreter; PYALLOC_TOUR_SVG_DIR chooses where the heap maps go
+   (default build/tour, relative to the current directory). */
 #include <pyalloc.h>
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ presentation */
@@ -452,6 +458,8 @@ static void print_generations(pa_runtime *rt, const char *when)
            tracked(rt, -1), tracked(rt, 0), tracked(rt, 1), tracked(rt, 2));
 }
 
+static void heap_map_step(pa_runtime *rt, tour_types *t);
+
 static void part4(void)
 {
     tour_types t;
@@ -489,7 +497,172 @@ static void part4(void)
             "gc.collect(0)\ngens(\"after collect(0):\")\n"
             "gc.collect(1)\ngens(\"after collect(1):\")\n"
             "gc.collect(2)\ngens(\"after collect(2):\")");
+    heap_map_step(rt, &t);
     pa_runtime_free(rt);
+}
+
+
+/* -------------------------------------------------------------- heap map */
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            if (c == '\0')
+                return 0;
+            *p = c;
+        }
+    }
+}
+
+/* A hue per size class: the golden angle keeps neighbouring classes apart. */
+static int class_hue(int size_class) { return (size_class * 137 + 200) % 360; }
+
+enum { CELL = 14, GAP = 2, LEFT = 78, TOP = 62 };
+
+/* Writes rt's heap map to path as SVG 1.1: one row per arena, 64 pool cells
+   a row, hue = size class, darker = fuller, grey = empty or never carved. */
+static void write_heap_map(pa_runtime *rt, const char *path, const char *title)
+{
+    size_t n = pa_runtime_pool_map(rt, NULL, 0);
+    if (n == PA_SIZE_ERROR)
+        die("pa_runtime_pool_map");
+    pa_pool_info *map = calloc(n + 1, sizeof *map);
+    if (map == NULL)
+        die("calloc");
+    n = pa_runtime_pool_map(rt, map, n);
+    size_t arenas = n / 64, used = 0, blocks = 0;
+    int present[32] = {0};
+    for (size_t i = 0; i < n; i++)
+        if (map[i].size_class >= 0) {
+            present[map[i].size_class] = 1;
+            used++;
+            blocks += map[i].blocks_in_use;
+        }
+    int nclasses = 0;
+    for (int c = 0; c < 32; c++)
+        nclasses += present[c];
+    int rows_px = (int)arenas * (CELL + GAP);
+    int legend_y = TOP + rows_px + 24;
+    int legend_rows = (nclasses + 1 + 7) / 8;   /* 8 entries a line, the "empty" entry included */
+    int width = LEFT + 64 * (CELL + GAP) + 20;
+    int height = legend_y + legend_rows * 22 + 60;
+
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "tour: cannot write %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", width, height, width, height);
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n", width, height);
+    fprintf(f, "<text x=\"10\" y=\"24\" font-size=\"18\" font-weight=\"bold\">%s</text>\n", title);
+    fprintf(f, "<text x=\"10\" y=\"44\" font-size=\"12\" fill=\"#444\">%zu arena%s of 64 pools (16 KiB each); "
+               "%zu pools in use, %zu live blocks. Hue: size class; darker: fuller pool.</text>\n",
+            arenas, arenas == 1 ? "" : "s", used, blocks);
+    for (size_t a = 0; a < arenas; a++) {
+        int y = TOP + (int)a * (CELL + GAP);
+        fprintf(f, "<text x=\"10\" y=\"%d\" font-size=\"11\">arena %zu</text>\n", y + CELL - 3, a);
+        for (size_t p = 0; p < 64; p++) {
+            const pa_pool_info *pi = &map[a * 64 + p];
+            int x = LEFT + (int)p * (CELL + GAP);
+            if (pi->size_class < 0) {
+                fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#d9d9d9\"/>\n", x, y, CELL, CELL);
+                continue;
+            }
+            double fill = pi->blocks_total ? (double)pi->blocks_in_use / (double)pi->blocks_total : 0;
+            int light = 88 - (int)(fill * 53);   /* 88% (nearly empty) .. 35% (full) */
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"hsl(%d, 75%%, %d%%)\" "
+                       "stroke=\"hsl(%d, 75%%, 30%%)\" stroke-width=\"1\"><title>arena %zu pool %zu: %zu-byte blocks, "
+                       "%zu of %zu in use</title></rect>\n",
+                    x, y, CELL, CELL, class_hue(pi->size_class), light, class_hue(pi->size_class), a, p,
+                    pi->block_size, pi->blocks_in_use, pi->blocks_total);
+        }
+    }
+    /* legend: one swatch per size class present, then empty, then the fill scale */
+    fprintf(f, "<text x=\"10\" y=\"%d\" font-size=\"12\" font-weight=\"bold\">Size classes</text>\n", legend_y - 6);
+    int k = 0;
+    for (int c = 0; c <= 32; c++) {
+        if (c < 32 && !present[c])
+            continue;
+        int x = 10 + (k % 8) * 128, y = legend_y + (k / 8) * 22;
+        if (c < 32)
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"hsl(%d, 75%%, 50%%)\"/>"
+                       "<text x=\"%d\" y=\"%d\" font-size=\"12\">class %d: %d B</text>\n",
+                    x, y, CELL, CELL, class_hue(c), x + CELL + 6, y + CELL - 2, c, 16 * (c + 1));
+        else
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#d9d9d9\"/>"
+                       "<text x=\"%d\" y=\"%d\" font-size=\"12\">empty pool</text>\n",
+                    x, y, CELL, CELL, x + CELL + 6, y + CELL - 2);
+        k++;
+    }
+    int sy = legend_y + legend_rows * 22 + 8;
+    fprintf(f, "<text x=\"10\" y=\"%d\" font-size=\"12\">fill:</text>\n", sy + CELL - 2);
+    for (int i = 0; i <= 4; i++) {
+        int x = 50 + i * 70;
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"hsl(%d, 75%%, %d%%)\"/>"
+                   "<text x=\"%d\" y=\"%d\" font-size=\"12\">%d%%</text>\n",
+                x, sy, CELL, CELL, class_hue(3), 88 - i * 53 / 4, x + CELL + 6, sy + CELL - 2, i * 25);
+    }
+    fprintf(f, "</svg>\n");
+    if (fclose(f) != 0) {
+        fprintf(stderr, "tour: cannot write %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    free(map);
+}
+
+/* Part 4's picture: many cycles (and some survivors), the heap before and
+   after the collection that frees the cycles. */
+static void heap_map_step(pa_runtime *rt, tour_types *t)
+{
+    step("A picture of the heap: 6000 Node cycles and 3000 survivors, before and after gc.collect()");
+    const char *dir = getenv("PYALLOC_TOUR_SVG_DIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = "build/tour";
+    if (make_dirs(dir) != 0) {
+        fprintf(stderr, "tour: cannot create %s: %s\n", dir, strerror(errno));
+        exit(1);
+    }
+    char before[1100], after[1100];
+    snprintf(before, sizeof before, "%s/heap-before.svg", dir);
+    snprintf(after, sizeof after, "%s/heap-after.svg", dir);
+
+    pa_object *keep = check(pa_list_new(rt), "pa_list_new");
+    pa_gc_disable(rt);                   /* keep the cycles for the one collection below */
+    for (int i = 0; i < 6000; i++) {
+        pa_object *a = new_node(rt, t, i), *b = new_node(rt, t, -i);
+        pa_incref(b);
+        ((node_object *)a)->ref = b;     /* a.ref = b */
+        pa_incref(a);
+        ((node_object *)b)->ref = a;     /* b.ref = a */
+        if (i % 2 == 0) {                /* every other step, an int that lives on */
+            pa_object *v = new_int(t, i);
+            pa_list_append(keep, v);
+            pa_decref(v);
+        }
+        if (i % 20 == 0)                 /* and one cycle in 20 stays reachable */
+            pa_list_append(keep, a);
+        pa_decref(a);
+        pa_decref(b);
+    }
+    pa_gc_enable(rt);
+    write_heap_map(rt, before, "PyAlloc heap map: before gc.collect()");
+    intptr_t collected = pa_gc_collect(rt, 2);
+    write_heap_map(rt, after, "PyAlloc heap map: after gc.collect()");
+    printf("gc.collect() -> %ld unreachable objects\n", (long)collected);
+    printf("Heap map written to %s and %s\n", before, after);
+    why("each row is a 1 MiB arena, each cell a 16 KiB pool; freed Node cycles leave their pools empty (grey) "
+        "or thinly used, and wholly empty arenas go back to the OS");
+    pa_decref(keep);
 }
 
 /* ------------------------------------------------------------------ Part 5 */

@@ -223,4 +223,21 @@ public static unsafe partial class NativeMethods
     /// <returns>The number of types with live objects, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
     [LibraryImport(LibraryName)]
     public static partial nuint pa_count_objects_by_type(PaRuntime* rt, PaTypeCount* @out, nuint cap);
+
+    /// <summary><c>size_t pa_runtime_pool_map(pa_runtime *rt, pa_pool_info *out, size_t cap)</c>: the heap map of
+    /// <paramref name="rt"/>, one row per pool of its heap's arenas (64 per arena).</summary>
+    /// <param name="rt">The runtime.</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> rows; may be null when <paramref name="cap"/> is 0.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>The number of pools, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_runtime_pool_map(PaRuntime* rt, PaPoolInfo* @out, nuint cap);
+
+    /// <summary><c>size_t pa_pool_map(pa_pool_info *out, size_t cap)</c>: the heap map of the process heap that serves
+    /// <c>pa_malloc</c>; 0 in the malloc modes.</summary>
+    /// <param name="out">Receives up to <paramref name="cap"/> rows; may be null when <paramref name="cap"/> is 0.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>The number of pools, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_pool_map(PaPoolInfo* @out, nuint cap);
 }

@@ -90,3 +90,21 @@ public unsafe struct PaTypeCount
     /// <summary><c>bytes</c>: their memory, GC heads included.</summary>
     public nuint Bytes;
 }
+
+/// <summary><c>pa_pool_info</c>: one pool of <see cref="NativeMethods.pa_runtime_pool_map"/> (the heap map).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct PaPoolInfo
+{
+    /// <summary><c>arena</c>: the arena's number, 0-based, in the order of the call.</summary>
+    public nuint Arena;
+    /// <summary><c>pool</c>: the pool within its arena, 0..63.</summary>
+    public nuint Pool;
+    /// <summary><c>size_class</c>: 0..31, or -1 for an empty or uncarved pool.</summary>
+    public int SizeClass;
+    /// <summary><c>block_size</c>: bytes per block; 0 when <see cref="SizeClass"/> is -1.</summary>
+    public nuint BlockSize;
+    /// <summary><c>blocks_in_use</c>: live blocks.</summary>
+    public nuint BlocksInUse;
+    /// <summary><c>blocks_total</c>: blocks the pool holds; 0 when <see cref="SizeClass"/> is -1.</summary>
+    public nuint BlocksTotal;
+}

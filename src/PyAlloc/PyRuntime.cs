@@ -181,6 +181,29 @@ public sealed unsafe class PyRuntime : IDisposable
         }
     }
 
+    /// <summary>The heap map (<c>pa_runtime_pool_map</c>): every pool of this runtime's heap, 64 per arena, with its size
+    /// class and live blocks (size class -1 for an empty or uncarved pool).</summary>
+    /// <returns>One row per pool, arena by arena.</returns>
+    /// <exception cref="PyAllocException">The library refused the call.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public PaPoolInfo[] PoolMap()
+    {
+        PaRuntime* h = Handle;
+        nuint cap = 0;
+        while (true)
+        {
+            var raw = new PaPoolInfo[(int)cap];
+            nuint n;
+            fixed (PaPoolInfo* p = raw)
+                n = NativeMethods.pa_runtime_pool_map(h, cap == 0 ? null : p, cap);
+            if (n == unchecked((nuint)NativeMethods.PA_SIZE_ERROR))
+                throw new PyAllocException(PyMemory.LastError);
+            if (n <= cap)
+                return n == cap ? raw : raw[..(int)n];
+            cap = n;   // the heap grew between the two calls: ask again
+        }
+    }
+
     /// <summary><c>gc.get_objects(generation)</c> (<c>pa_gc_get_objects</c>): the tracked objects.</summary>
     /// <param name="generation">0, 1 or 2; null (or -1) for all three. Frozen objects are in none.</param>
     /// <returns>NEW references, oldest first within a generation; dispose the array.</returns>

@@ -429,6 +429,88 @@ static void find_leaks_with_tracemalloc_points_at_the_leaking_lines(void **state
     pa_snapshot_free(s2);
 }
 
+/* ------------------------------------------------------------ the heap map */
+
+/* The heap map of rt (free() it); checks the shape of every row. */
+static size_t pool_map(pa_runtime *rt, pa_pool_info **out, size_t *in_use)
+{
+    size_t n = pa_runtime_pool_map(rt, NULL, 0);
+    assert_int_not_equal(n, PA_SIZE_ERROR);
+    *out = calloc(n + 1, sizeof **out);
+    assert_non_null(*out);
+    assert_int_equal(pa_runtime_pool_map(rt, *out, n + 1), n);
+    assert_int_equal(n % 64, 0);
+    *in_use = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pa_pool_info *p = &(*out)[i];
+        assert_int_equal(p->arena, i / 64);
+        assert_int_equal(p->pool, i % 64);
+        if (p->size_class < 0) {
+            assert_int_equal(p->size_class, -1);
+            assert_int_equal(p->blocks_in_use, 0);
+            assert_int_equal(p->blocks_total, 0);
+            assert_int_equal(p->block_size, 0);
+        } else {
+            assert_true(p->size_class < 32);
+            assert_int_equal(p->block_size, 16 * (size_t)(p->size_class + 1));
+            assert_int_equal(p->blocks_total, (16384 - 48) / p->block_size);
+            assert_true(p->blocks_in_use >= 1 && p->blocks_in_use <= p->blocks_total);
+        }
+        *in_use += p->blocks_in_use;
+    }
+    return n;
+}
+
+static void pool_map_counts_the_blocks_the_test_allocated(void **state)
+{
+    (void)state;
+    pa_type *t = plain_type(g_rt, "cell", 48, 0);     /* 16 + 48 = 64 bytes a block, class 3 */
+    pa_pool_info *map;
+    size_t before, after, back;
+    pool_map(g_rt, &map, &before);
+    free(map);
+
+    enum { N = 1000 };
+    static pa_object *objs[N];
+    for (int i = 0; i < N; i++)
+        objs[i] = new_obj(t);
+    size_t n = pool_map(g_rt, &map, &after);
+    assert_true(n >= 64);
+    assert_int_equal(after, before + N);
+    if (strcmp(getenv("PYALLOC_TEST_MALLOC") ? getenv("PYALLOC_TEST_MALLOC") : "", "debug") != 0) {
+        /* without the debug hooks' padding every cell is a 64-byte block of class 3 */
+        size_t class3 = 0, pools3 = 0;
+        for (size_t i = 0; i < n; i++)
+            if (map[i].size_class == 3) {
+                class3 += map[i].blocks_in_use;
+                pools3++;
+            }
+        assert_int_equal(class3, N);
+        assert_int_equal(pools3, (N + 254) / 255);    /* 255 blocks of 64 bytes a pool */
+    }
+    /* cap: fills only cap rows, still returns the total */
+    pa_pool_info one[2];
+    memset(one, 0xAB, sizeof one);
+    assert_int_equal(pa_runtime_pool_map(g_rt, one, 1), n);
+    assert_int_equal(one[0].arena, 0);
+    assert_int_equal(one[1].arena, (size_t)0xABABABABABABABABull);
+    free(map);
+
+    for (int i = 0; i < N; i++)
+        pa_decref(objs[i]);
+    pool_map(g_rt, &map, &back);
+    free(map);
+    assert_int_equal(back, before);
+
+    /* errors */
+    assert_int_equal(pa_runtime_pool_map(NULL, one, 1), PA_SIZE_ERROR);
+    assert_non_null(strstr(pa_last_error(), "rt is NULL"));
+    assert_int_equal(pa_runtime_pool_map(g_rt, NULL, 1), PA_SIZE_ERROR);
+    assert_non_null(strstr(pa_last_error(), "out is NULL"));
+    assert_int_not_equal(pa_pool_map(NULL, 0), PA_SIZE_ERROR);
+    assert_int_equal(pa_pool_map(NULL, 1), PA_SIZE_ERROR);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +523,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(find_leaks_article_recipe_sees_the_same_growth_every_call, setup, teardown),
         cmocka_unit_test_setup_teardown(find_leaks_by_type_names_the_leaking_type, setup, teardown),
         cmocka_unit_test_setup_teardown(find_leaks_with_tracemalloc_points_at_the_leaking_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(pool_map_counts_the_blocks_the_test_allocated, setup, teardown),
     };
     return PA_RUN_TESTS(tests, argc, argv);
 }

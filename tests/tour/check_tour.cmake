@@ -7,6 +7,12 @@ if(PYTHON)
 else()
   set(ENV{PYALLOC_TOUR_PYTHON} "0")
 endif()
+# The heap maps go to SVG_DIR (each test its own: they run in parallel).
+if(NOT SVG_DIR)
+  set(SVG_DIR "${CMAKE_CURRENT_BINARY_DIR}/tour-svg")
+endif()
+file(REMOVE "${SVG_DIR}/heap-before.svg" "${SVG_DIR}/heap-after.svg")
+set(ENV{PYALLOC_TOUR_SVG_DIR} "${SVG_DIR}")
 execute_process(COMMAND "${TOUR}" OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the tour exited with ${rc}:\n${out}\n${err}")
@@ -33,6 +39,7 @@ set(expected
   "\ngc.disable\\(\\) ... gc.enable\\(\\): 0 collections during the phase\n"
   "\nref count of parent: 1 "
   "\ndel parent -> child.get_parent\\(\\): None "
+  "\nHeap map written to [^\n]*/heap-before.svg and [^\n]*/heap-after.svg\n"
   "\ngc.freeze\\(\\) -> gc.get_freeze_count\\(\\): 1000, tracked in generations 0-2: 0\n"
   "\\(why\\) "
   "\nEnd of the tour.\n")
@@ -52,4 +59,17 @@ endforeach()
 if(missing)
   message(FATAL_ERROR "the tour's output lacks:\n${missing}\n--- output ---\n${out}")
 endif()
-message(STATUS "the tour printed every key line")
+foreach(svg heap-before.svg heap-after.svg)
+  if(NOT EXISTS "${SVG_DIR}/${svg}")
+    message(FATAL_ERROR "the tour said it wrote ${SVG_DIR}/${svg}, but there is no such file")
+  endif()
+  file(READ "${SVG_DIR}/${svg}" whole)
+  string(SUBSTRING "${whole}" 0 5 head)
+  if(NOT head MATCHES "^(<svg|<\\?xml)")
+    message(FATAL_ERROR "${SVG_DIR}/${svg} does not start with <svg or <?xml: '${head}'")
+  endif()
+  if(NOT whole MATCHES "xmlns=\"http://www.w3.org/2000/svg\"" OR NOT whole MATCHES "<rect " OR NOT whole MATCHES "</svg>\n$")
+    message(FATAL_ERROR "${SVG_DIR}/${svg} is not the heap map: no xmlns, rect or closing </svg>")
+  endif()
+endforeach()
+message(STATUS "the tour printed every key line and wrote both heap maps")

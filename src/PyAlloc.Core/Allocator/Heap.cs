@@ -31,6 +31,18 @@ internal enum BlockState
     Free,
 }
 
+/// <summary>One pool of a heap map (<c>pa_pool_info</c>, <see cref="Heap.PoolMap"/>).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct PoolInfo
+{
+    public nuint Arena;
+    public nuint Pool;
+    public int SizeClass;       // -1 for an uncarved or empty pool
+    public nuint BlockSize;     // 0 when SizeClass is -1
+    public nuint BlocksInUse;
+    public nuint BlocksTotal;   // 0 when SizeClass is -1
+}
+
 /// <summary>One pymalloc heap: used-pool lists, usable arenas and their lock.</summary>
 /// <remarks>Lives in native memory (<see cref="Create"/>); all methods take a <c>Heap*</c>.</remarks>
 [StructLayout(LayoutKind.Sequential)]
@@ -486,6 +498,55 @@ internal unsafe struct Heap
         stats->ArenasHighwater += heap->ArenasHighwater;
         ArenaTable.ForEachArena(heap, &AddArenaStats, stats);
         heap->Lock.Exit();
+    }
+
+    /// <summary>
+    /// Every pool of the heap's arenas, arena by arena (in the arena table's order), pools 0..63 of each:
+    /// the heap map (<c>pa_runtime_pool_map</c>). Fills up to <paramref name="cap"/> rows, returns the total.
+    /// </summary>
+    public static nuint PoolMap(Heap* heap, PoolInfo* output, nuint cap)
+    {
+        PoolMapState state = new() { Output = output, Cap = cap };
+        heap->Lock.Enter();
+        ArenaTable.ForEachArena(heap, &AddArenaPools, &state);
+        heap->Lock.Exit();
+        return state.Total;
+    }
+
+    private struct PoolMapState
+    {
+        public PoolInfo* Output;
+        public nuint Cap, Total, Arena;
+    }
+
+    private static void AddArenaPools(ArenaObject* arena, void* state)
+    {
+        PoolMapState* s = (PoolMapState*)state;
+        for (int i = 0; i < Geometry.PoolsPerArena; i++, s->Total++)
+        {
+            if (s->Total >= s->Cap)
+                continue;
+            byte* p = arena->Address + (nuint)i * Geometry.PoolSize;
+            PoolInfo* row = &s->Output[s->Total];
+            row->Arena = s->Arena;
+            row->Pool = (nuint)i;
+            PoolHeader* pool = (PoolHeader*)p;
+            if (p >= arena->PoolAddress || pool->Count == 0)
+            {
+                // uncarved, or carved and empty (on the arena's free list)
+                row->SizeClass = -1;
+                row->BlockSize = 0;
+                row->BlocksInUse = 0;
+                row->BlocksTotal = 0;
+                continue;
+            }
+            uint index = pool->SizeIndex;
+            row->SizeClass = (int)index;
+            row->BlockSize = Geometry.IndexToSize(index);
+            row->BlocksInUse = pool->Count;
+            row->BlocksTotal = Geometry.BlocksPerPool(index);
+        }
+        s->Arena++;
     }
 
     private static void AddArenaStats(ArenaObject* arena, void* state)

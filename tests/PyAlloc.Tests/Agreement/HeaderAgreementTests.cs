@@ -138,7 +138,7 @@ public sealed class HeaderAgreementTests
         Assert.That(header.Structs.Select(s => s.Name), Is.EquivalentTo(new[]
         {
             "pa_size_class_stats", "pa_malloc_stats", "pa_object", "pa_var_object", "pa_type_spec", "pa_gc_generation_stats", "pa_gc_info",
-            "pa_frame", "pa_statistic", "pa_statistic_diff", "pa_type_count",
+            "pa_frame", "pa_statistic", "pa_statistic_diff", "pa_type_count", "pa_pool_info",
         }));
         Assert.That(header.InlineFunctions.Select(f => f.Name), Is.EquivalentTo(new[]
         {

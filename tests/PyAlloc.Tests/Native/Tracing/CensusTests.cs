@@ -70,6 +70,40 @@ public sealed unsafe class CensusTests : RuntimeFixture
         Assert.Throws<ObjectDisposedException>(() => gone.CountObjectsByType());
     }
 
+    [Test]
+    public void PoolMap_CountsTheBlocksTheTestAllocated()
+    {
+        PyType cell = new PyTypeBuilder("cell").WithBasicSize(48).Build(Rt);   // 16 + 48 = 64 bytes a block
+        static long InUse(PaPoolInfo[] map) => map.Sum(p => (long)p.BlocksInUse);
+        long before = InUse(Rt.PoolMap());
+        var owned = new List<PyOwned>();
+        for (int i = 0; i < 600; i++) owned.Add(cell.New());
+        try
+        {
+            PaPoolInfo[] map = Rt.PoolMap();
+            Assert.That(map.Length % 64, Is.Zero);
+            Assert.That(map.Length, Is.GreaterThanOrEqualTo(64));
+            Assert.That(InUse(map), Is.EqualTo(before + 600));
+            for (int i = 0; i < map.Length; i++)
+            {
+                Assert.That(((long)map[i].Arena, (long)map[i].Pool), Is.EqualTo(((long)(i / 64), (long)(i % 64))));
+                if (map[i].SizeClass < 0)
+                    Assert.That((map[i].SizeClass, map[i].BlocksInUse, map[i].BlocksTotal), Is.EqualTo((-1, (nuint)0, (nuint)0)));
+                else
+                    Assert.That(map[i].BlocksInUse, Is.InRange((nuint)1, map[i].BlocksTotal));
+            }
+        }
+        finally
+        {
+            foreach (PyOwned o in owned)
+                o.Dispose();
+        }
+        Assert.That(InUse(Rt.PoolMap()), Is.EqualTo(before));
+        var gone = new PyRuntime();
+        gone.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => gone.PoolMap());
+    }
+
     // ------------------------------------------------------------------ find_leaks
 
     private PyOwned _cache = null!;   // the global list: what it holds never dies
