@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 
@@ -9,25 +8,21 @@ namespace PyAlloc.Core.Allocator;
 
    pa_free must refuse a pointer PyAlloc never handed out instead of passing
    it to free(), which would corrupt the C heap or abort.  Pool blocks are
-   recognised by the arena map; large blocks by this registry: an open-
-   addressing hash set of the live large pointers (linear probing,
-   tombstones, grown at half load).  Its cost is a hash probe under a lock per
-   large malloc and free, small beside the system call it accompanies.
+   recognised by the arena map; large blocks by this registry: a PointerMap
+   from each live large block to its usable size, under one lock.  Its cost
+   is a hash probe per large malloc and free, small beside the system call it
+   accompanies.
 ============================================================================ */
 
 /// <summary>The system allocator, with a registry of the blocks it served us.</summary>
 internal static unsafe class LargeBlocks
 {
-    private const nuint Empty = 0, Tombstone = 1;
-
     private static NativeLock s_lock;
-    private static nuint* s_slots;
-    private static nuint s_capacity;   // a power of two, or 0 before the first block
-    private static nuint s_count, s_tombstones;
+    private static PointerMap s_blocks;   // block -> usable size
     private static nuint s_bytes;
 
     /// <summary>Live large blocks.</summary>
-    public static nuint Count => s_count;
+    public static nuint Count => s_blocks.Count;
     /// <summary>Their usable bytes.</summary>
     public static nuint Bytes => s_bytes;
 
@@ -37,10 +32,11 @@ internal static unsafe class LargeBlocks
         void* p = zero ? Libc.Calloc(1, n) : Libc.Malloc(n);
         if (p == null)
             return null;
+        nuint usable = Libc.MallocUsableSize(p);
         s_lock.Enter();
-        bool registered = Insert((nuint)p);
+        bool registered = s_blocks.Set(p, usable);
         if (registered)
-            s_bytes += Libc.MallocUsableSize(p);
+            s_bytes += usable;
         s_lock.Exit();
         if (!registered)
         {
@@ -54,7 +50,7 @@ internal static unsafe class LargeBlocks
     public static bool Contains(void* p)
     {
         s_lock.Enter();
-        bool found = Find((nuint)p) != null;
+        bool found = s_blocks.Contains(p);
         s_lock.Exit();
         return found;
     }
@@ -63,19 +59,14 @@ internal static unsafe class LargeBlocks
     public static bool Free(void* p)
     {
         s_lock.Enter();
-        nuint* slot = Find((nuint)p);
-        if (slot == null)
-        {
-            s_lock.Exit();
-            return false;
-        }
-        *slot = Tombstone;
-        s_count--;
-        s_tombstones++;
-        s_bytes -= Libc.MallocUsableSize(p);
+        nuint usable = s_blocks.Get(p);
+        bool found = usable != 0 && s_blocks.Remove(p);
+        if (found)
+            s_bytes -= usable;
         s_lock.Exit();
-        Libc.Free(p);
-        return true;
+        if (found)
+            Libc.Free(p);
+        return found;
     }
 
     /// <summary>
@@ -86,18 +77,16 @@ internal static unsafe class LargeBlocks
     public static void* Resize(void* p, nuint n)
     {
         s_lock.Enter();
-        nuint* slot = Find((nuint)p);
-        nuint oldUsable = Libc.MallocUsableSize(p);
-        void* q = slot != null ? Libc.Realloc(p, n) : null;
+        nuint oldUsable = s_blocks.Get(p);
+        void* q = oldUsable != 0 ? Libc.Realloc(p, n) : null;
         if (q != null)
         {
-            *slot = Tombstone;
-            s_count--;
-            s_tombstones++;
+            s_blocks.Remove(p);
             s_bytes -= oldUsable;
-            if (Insert((nuint)q))
+            nuint usable = Libc.MallocUsableSize(q);
+            if (s_blocks.Set(q, usable))
             {
-                s_bytes += Libc.MallocUsableSize(q);
+                s_bytes += usable;
             }
             else
             {
@@ -109,66 +98,4 @@ internal static unsafe class LargeBlocks
         s_lock.Exit();
         return q;
     }
-
-    // Pre: s_lock held. The slot holding key, or null.
-    private static nuint* Find(nuint key)
-    {
-        if (s_capacity == 0)
-            return null;
-        nuint mask = s_capacity - 1;
-        for (nuint i = Hash(key) & mask; ; i = (i + 1) & mask)
-        {
-            // Invariants: every slot from Hash(key) to i holds another key or a tombstone.
-            nuint v = s_slots[i];
-            if (v == key)
-                return &s_slots[i];
-            if (v == Empty)
-                return null;
-        }
-    }
-
-    // Pre: s_lock held; key not present. False when the table cannot grow.
-    private static bool Insert(nuint key)
-    {
-        if ((s_count + s_tombstones + 1) * 2 > s_capacity && !Rehash())
-            return false;
-        nuint mask = s_capacity - 1;
-        nuint i = Hash(key) & mask;
-        while (s_slots[i] > Tombstone)
-            i = (i + 1) & mask;
-        if (s_slots[i] == Tombstone)
-            s_tombstones--;
-        s_slots[i] = key;
-        s_count++;
-        return true;
-    }
-
-    // Pre: s_lock held. Rebuilds the table without tombstones, doubling it when live keys need room.
-    private static bool Rehash()
-    {
-        nuint capacity = s_capacity == 0 ? 1024 : s_capacity;
-        while ((s_count + 1) * 4 > capacity)
-            capacity *= 2;
-        nuint* slots = (nuint*)NativeMemory.AllocZeroed(capacity, (nuint)sizeof(nuint));
-        if (slots == null)
-            return false;
-        nuint mask = capacity - 1;
-        for (nuint j = 0; j < s_capacity; j++)
-        {
-            nuint key = s_slots[j];
-            if (key <= Tombstone)
-                continue;
-            nuint i = Hash(key) & mask;
-            while (slots[i] != Empty)
-                i = (i + 1) & mask;
-            slots[i] = key;
-        }
-        NativeMemory.Free(s_slots);
-        s_slots = slots;
-        s_capacity = capacity;
-        s_tombstones = 0;
-        return true;
-    }
-
-    private static nuint Hash(nuint key) => (nuint)(((ulong)key >> 4) * 0x9E3779B97F4A7C15UL >> 20);
 }

@@ -6,22 +6,23 @@ namespace PyAlloc.Core.Support;
 /// An open-addressing hash map from pointers to pointer-sized values, in native memory.
 /// </summary>
 /// <remarks>
-/// Linear probing with tombstones; the table doubles at half load and is rebuilt
-/// without tombstones when they pile up. Keys are never 0 or 1 (those mark empty and
-/// deleted slots), which holds for every object or block address. Not thread-safe:
-/// the owner serialises access. A zeroed value is an empty, usable map.
+/// Linear probing with backward-shift deletion: removing a key moves the following
+/// entries of its run back, so the table never fills with deletion markers that later
+/// lookups must step over (a churning table keeps short runs). The table doubles at
+/// three-quarters load. Keys are never 0 (that marks an empty slot), which holds for
+/// every object or block address; a value of 0 cannot be told from "absent" by
+/// <see cref="Get"/>. Not thread-safe: the owner serialises access. A zeroed value is an
+/// empty, usable map.
 /// </remarks>
 internal unsafe struct PointerMap
 {
-    private const nuint Empty = 0, Tombstone = 1;
-
     private Entry* _slots;
     private nuint _capacity;   // a power of two, or 0
-    private nuint _count, _tombstones;
+    private nuint _count;
 
     private struct Entry
     {
-        public nuint Key;
+        public nuint Key;      // 0: empty
         public nuint Value;
     }
 
@@ -38,7 +39,10 @@ internal unsafe struct PointerMap
     /// <summary>True when <paramref name="key"/> is present.</summary>
     public readonly bool Contains(void* key) => Find((nuint)key) != null;
 
-    /// <summary>Adds or replaces; false when the table could not grow (out of memory).</summary>
+    /// <summary>
+    /// Adds or replaces; false when the table could not grow (out of memory). Replacing the
+    /// value of a present key never grows the table, so it cannot fail.
+    /// </summary>
     public bool Set(void* key, nuint value)
     {
         Entry* e = Find((nuint)key);
@@ -47,16 +51,13 @@ internal unsafe struct PointerMap
             e->Value = value;
             return true;
         }
-        if ((_count + _tombstones + 1) * 2 > _capacity && !Rehash())
+        if ((_count + 1) * 4 > _capacity * 3 && !Grow())
             return false;
         nuint mask = _capacity - 1;
         nuint i = Hash((nuint)key) & mask;
-        while (_slots[i].Key > Tombstone)
-            i = (i + 1) & mask;
-        if (_slots[i].Key == Tombstone)
-            _tombstones--;
-        _slots[i].Key = (nuint)key;
-        _slots[i].Value = value;
+        while (_slots[i].Key != 0)
+            i = (i + 1) & mask; // Invariants: the slots from Hash(key) to i hold other keys.
+        _slots[i] = new Entry { Key = (nuint)key, Value = value };
         _count++;
         return true;
     }
@@ -67,10 +68,21 @@ internal unsafe struct PointerMap
         Entry* e = Find((nuint)key);
         if (e == null)
             return false;
-        e->Key = Tombstone;
-        e->Value = 0;
+        nuint mask = _capacity - 1;
+        nuint hole = (nuint)(e - _slots);
+        for (nuint j = (hole + 1) & mask; _slots[j].Key != 0; j = (j + 1) & mask)
+        {
+            // Invariants: every entry between the hole and j can be found from its home slot.
+            nuint home = Hash(_slots[j].Key) & mask;
+            bool homeAfterHole = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+            if (!homeAfterHole)
+            {
+                _slots[hole] = _slots[j];
+                hole = j;
+            }
+        }
+        _slots[hole] = default;
         _count--;
-        _tombstones++;
         return true;
     }
 
@@ -79,7 +91,7 @@ internal unsafe struct PointerMap
     {
         for (nuint i = 0; i < _capacity; i++)
         {
-            if (_slots[i].Key > Tombstone)
+            if (_slots[i].Key != 0)
                 visit((void*)_slots[i].Key, _slots[i].Value, state);
         }
     }
@@ -96,41 +108,37 @@ internal unsafe struct PointerMap
         if (_capacity == 0)
             return null;
         nuint mask = _capacity - 1;
-        for (nuint i = Hash(key) & mask; ; i = (i + 1) & mask)
+        for (nuint i = Hash(key) & mask; _slots[i].Key != 0; i = (i + 1) & mask)
         {
-            // Invariants: every slot from Hash(key) to i holds another key or a tombstone.
-            nuint k = _slots[i].Key;
-            if (k == key)
+            // Invariants: every slot from Hash(key) to i holds another key.
+            if (_slots[i].Key == key)
                 return &_slots[i];
-            if (k == Empty)
-                return null;
         }
+        return null;
     }
 
-    private bool Rehash()
+    private bool Grow()
     {
-        nuint capacity = _capacity == 0 ? 64 : _capacity;
-        while ((_count + 1) * 4 > capacity)
-            capacity *= 2;
+        nuint capacity = _capacity == 0 ? 64 : _capacity * 2;
         Entry* slots = (Entry*)NativeMemory.AllocZeroed(capacity, (nuint)sizeof(Entry));
         if (slots == null)
             return false;
         nuint mask = capacity - 1;
         for (nuint j = 0; j < _capacity; j++)
         {
-            if (_slots[j].Key <= Tombstone)
+            if (_slots[j].Key == 0)
                 continue;
             nuint i = Hash(_slots[j].Key) & mask;
-            while (slots[i].Key != Empty)
+            while (slots[i].Key != 0)
                 i = (i + 1) & mask;
             slots[i] = _slots[j];
         }
         NativeMemory.Free(_slots);
         _slots = slots;
         _capacity = capacity;
-        _tombstones = 0;
         return true;
     }
 
-    private static nuint Hash(nuint key) => (nuint)(((ulong)key >> 4) * 0x9E3779B97F4A7C15UL >> 20);
+    /* Fibonacci hashing of the 16-byte granule number; the top bits are the best mixed. */
+    private static nuint Hash(nuint key) => (nuint)(((ulong)key >> 4) * 0x9E3779B97F4A7C15UL >> 24);
 }
