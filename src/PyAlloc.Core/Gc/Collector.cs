@@ -283,8 +283,6 @@ internal static unsafe class Collector
                 // Reachable: so is everything it refers to.  The traversal may append to
                 // young, so the next object is read after it.
                 PaObject* o = GcHead.ObjectOf(g);
-                if (GetRefs(g) < 0)
-                    GcFatal(o, "refcount is too small");
                 Traverse.Visit(o, ref visitor);
                 g->SetPrev(prev);
                 g->Prev &= ~GcHead.PrevMaskCollecting;
@@ -528,11 +526,8 @@ internal static unsafe class Collector
             else if (GetRefs(g) == 0)
             {
                 // In young, not scanned yet: tell move_unreachable it is reachable.
+                // (gc_refs cannot be negative: DecrefVisitor refuses to go below zero.)
                 SetRefs(g, 1);
-            }
-            else if (GetRefs(g) < 0)
-            {
-                GcFatal(op, "refcount is too small");
             }
             return 0;
         }
