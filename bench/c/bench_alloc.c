@@ -521,10 +521,20 @@ int main(int argc, char **argv)
         /* exec failed: go on; jemalloc will be reported as not loaded */
     }
 
-    /* Inputs first (the memory children inherit them), then the peers:
-       loaded here to report which are present; each memory child loads its
-       own allocator after the fork. */
+    /* Inputs first (the memory children inherit them); then the memory
+       workload, before this process allocates anything or loads a peer, so
+       that a child inherits no heap: each child loads its own allocator
+       after the fork.  Then the peers, and the other workloads. */
     make_inputs();
+    static double memory[NALLOC][2][MAXRUNS];
+    if (!strcmp(only, "all") || !strcmp(only, "memory"))
+        for (int r = 0; r < runs; r++)
+            for (int i = 0; i < NALLOC; i++) {
+                double out[2];
+                memory_child(i, out);
+                memory[i][0][r] = out[0];
+                memory[i][1][r] = out[1];
+            }
     allocator allocs[NALLOC];
     int which[NALLOC];
     int nalloc = load_allocators(allocs, which);
@@ -552,7 +562,7 @@ int main(int argc, char **argv)
             for (int a = 0; a < nalloc; a++) {
                 double out[4];
                 if (wl->run) wl->run(&allocs[a], out);
-                else memory_child(which[a], out);
+                else out[0] = memory[which[a]][0][r], out[1] = memory[which[a]][1][r];
                 for (int m = 0; m < wl->nmetrics; m++)
                     results[a][m][r] = out[m];
             }
