@@ -11,7 +11,11 @@
 #                              count includes the debug.* copies: every C case run again
 #                              with the debug hooks on (PYALLOC_MALLOC=debug)
 #   ./build.sh install PREFIX  install header, library, pkg-config and CMake files
-#   ./build.sh bench           build and run the benchmarks
+#   ./build.sh bench           build and run the benchmarks (installs the peers
+#                              mimalloc, jemalloc, tcmalloc from Debian when missing)
+#   ./build.sh profile WORKLOAD  record one benchmark workload of PyAlloc with perf
+#                              (pair, batch, churn, threads, gc-full, gc-cycles, chain,
+#                              trace) into build/bench/perf-WORKLOAD.data; top symbols
 #   ./build.sh clean           remove build/
 #
 # Missing tools are installed first (Debian packages through apt-get, NuGet
@@ -121,18 +125,73 @@ install_to() {
     log "installed into $1 (pkg-config: PKG_CONFIG_PATH=$1/lib/pkgconfig; CMake: -DCMAKE_PREFIX_PATH=$1)"
 }
 
+# The benchmark's peers (bench/c/bench_alloc.c dlopens them): Debian's runtime
+# packages, installed when their shared library is missing.
+ensure_bench_deps() {
+    local missing=()
+    ldconfig -p | grep -q 'libmimalloc\.so\.2 '         || missing+=(libmimalloc2.0)
+    ldconfig -p | grep -q 'libjemalloc\.so\.2 '         || missing+=(libjemalloc2)
+    ldconfig -p | grep -q 'libtcmalloc_minimal\.so\.4 ' || missing+=(libtcmalloc-minimal4)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "installing the benchmark's peers: ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
 run_bench() {
+    ensure_bench_deps
     configure_and_build
     "$ROOT/bench/run.sh" "$CMAKE_BUILD" "$@"
 }
 
+# perf with software clock events (no hardware counters needed), call graphs.
+run_profile() {
+    local w="${1:-}" b="$CMAKE_BUILD/bench/c" cmd
+    case "$w" in
+        pair|batch|churn|threads) cmd=("$b/bench_alloc" --allocator pyalloc --workload "$w" --runs 3) ;;
+        gc-full)   cmd=("$b/bench_gc" --workload full --runs 3) ;;
+        gc-cycles) cmd=("$b/bench_gc" --workload cycles --runs 3) ;;
+        chain)     cmd=("$b/bench_gc" --workload chain --runs 3) ;;
+        trace)     cmd=("$b/bench_trace" --runs 3) ;;
+        *) die "usage: ./build.sh profile pair|batch|churn|threads|gc-full|gc-cycles|chain|trace" ;;
+    esac
+    if ! command -v perf >/dev/null; then
+        log "installing Debian package: linux-perf"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends linux-perf >/dev/null
+    fi
+    configure_and_build
+    local out="$BUILD/bench" data
+    mkdir -p "$out"
+    data="$out/perf-$w.data"
+    log "recording: ${cmd[*]}"
+    perf record -q -e cpu-clock -g -o "$data" -- "${cmd[@]}"
+    log "top symbols ($data; libpyalloc.so's come from libpyalloc.so.dbg beside it, by its .gnu_debuglink)"
+    local report
+    # -g none: the flat profile; "|| true": head closes the pipe early
+    report="$(perf report -i "$data" --stdio --no-children -g none --sort dso,symbol 2>/dev/null \
+        | grep -E '^ +[0-9.]+%' | head -n 25 || true)"
+    printf '%s\n' "$report"
+    if grep -qE 'libpyalloc\.so +\[\.\] PyAlloc_' <<<"$report"; then
+        log "C# method names (PyAlloc_Core_...) resolved in libpyalloc.so"
+    elif grep -q 'libpyalloc.so' <<<"$report"; then
+        log "WARNING: no C# method names in libpyalloc.so's samples: perf did not find its symbols ($NATIVE_DIR/libpyalloc.so.dbg)"
+    fi
+}
+
 case "${1:-}" in
     "")      main_job ;;
+    profile) shift; run_profile "$@" ;;
     tour)    shift; run_tour "$@" ;;
     test)    run_tests ;;
     install) shift; install_to "$@" ;;
     bench)   shift; run_bench "$@" ;;
     clean)   rm -rf "$BUILD" ;;
-    -h|--help|help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)       die "unknown command '$1' (try ./build.sh help)" ;;
 esac

@@ -42,4 +42,5 @@ while read -r name _min med _max; do
     echo "$name,$med,$cp_ns,$cp_ver,$ratio" >> "$out/gc.csv"
 done < "$out/gc_pyalloc.txt"
 echo
-echo "CSV: $out/alloc.csv, $out/gc.csv (ratio = PyAlloc / CPython; below 1 PyAlloc is faster)"
+echo "CSV: $out/alloc.csv (ratio = PyAlloc / allocator), $out/gc.csv (ratio = PyAlloc / CPython); below 1 PyAlloc is faster"
+python3 "$root/bench/chart.py" "$out"

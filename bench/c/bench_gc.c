@@ -10,7 +10,7 @@
    bench/python/bench_gc.py runs the same graphs in CPython; bench/run.sh puts
    the two side by side.
 
-   usage: bench_gc [--objects N] [--runs R]   (prints "workload ns_per_object" lines)
+   usage: bench_gc [--objects N] [--runs R] [--workload full|cycles|chain]   (prints "workload ns_per_object" lines)
 */
 #include <pyalloc.h>
 #include <stddef.h>
@@ -123,15 +123,19 @@ int main(int argc, char **argv)
 {
     size_t n = 1000000;
     int runs = 5;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--objects") && i + 1 < argc) n = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
-        else { fprintf(stderr, "usage: %s [--objects N] [--runs R]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[i], "--workload") && i + 1 < argc) only = argv[++i];
+        else { fprintf(stderr, "usage: %s [--objects N] [--runs R] [--workload full|cycles|chain]\n", argv[0]); return 2; }
     }
     if (runs < 1 || runs > 101 || n < 4) { fprintf(stderr, "bad arguments\n"); return 2; }
     struct { const char *name; double (*run)(size_t); } w[] = {
         {"full", run_full}, {"cycles", run_cycles}, {"chain", run_chain}};
     for (size_t k = 0; k < sizeof w / sizeof *w; k++) {
+        if (only && strcmp(only, w[k].name))
+            continue;
         double t[101];
         for (int r = 0; r < runs; r++) t[r] = w[k].run(n);
         qsort(t, (size_t)runs, sizeof(double), compare_double);
