@@ -104,6 +104,38 @@ public sealed unsafe class CensusTests : RuntimeFixture
         Assert.Throws<ObjectDisposedException>(() => gone.PoolMap());
     }
 
+    /// <summary><c>pa_pool_map</c>: the process heap's pools count the blocks pa_malloc serves, and let them go.</summary>
+    [Test]
+    public void ProcessPoolMap_CountsTheBlocksPaMallocServes()
+    {
+        static PaPoolInfo[] Map()
+        {
+            nuint total = NativeMethods.pa_pool_map(null, 0);
+            var map = new PaPoolInfo[(int)total + 64];   // room for a new arena meanwhile
+            fixed (PaPoolInfo* p = map)
+                total = NativeMethods.pa_pool_map(p, (nuint)map.Length);
+            return map[..(int)total];
+        }
+        static long InUse(PaPoolInfo[] map) => map.Sum(p => (long)p.BlocksInUse);
+
+        long before = InUse(Map());
+        var blocks = new List<nint>();
+        for (int i = 0; i < 500; i++)
+            blocks.Add((nint)NativeMethods.pa_malloc(100));
+        try
+        {
+            PaPoolInfo[] map = Map();
+            Assert.That(map.Length % 64, Is.Zero, "64 rows an arena");
+            Assert.That(InUse(map), Is.EqualTo(before + 500));
+        }
+        finally
+        {
+            foreach (nint b in blocks)
+                NativeMethods.pa_free((void*)b);
+        }
+        Assert.That(InUse(Map()), Is.EqualTo(before));
+    }
+
     // ------------------------------------------------------------------ find_leaks
 
     private PyOwned _cache = null!;   // the global list: what it holds never dies
