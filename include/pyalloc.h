@@ -128,7 +128,9 @@ PA_API size_t pa_usable_size(const void *p);
 
 /* Return every wholly free arena to the OS now (pymalloc keeps one wholly
    free arena to avoid thrashing; this lets it go too), and trim the system
-   allocator.  Returns the arena bytes released. */
+   allocator.  The calling thread's cache of freed blocks (see
+   pa_get_malloc_stats) goes back to the pools first.  Returns the arena
+   bytes released. */
 PA_API size_t pa_trim(void);
 
 /* Figures for one size class. */
@@ -162,7 +164,12 @@ typedef struct pa_malloc_stats {
 /* Fill *out with the process allocator's current figures: the pools and
    arenas behind pa_malloc & co., and its large blocks.  Objects are not
    counted: each runtime has a heap of its own.  0, or -1 when out is NULL.
-   The figures are a consistent picture of the pools at one moment. */
+   The figures are a consistent picture of the pools at one moment.
+   Thread caches: pa_free keeps a few KiB of freed blocks per size class and
+   thread for that thread's next pa_malloc.  The calling thread's cache is
+   emptied first; blocks waiting in other threads' caches count as free
+   blocks (so a pool in use may show no block in use), and come back to
+   their pools when those threads end. */
 PA_API int pa_get_malloc_stats(pa_malloc_stats *out);
 
 /* Print the figures as a table in the spirit of sys._debugmallocstats():
@@ -733,7 +740,8 @@ typedef struct pa_pool_info {
 PA_API size_t pa_runtime_pool_map(pa_runtime *rt, pa_pool_info *out, size_t cap);
 
 /* The same for the process heap that serves pa_malloc (section 2); 0 in the
-   malloc modes, which have no pools. */
+   malloc modes, which have no pools.  The calling thread's cache of freed
+   blocks goes back first; blocks waiting in other threads' caches show as in use. */
 PA_API size_t pa_pool_map(pa_pool_info *out, size_t cap);
 
 #ifdef __cplusplus

@@ -4,12 +4,17 @@
    traces, it can name its caller (a code address, or the _at form's file and
    line) without the C# core having to look at the native stack.  While
    tracemalloc is off (the flag is 0) the cost is one load and one predicted
-   branch before the call into the core. */
+   branch before the call into the core.
+
+   pa_malloc, pa_calloc and pa_free (and the _at forms) first try the thread
+   cache (thread_cache.h): while it serves, they never call the core. */
 #define _GNU_SOURCE
 #include "pyalloc.h"
+#include "thread_cache.h"
 
 #include <execinfo.h>
 #include <stddef.h>
+#include <string.h>
 
 #define PA_EXPORT __attribute__((visibility("default")))
 #define PA_MAX_FRAMES 100
@@ -27,6 +32,11 @@ extern int *pa__tracemalloc_flag(void);
 extern void *pa__malloc(size_t n, const pa__site *site);
 extern void *pa__calloc(size_t nelem, size_t elsize, const pa__site *site);
 extern void *pa__realloc(void *p, size_t n, const pa__site *site);
+extern void pa__free(void *p);
+extern size_t pa__trim(void);
+extern int pa__get_malloc_stats(pa_malloc_stats *out);
+extern int pa__print_malloc_stats(FILE *out);
+extern size_t pa__pool_map(pa_pool_info *out, size_t cap);
 extern pa_object *pa__object_new(pa_type *t, size_t nitems, int var, const pa__site *site);
 extern pa_object *pa__list_new(pa_runtime *rt, const pa__site *site);
 
@@ -77,31 +87,130 @@ static __attribute__((noinline)) void capture(pa__site *site, void **frames, int
         frames[site->nframes++] = stack[i];
 }
 
-#define SITE(file, line)                                                     \
+#define SITE_OF(caller, file, line)                                           \
     int nframe_ = tracing_nframe();                                          \
     void *frames_[PA_MAX_FRAMES];                                            \
     pa__site site_;                                                          \
     const pa__site *sitep_ = NULL;                                           \
     if (__builtin_expect(nframe_ != 0, 0)) {                                 \
-        capture(&site_, frames_, nframe_, __builtin_return_address(0), (file), (line)); \
+        capture(&site_, frames_, nframe_, (caller), (file), (line));         \
         sitep_ = &site_;                                                     \
     }
+#define SITE(file, line) SITE_OF(__builtin_return_address(0), file, line)
+
+/* ------------------------------------------------------------------ malloc */
+
+/* The core's malloc and calloc, for what the thread cache does not serve.
+   Out of line, so that the fast paths keep no frame for the site. */
+static __attribute__((noinline)) void *malloc_core(size_t n, void *caller, const char *file, int line)
+{
+    if (PA__UNLIKELY(!pa__fp.attached))
+        pa__tcache_attach();
+    SITE_OF(caller, file, line)
+    return pa__malloc(n, sitep_);
+}
+
+static __attribute__((noinline)) void *calloc_core(size_t nelem, size_t elsize, void *caller,
+                                                   const char *file, int line)
+{
+    if (PA__UNLIKELY(!pa__fp.attached))
+        pa__tcache_attach();
+    SITE_OF(caller, file, line)
+    return pa__calloc(nelem, elsize, sitep_);
+}
+
+/* The thread cache's malloc, NULL when it cannot serve n. */
+static inline void *cached_malloc(size_t n)
+{
+    if (PA__LIKELY(pa__fp.enabled)) {
+        void *p = pa__tcache_pop(n);
+        if (PA__LIKELY(p != NULL))
+            return p;
+        return pa__tcache_malloc_slow(n);
+    }
+    return NULL;
+}
+
+static inline void *cached_calloc(size_t nelem, size_t elsize)
+{
+    size_t n;
+    if (PA__LIKELY(pa__fp.enabled) && !__builtin_mul_overflow(nelem, elsize, &n) && n <= PA__SMALL_MAX) {
+        void *p = cached_malloc(n);
+        if (p != NULL)
+            return memset(p, 0, n);
+    }
+    return NULL;
+}
 
 PA_EXPORT void *pa_malloc(size_t n)
 {
-    SITE(NULL, 0)
-    return pa__malloc(n, sitep_);
+    void *p = cached_malloc(n);
+    return PA__LIKELY(p != NULL) ? p : malloc_core(n, __builtin_return_address(0), NULL, 0);
+}
+
+PA_EXPORT void *pa_malloc_at(size_t n, const char *file, int line)
+{
+    void *p = cached_malloc(n);
+    return PA__LIKELY(p != NULL) ? p : malloc_core(n, __builtin_return_address(0), file, line);
 }
 
 PA_EXPORT void *pa_calloc(size_t nelem, size_t elsize)
 {
-    SITE(NULL, 0)
-    return pa__calloc(nelem, elsize, sitep_);
+    void *p = cached_calloc(nelem, elsize);
+    return p != NULL ? p : calloc_core(nelem, elsize, __builtin_return_address(0), NULL, 0);
 }
+
+PA_EXPORT void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int line)
+{
+    void *p = cached_calloc(nelem, elsize);
+    return p != NULL ? p : calloc_core(nelem, elsize, __builtin_return_address(0), file, line);
+}
+
+/* -------------------------------------------------------------------- free */
+
+/* What the thread cache's fast path did not finish: a list to drain (taken
+   == 2); else this thread's first free (it gets a cache), an arena slot to
+   fill, then one more try; else a block for the core (large, bad, tracing). */
+static __attribute__((noinline)) void free_slow(void *p, int taken)
+{
+    if (taken == 2) {
+        uint32_t index = ((const pa__pool *)((uintptr_t)p & ~(uintptr_t)(PA__POOL_SIZE - 1)))->size_index;
+        pa__tcache_overflow(pa__tc, index);
+        return;
+    }
+    if (pa__fp.enabled && p != NULL && ((uintptr_t)p & 15) == 0) {
+        pa__tcache *tc = pa__tc;
+        if (tc == NULL)
+            tc = pa__tcache_create();
+        if (tc != NULL && pa__tcache_arena_slot(tc, (uintptr_t)p) >= 0
+            && (taken = pa__tcache_push(p)) != 0) {
+            if (taken == 2)
+                free_slow(p, taken);
+            return;
+        }
+    }
+    pa__free(p);
+}
+
+PA_EXPORT void pa_free(void *p)
+{
+    int taken = PA__LIKELY(pa__fp.enabled) ? pa__tcache_push(p) : 0;
+    if (PA__LIKELY(taken == 1))
+        return;
+    free_slow(p, taken);
+}
+
+/* ------------------------------------------- the rest: straight to the core */
 
 PA_EXPORT void *pa_realloc(void *p, size_t n)
 {
     SITE(NULL, 0)
+    return pa__realloc(p, n, sitep_);
+}
+
+PA_EXPORT void *pa_realloc_at(void *p, size_t n, const char *file, int line)
+{
+    SITE(file, line)
     return pa__realloc(p, n, sitep_);
 }
 
@@ -123,24 +232,6 @@ PA_EXPORT pa_object *pa_list_new(pa_runtime *rt)
     return pa__list_new(rt, sitep_);
 }
 
-PA_EXPORT void *pa_malloc_at(size_t n, const char *file, int line)
-{
-    SITE(file, line)
-    return pa__malloc(n, sitep_);
-}
-
-PA_EXPORT void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int line)
-{
-    SITE(file, line)
-    return pa__calloc(nelem, elsize, sitep_);
-}
-
-PA_EXPORT void *pa_realloc_at(void *p, size_t n, const char *file, int line)
-{
-    SITE(file, line)
-    return pa__realloc(p, n, sitep_);
-}
-
 PA_EXPORT pa_object *pa_object_new_at(pa_type *t, const char *file, int line)
 {
     SITE(file, line)
@@ -157,4 +248,30 @@ PA_EXPORT pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line)
 {
     SITE(file, line)
     return pa__list_new(rt, sitep_);
+}
+
+/* ------------------------- reports on the process heap: the cache goes first */
+
+PA_EXPORT size_t pa_trim(void)
+{
+    pa__tcache_flush_current();
+    return pa__trim();
+}
+
+PA_EXPORT int pa_get_malloc_stats(pa_malloc_stats *out)
+{
+    pa__tcache_flush_current();
+    return pa__get_malloc_stats(out);
+}
+
+PA_EXPORT int pa_print_malloc_stats(FILE *out)
+{
+    pa__tcache_flush_current();
+    return pa__print_malloc_stats(out);
+}
+
+PA_EXPORT size_t pa_pool_map(pa_pool_info *out, size_t cap)
+{
+    pa__tcache_flush_current();
+    return pa__pool_map(out, cap);
 }

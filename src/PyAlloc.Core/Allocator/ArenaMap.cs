@@ -34,6 +34,9 @@ internal static unsafe class ArenaMap
 
     private static nint s_root; // nint[RootLength]: the leaves (nint[LeafLength] of ArenaObject*)
 
+    /// <summary>The root (for the C thread caches' lock-free lookup), or null before the first arena.</summary>
+    public static nint* Root => (nint*)Volatile.Read(ref s_root);
+
     /// <summary>
     /// The arena that contains <paramref name="p"/>, or null when no arena of ours does.
     /// </summary>
@@ -73,6 +76,7 @@ internal static unsafe class ArenaMap
             if (root == null)
                 return false;
             Volatile.Write(ref s_root, (nint)root);
+            ThreadCaches.Publish();
         }
         ref nint leafRef = ref root[(int)(a >> (Geometry.ArenaBits + LeafBits))];
         nint leaf = leafRef;

@@ -110,6 +110,16 @@ internal unsafe struct Heap
     public static byte* Allocate(Heap* heap, uint index)
     {
         heap->Lock.Enter();
+        byte* bp = TakeBlock(heap, index);
+        heap->Lock.Exit();
+        return bp;
+    }
+
+    /* A block of class index, marked live and counted; null when no arena can be mapped.
+       Pre: heap lock held. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* TakeBlock(Heap* heap, uint index)
+    {
         PoolHeader* sentinel = &heap->UsedPools[index];
         PoolHeader* pool = sentinel->NextPool;
         byte* bp;
@@ -130,8 +140,65 @@ internal unsafe struct Heap
             heap->BlocksInUse++;
             *LiveWord(bp, out ulong bit) |= bit;
         }
-        heap->Lock.Exit();
         return bp;
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="want"/> blocks of class <paramref name="index"/> for a
+    /// thread cache: each is marked live, tagged (second word = <paramref name="secret"/> ^
+    /// address) and linked by its first word in front of <paramref name="head"/>.
+    /// </summary>
+    /// <returns>How many were taken; fewer than asked only when no arena can be mapped.</returns>
+    public static uint FillCache(Heap* heap, uint index, byte** head, uint want, nuint secret)
+    {
+        // The blocks keep the order the heap gives them (the cache hands out its head
+        // first), so a thread sees the same addresses as without a cache.
+        byte* rest = *head;
+        byte** link = head;
+        uint got = 0;
+        heap->Lock.Enter();
+        while (got < want)
+        {
+            // Invariants: the got blocks taken so far are live, tagged and linked from
+            // *head in the order taken; *link is the last one's link (or head).
+            byte* bp = TakeBlock(heap, index);
+            if (bp == null)
+                break;
+            ((nuint*)bp)[1] = secret ^ (nuint)bp;
+            *link = bp;
+            link = (byte**)bp;
+            got++;
+        }
+        heap->Lock.Exit();
+        *link = rest;
+        return got;
+    }
+
+    /// <summary>
+    /// Takes back <paramref name="count"/> blocks of a thread cache, linked by their first
+    /// words from <paramref name="list"/>: each loses its tag and goes back to its pool.
+    /// </summary>
+    /// <remarks>
+    /// The C side checked each block when it was freed. A block whose live bit is clear
+    /// now can only come from two threads freeing it at the same moment; it is skipped,
+    /// so it is never linked into a pool twice.
+    /// </remarks>
+    public static void DrainCache(Heap* heap, byte* list, uint count)
+    {
+        heap->Lock.Enter();
+        for (uint i = 0; i < count && list != null; i++)
+        {
+            // Invariants: the i blocks before list are back in their pools.
+            byte* bp = list;
+            list = *(byte**)bp;
+            ((nuint*)bp)[1] = 0;
+            ulong* word = LiveWord(bp, out ulong bit);
+            if ((*word & bit) == 0)
+                continue;
+            *word &= ~bit;
+            ReleaseBlock(heap, (PoolHeader*)((nuint)bp & ~(nuint)(Geometry.PoolSize - 1)), bp);
+        }
+        heap->Lock.Exit();
     }
 
     /* The word of the arena's live bitmap that holds p's bit, and the bit.  One bit per
@@ -267,6 +334,17 @@ internal unsafe struct Heap
             return false;
         }
         *LiveWord(p, out ulong bit) &= ~bit;
+        ReleaseBlock(heap, pool, p);
+        heap->Lock.Exit();
+        return true;
+    }
+
+    /* Links the block p, no longer live, into its pool's free list and moves the pool
+       between lists as it stops being full or becomes empty.
+       Pre: heap lock held; p's live bit is clear; p was counted in its pool. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ReleaseBlock(Heap* heap, PoolHeader* pool, byte* p)
+    {
         byte* lastFree = pool->FreeBlock;
         *(byte**)p = lastFree;
         pool->FreeBlock = p;
@@ -281,8 +359,6 @@ internal unsafe struct Heap
             // A pool has at least 31 blocks, so a pool that was full cannot be empty now.
             InsertToFreePool(heap, pool);
         }
-        heap->Lock.Exit();
-        return true;
     }
 
     /// <summary>
@@ -317,6 +393,8 @@ internal unsafe struct Heap
             return null;
         if ((*LiveWord(p, out ulong bit) & bit) == 0)
             return null; // freed already, or never handed out
+        if (ThreadCaches.IsCached(p))
+            return null; // freed already: it waits in a thread cache
         return pool;
     }
 

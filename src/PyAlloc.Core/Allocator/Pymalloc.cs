@@ -263,6 +263,8 @@ public static unsafe class Pymalloc
             stats.Classes[i].BlockSize = Geometry.IndexToSize((uint)i);
         if (s_rawHeap != null)
             Heap.AddStats(s_rawHeap, &stats);
+        if (s_heap != null)
+            ThreadCaches.AddCachedToStats(&stats);
         stats.ArenaBytes = stats.ArenasCurrent * Geometry.ArenaSize;
         stats.BytesInFreePools = stats.PoolsFree * Geometry.PoolSize;
         stats.LargeBlocks = LargeBlocks.Count;
@@ -302,6 +304,9 @@ public static unsafe class Pymalloc
     /// hooks in <c>debug</c> mode; null in the malloc modes.
     /// </summary>
     internal static Heap* RawHeap => s_rawHeap;
+
+    /// <summary>The heap the thread caches serve: the process heap in pymalloc mode, else null.</summary>
+    internal static Heap* FastHeap => s_heap;
 
     /// <summary>The mode in force (after the first allocation) or requested so far.</summary>
     public static AllocatorMode Mode =>
@@ -370,6 +375,7 @@ public static unsafe class Pymalloc
             System.Threading.Volatile.Write(ref Unsafe.As<AllocatorMode, int>(ref s_mode), (int)mode);
         }
         s_initLock.Exit();
+        ThreadCaches.Publish();
     }
 
     private static AllocatorMode ModeFromEnvironment()

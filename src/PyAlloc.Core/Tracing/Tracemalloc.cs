@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 
+using PyAlloc.Core.Allocator;
+
 namespace PyAlloc.Core.Tracing;
 
 /// <summary>Where an allocation was asked for, as the C entry points know it.</summary>
@@ -95,6 +97,7 @@ internal static unsafe class Tracemalloc
         s_tracebackLimit = nframe;
         System.Threading.Volatile.Write(ref *flag, nframe);
         s_lock.Exit();
+        ThreadCaches.Publish(); // the C caches stop serving: traced blocks go through the core
         return 0;
     }
 
@@ -107,6 +110,7 @@ internal static unsafe class Tracemalloc
         ClearLocked();
         FreeSymbolFrames();
         s_lock.Exit();
+        ThreadCaches.Publish();
         Symbolizer.Clear();
     }
 

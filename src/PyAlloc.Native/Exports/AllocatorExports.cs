@@ -10,8 +10,10 @@ namespace PyAlloc.Native.Exports;
 
 /// <summary>Sections 2 and 3 of pyalloc.h: the allocator and its mode.</summary>
 /// <remarks>
-/// pa_malloc, pa_calloc and pa_realloc (and their _at forms) are C functions in
-/// native/entry that name their call site and call the pa__ entry points here.
+/// pa_malloc, pa_calloc, pa_realloc, pa_free (and their _at forms), pa_trim and the
+/// statistics are C functions in native/entry: they serve small blocks from the thread
+/// cache, name their call site, flush the cache before a report, and call the pa__
+/// entry points here for the rest.
 /// </remarks>
 /// <remarks>
 /// Every export catches at the boundary: the core reports failures through
@@ -42,7 +44,7 @@ internal static unsafe class AllocatorExports
         catch (Exception e) { Errors.SetInternal("pa_realloc", e); return null; }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_free")]
+    [UnmanagedCallersOnly(EntryPoint = "pa__free")]
     public static void Free(void* p)
     {
         try { Traced.Free(p); }
@@ -56,14 +58,14 @@ internal static unsafe class AllocatorExports
         catch (Exception e) { Errors.SetInternal("pa_usable_size", e); return 0; }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_trim")]
+    [UnmanagedCallersOnly(EntryPoint = "pa__trim")]
     public static nuint Trim()
     {
         try { return Pymalloc.Trim(); }
         catch (Exception e) { Errors.SetInternal("pa_trim", e); return 0; }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_get_malloc_stats")]
+    [UnmanagedCallersOnly(EntryPoint = "pa__get_malloc_stats")]
     public static int GetMallocStats(MallocStats* output)
     {
         if (output == null)
@@ -72,7 +74,7 @@ internal static unsafe class AllocatorExports
         return 0;
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_print_malloc_stats")]
+    [UnmanagedCallersOnly(EntryPoint = "pa__print_malloc_stats")]
     public static int PrintMallocStats(void* file)
     {
         if (file == null)

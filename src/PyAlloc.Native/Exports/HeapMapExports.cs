@@ -26,7 +26,7 @@ internal static unsafe class HeapMapExports
         catch (Exception e) { Errors.SetInternal("pa_runtime_pool_map", e); return nuint.MaxValue; }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_pool_map")]
+    [UnmanagedCallersOnly(EntryPoint = "pa__pool_map")]
     public static nuint PoolMap(PoolInfo* output, nuint cap)
     {
         if (output == null && cap != 0)

@@ -1,0 +1,138 @@
+/* The thread cache's slow halves: making a thread's cache, refilling and
+   draining it through the core, and giving it back when the thread ends.
+   See thread_cache.h for what the cache is and why. */
+#define _GNU_SOURCE
+#include "thread_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+/* The core's side (C# [UnmanagedCallersOnly] exports, ThreadCacheExports.cs). */
+extern void pa__fastpath_attach(pa__fastpath *fp);
+extern uint32_t pa__cache_refill(pa__tcache *tc, uint32_t index, uint32_t want);
+extern void pa__cache_drain(pa__tcache *tc, uint32_t index, uint32_t keep);
+extern void pa__cache_flush(pa__tcache *tc);
+extern void pa__cache_register(pa__tcache *tc);
+
+pa__fastpath pa__fp;
+
+/* Global-dynamic TLS through descriptors (-mtls-dialect=gnu2): a library that
+   is dlopened (as .NET loads it) needs no static TLS, and when glibc could give
+   the module static TLS the access is a call that returns an offset. */
+__thread pa__tcache *pa__tc __attribute__((tls_model("initial-exec")));
+
+/* 8 KiB of blocks per class, 16 to 128 blocks: a refill or drain moves half. */
+#define PA__LIMIT(i) ((8192 / (((i) + 1) * 16)) < 16 ? 16 : (8192 / (((i) + 1) * 16)) > 128 ? 128 \
+                      : (8192 / (((i) + 1) * 16)))
+const uint8_t pa__cache_limit[PA__NUM_CLASSES] = {
+    PA__LIMIT(0), PA__LIMIT(1), PA__LIMIT(2), PA__LIMIT(3), PA__LIMIT(4), PA__LIMIT(5),
+    PA__LIMIT(6), PA__LIMIT(7), PA__LIMIT(8), PA__LIMIT(9), PA__LIMIT(10), PA__LIMIT(11),
+    PA__LIMIT(12), PA__LIMIT(13), PA__LIMIT(14), PA__LIMIT(15), PA__LIMIT(16), PA__LIMIT(17),
+    PA__LIMIT(18), PA__LIMIT(19), PA__LIMIT(20), PA__LIMIT(21), PA__LIMIT(22), PA__LIMIT(23),
+    PA__LIMIT(24), PA__LIMIT(25), PA__LIMIT(26), PA__LIMIT(27), PA__LIMIT(28), PA__LIMIT(29),
+    PA__LIMIT(30), PA__LIMIT(31),
+};
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static int exit_key_made;
+
+/* The thread is ending: its cache goes to the core's orphan stack, which the
+   core empties at its next refill, drain or flush (from any thread).  No call
+   into the core here: the .NET runtime may have let go of this thread already. */
+static void on_thread_exit(void *value)
+{
+    pa__tcache *tc = (pa__tcache *)value;
+    pa__tc = NULL;
+    pa__tcache *head = __atomic_load_n(&pa__fp.orphans, __ATOMIC_RELAXED);
+    do
+        tc->next_orphan = head;
+    while (!__atomic_compare_exchange_n(&pa__fp.orphans, &head, tc, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+static void make_exit_key(void)
+{
+    exit_key_made = pthread_key_create(&exit_key, on_thread_exit) == 0;
+}
+
+/* The calling thread's first cache, or NULL: the caches are off, out of
+   memory, or no thread-exit hook could be made (a cache without one would
+   strand its blocks when the thread ends). */
+pa__tcache *pa__tcache_create(void)
+{
+    if (!pa__fp.enabled)
+        return NULL;
+    pthread_once(&exit_key_once, make_exit_key);
+    if (!exit_key_made)
+        return NULL;
+    pa__tcache *tc = (pa__tcache *)calloc(1, sizeof *tc);
+    if (tc == NULL)
+        return NULL;
+    for (int i = 0; i < PA__ARENA_SLOTS; i++)
+        tc->arena_base[i] = UINTPTR_MAX;  /* matches no arena base (their low 20 bits are 0), NULL included */
+    if (pthread_setspecific(exit_key, tc) != 0) {
+        free(tc);
+        return NULL;
+    }
+    pa__cache_register(tc);
+    pa__tc = tc;
+    return tc;
+}
+
+/* pa__tcache_pop found nothing: make the cache or refill the class, then pop.
+   NULL sends the caller to the core (large request, out of memory, caches off). */
+void *pa__tcache_malloc_slow(size_t n)
+{
+    if (n > PA__SMALL_MAX)
+        return NULL;
+    pa__tcache *tc = pa__tc;
+    if (tc == NULL && (tc = pa__tcache_create()) == NULL)
+        return NULL;
+    uint32_t index = (uint32_t)((n - (n != 0)) >> 4);
+    if (tc->heads[index] == NULL && pa__cache_refill(tc, index, pa__cache_limit[index] / 2u) == 0)
+        return NULL;
+    return pa__tcache_pop(n);
+}
+
+/* The thread's arena slot for address a, filled from the arena map: the slot
+   number, or -1 when a is in no arena of the process heap (the slot is left). */
+int pa__tcache_arena_slot(pa__tcache *tc, uintptr_t a)
+{
+    const intptr_t *root = pa__fp.arena_root;
+    if ((a >> 48) != 0 || root == NULL)
+        return -1;
+    const intptr_t *leaf = (const intptr_t *)root[a >> (PA__ARENA_BITS + PA__MAP_LEAF_BITS)];
+    if (leaf == NULL)
+        return -1;
+    const pa__arena *arena = (const pa__arena *)leaf[(a >> PA__ARENA_BITS) & ((1u << PA__MAP_LEAF_BITS) - 1)];
+    uintptr_t base = a & ~(((uintptr_t)1 << PA__ARENA_BITS) - 1);
+    if (arena == NULL || arena->heap != pa__fp.heap || (uintptr_t)arena->address != base)
+        return -1;
+    unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
+    tc->arena_base[slot] = base;
+    tc->arena[slot] = arena;
+    tc->live[slot] = arena->live_bits;
+    return (int)slot;
+}
+
+/* A list passed its limit: the core takes back all but the newest half. */
+void pa__tcache_overflow(pa__tcache *tc, uint32_t index)
+{
+    pa__cache_drain(tc, index, pa__cache_limit[index] / 2u);
+}
+
+/* The first call of any entry point: tell the core where pa__fp is. */
+void pa__tcache_attach(void)
+{
+    pa__fastpath_attach(&pa__fp);
+}
+
+/* Before the calls that report on the process heap (stats, pool map, trim):
+   the calling thread's cached blocks go back, so a single-threaded program
+   sees exact figures. */
+void pa__tcache_flush_current(void)
+{
+    if (!pa__fp.attached)
+        pa__tcache_attach();
+    pa__cache_flush(pa__tc);          /* NULL: the core only adopts orphans */
+}

@@ -1,0 +1,257 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using PyAlloc.Core.Support;
+using PyAlloc.Core.Tracing;
+
+namespace PyAlloc.Core.Allocator;
+
+/* ============================================================================
+   Thread caches: the core's side
+
+   pa_malloc and pa_free are C functions (native/entry/thread_cache.h) that
+   serve small blocks from a per-thread cache without calling the core: a
+   call into C# costs about as much as a whole malloc+free of glibc, so the
+   crossing must be rare.  The caches are C data; the core owns their blocks
+   and their rules:
+     - FastPath is the one struct the C side reads: whether the caches may
+       serve (pymalloc mode and tracemalloc off), the process heap, the arena
+       map's root and the tag key.  It lives in the C library; the C side
+       hands over its address on its first call (Attach), and the core writes
+       it whenever one of those changes (Publish).
+     - A cached block is live to the heap (live bit set, counted in use) and
+       free to the user: its second word holds its tag, Secret ^ address.  A
+       pa_free or pa_realloc of a tagged block is a double free, refused by
+       Heap.FindLivePool as one of a block back in its pool is.
+     - Refill moves a batch of blocks from the heap into one list of a cache
+       (tagging them); Drain moves the oldest part of a list back (clearing
+       the tags); Flush empties a whole cache.  One crossing and one heap
+       lock per batch.
+     - A thread that ends pushes its cache on FastPath.Orphans (C, lock-free);
+       the core flushes and frees orphans at its next Refill, Drain or Flush.
+   Every cache is registered when made (Register) and leaves the registry
+   when adopted, so the statistics can count the blocks waiting in caches as
+   free (AddCachedToStats); the C entry points of the statistics, the pool
+   map and pa_trim also flush the calling thread's cache first.  The pool map
+   alone cannot tell: a pool shows the blocks other threads cache as in use.
+============================================================================ */
+
+/// <summary>The C fast path's view of the core (<c>pa__fastpath</c> in thread_cache.h).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 48)]
+internal unsafe struct FastPath
+{
+    /// <summary>1 while the caches may serve: pymalloc mode, and tracemalloc off.</summary>
+    [FieldOffset(0)] public int Enabled;
+    /// <summary>1 once the core has this struct.</summary>
+    [FieldOffset(4)] public int Attached;
+    /// <summary>The process heap (pymalloc mode), or null.</summary>
+    [FieldOffset(8)] public Heap* Heap;
+    /// <summary>The arena map's root, or null before the first arena.</summary>
+    [FieldOffset(16)] public nint* ArenaRoot;
+    /// <summary>The tag key: a cached block's second word is Secret ^ its address.</summary>
+    [FieldOffset(24)] public nuint Secret;
+    /// <summary>Caches of threads that ended, linked by <see cref="ThreadCache.NextOrphan"/>.</summary>
+    [FieldOffset(32)] public ThreadCache* Orphans;
+}
+
+/// <summary>One thread's cache (<c>pa__tcache</c> in thread_cache.h).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct ThreadCache
+{
+    /// <summary>Per size class, the first cached block (byte*), linked by first words.</summary>
+    public fixed ulong Heads[Geometry.NumSizeClasses];
+    /// <summary>Per size class, how many blocks its list holds.</summary>
+    public fixed uint Counts[Geometry.NumSizeClasses];
+    /// <summary>The next cache on the orphan stack.</summary>
+    public ThreadCache* NextOrphan;
+    /// <summary>The next and previous caches of live threads (the core's registry).</summary>
+    public ThreadCache* NextLive, PrevLive;
+}
+
+/// <summary>Refill, drain and flush of the C thread caches; the tag key.</summary>
+internal static unsafe class ThreadCaches
+{
+    private static FastPath* s_fast;
+    private static nuint s_secret;
+    private static NativeLock s_lock;
+    private static NativeLock s_registryLock;     // guards s_live and every cache's live links
+    private static ThreadCache* s_live;
+
+    /// <summary>The tag key, or 0 while no cache can exist.</summary>
+    public static nuint Secret => s_secret;
+
+    /// <summary>True when the second word of the live block <paramref name="p"/> says it sits in a thread cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsCached(byte* p)
+    {
+        nuint secret = s_secret;
+        return secret != 0 && ((nuint*)p)[1] == (secret ^ (nuint)p);
+    }
+
+    /// <summary>The C side's first call: remember its struct and fill it.</summary>
+    public static void Attach(FastPath* fast)
+    {
+        s_lock.Enter();
+        if (s_secret == 0)
+            s_secret = (nuint)Random.Shared.NextInt64() | 1;
+        s_fast = fast;
+        fast->Secret = s_secret;
+        fast->Attached = 1;
+        s_lock.Exit();
+        Publish();
+    }
+
+    /// <summary>
+    /// Writes the current mode, heap, arena map root and tracing state to the C side.
+    /// Called when any of them changes.
+    /// </summary>
+    public static void Publish()
+    {
+        FastPath* fast = s_fast;
+        if (fast == null)
+            return;
+        s_lock.Enter();
+        Heap* heap = Pymalloc.FastHeap;
+        fast->Heap = heap;
+        fast->ArenaRoot = ArenaMap.Root;
+        int enabled = heap != null && !Tracemalloc.IsTracing ? 1 : 0;
+        Volatile.Write(ref fast->Enabled, enabled); // after the fields it vouches for
+        s_lock.Exit();
+    }
+
+    /// <summary>
+    /// Moves up to <paramref name="want"/> blocks of class <paramref name="index"/> from
+    /// the process heap to the cache's list; returns how many (0: out of memory, or the
+    /// caches are off).
+    /// </summary>
+    public static uint Refill(ThreadCache* tc, uint index, uint want)
+    {
+        AdoptOrphans();
+        Heap* heap = Pymalloc.FastHeap;
+        if (heap == null || index >= Geometry.NumSizeClasses)
+            return 0;
+        byte* head = (byte*)tc->Heads[index];
+        uint got = Heap.FillCache(heap, index, &head, want, s_secret);
+        tc->Heads[index] = (ulong)head;
+        tc->Counts[index] += got;
+        return got;
+    }
+
+    /// <summary>Gives back all but the newest <paramref name="keep"/> blocks of one list.</summary>
+    public static void Drain(ThreadCache* tc, uint index, uint keep)
+    {
+        AdoptOrphans();
+        if (index < Geometry.NumSizeClasses)
+            DrainList(tc, index, keep);
+    }
+
+    /// <summary>Gives back every block of the cache (null: only adopt the orphans).</summary>
+    public static void Flush(ThreadCache* tc)
+    {
+        AdoptOrphans();
+        if (tc == null)
+            return;
+        for (uint i = 0; i < Geometry.NumSizeClasses; i++)
+            DrainList(tc, i, 0);
+    }
+
+    /// <summary>A thread made its cache: it joins the registry until it is adopted.</summary>
+    public static void Register(ThreadCache* tc)
+    {
+        s_registryLock.Enter();
+        tc->PrevLive = null;
+        tc->NextLive = s_live;
+        if (s_live != null)
+            s_live->PrevLive = tc;
+        s_live = tc;
+        s_registryLock.Exit();
+    }
+
+    /* Pre: tc is registered and its thread has ended.  Post: it is not registered. */
+    private static void Unregister(ThreadCache* tc)
+    {
+        s_registryLock.Enter();
+        if (tc->PrevLive != null)
+            tc->PrevLive->NextLive = tc->NextLive;
+        else if (s_live == tc)
+            s_live = tc->NextLive;
+        if (tc->NextLive != null)
+            tc->NextLive->PrevLive = tc->PrevLive;
+        s_registryLock.Exit();
+    }
+
+    /// <summary>
+    /// Moves the blocks waiting in thread caches from "in use" to "free" in
+    /// <paramref name="stats"/> (the heap counts them in use).
+    /// </summary>
+    /// <remarks>
+    /// The counts of other threads' caches are read while those threads run, so under
+    /// concurrent allocation each is a moment's value; a class's in-use plus free stays exact.
+    /// </remarks>
+    public static void AddCachedToStats(MallocStats* stats)
+    {
+        s_registryLock.Enter();
+        for (ThreadCache* tc = s_live; tc != null; tc = tc->NextLive)
+        {
+            // Invariants: the caches before tc are counted.
+            for (int i = 0; i < Geometry.NumSizeClasses; i++)
+            {
+                nuint cached = Volatile.Read(ref tc->Counts[i]);
+                ref SizeClassStats cls = ref stats->Classes[i];
+                cached = Math.Min(cached, cls.BlocksInUse);
+                cls.BlocksInUse -= cached;
+                cls.FreeBlocks += cached;
+                nuint bytes = cached * Geometry.IndexToSize((uint)i);
+                stats->BytesInUsedBlocks -= bytes;
+                stats->BytesInFreeBlocks += bytes;
+            }
+        }
+        s_registryLock.Exit();
+    }
+
+    /* Pre:  tc's list for index holds Counts[index] tagged blocks of the process heap.
+       Post: it holds min(keep, count) of them, the newest; the rest are back in their pools. */
+    private static void DrainList(ThreadCache* tc, uint index, uint keep)
+    {
+        uint count = tc->Counts[index];
+        if (count <= keep)
+            return;
+        Heap* heap = Pymalloc.FastHeap; // set once in pymalloc mode, the only mode with caches
+        byte** link = (byte**)&tc->Heads[index];
+        for (uint i = 0; i < keep; i++)
+        {
+            // Invariants: *link is the (i+1)-th block of the list.
+            link = (byte**)*link;
+        }
+        byte* rest = *link;
+        *link = null;
+        tc->Counts[index] = keep;
+        Heap.DrainCache(heap, rest, count - keep);
+    }
+
+    /* Caches of threads that ended: flush them and free them (the C side made
+       them with calloc).  The stack is taken whole, so each is seen once. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AdoptOrphans()
+    {
+        if (s_fast != null && Volatile.Read(ref *(nint*)&s_fast->Orphans) != 0)
+            AdoptOrphansSlow();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AdoptOrphansSlow()
+    {
+        ThreadCache* tc = (ThreadCache*)Interlocked.Exchange(ref *(nint*)&s_fast->Orphans, 0);
+        while (tc != null)
+        {
+            // Invariants: every cache before tc is flushed and freed.
+            ThreadCache* next = tc->NextOrphan;
+            Unregister(tc);
+            for (uint i = 0; i < Geometry.NumSizeClasses; i++)
+                DrainList(tc, i, 0);
+            NativeMemory.Free(tc);
+            tc = next;
+        }
+    }
+}

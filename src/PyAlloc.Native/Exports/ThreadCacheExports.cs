@@ -1,0 +1,48 @@
+using System;
+using System.Runtime.InteropServices;
+using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Support;
+
+namespace PyAlloc.Native.Exports;
+
+/// <summary>
+/// The thread caches' calls into the core (native/entry/thread_cache.c): internal,
+/// never in pyalloc.h. Each moves a batch, so the crossing is paid once per batch.
+/// </summary>
+internal static unsafe class ThreadCacheExports
+{
+    [UnmanagedCallersOnly(EntryPoint = "pa__fastpath_attach")]
+    public static void Attach(FastPath* fast)
+    {
+        try { ThreadCaches.Attach(fast); }
+        catch (Exception e) { Errors.SetInternal("pa_malloc", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa__cache_register")]
+    public static void Register(ThreadCache* tc)
+    {
+        try { ThreadCaches.Register(tc); }
+        catch (Exception e) { Errors.SetInternal("pa_malloc", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa__cache_refill")]
+    public static uint Refill(ThreadCache* tc, uint index, uint want)
+    {
+        try { return ThreadCaches.Refill(tc, index, want); }
+        catch (Exception e) { Errors.SetInternal("pa_malloc", e); return 0; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa__cache_drain")]
+    public static void Drain(ThreadCache* tc, uint index, uint keep)
+    {
+        try { ThreadCaches.Drain(tc, index, keep); }
+        catch (Exception e) { Errors.SetInternal("pa_free", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa__cache_flush")]
+    public static void Flush(ThreadCache* tc)
+    {
+        try { ThreadCaches.Flush(tc); }
+        catch (Exception e) { Errors.SetInternal("pa_trim", e); }
+    }
+}

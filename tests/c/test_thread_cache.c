@@ -1,0 +1,240 @@
+/* test_thread_cache.c -- the per-thread cache of pa_malloc and pa_free
+   (native/entry/thread_cache.h), in pymalloc mode, the only mode that has it.
+
+   - A block freed into the cache is free to the user: freeing it again, asking
+     its usable size or reallocating it is refused, and it is handed out once.
+   - calloc from the cache zeroes the block.
+   - Statistics count cached blocks as free, also those of a thread that is
+     still running; blocks of threads that ended come back to the heap, even
+     from a thread that only freed (the cross-thread case), and pa_trim can
+     then return every arena.
+   - Turning tracemalloc on turns the caches off: new blocks are traced. */
+#include "test_util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+static void double_free_of_a_cached_block_is_refused(void **state)
+{
+    (void)state;
+    void *p = pa_malloc(40);
+    assert_non_null(p);
+    pa_malloc_stats before = pa_stats_now();
+    pa_free(p);                       /* into the cache */
+    pa_clear_error();
+    pa_free(p);                       /* again: a double free */
+    PA_ASSERT_ERROR_MENTIONS("double free");
+    /* Handed out once: two allocations of the class get two blocks. */
+    void *a = pa_malloc(40), *b = pa_malloc(40);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(a != b);
+    pa_malloc_stats after = pa_stats_now();
+    assert_int_equal(after.classes[pa_class_of(40)].blocks_in_use,
+                     before.classes[pa_class_of(40)].blocks_in_use + 1);
+    pa_free(a);
+    pa_free(b);
+}
+
+static void usable_size_and_realloc_of_a_cached_block_are_refused(void **state)
+{
+    (void)state;
+    void *p = pa_malloc(100);
+    assert_non_null(p);
+    assert_int_equal(pa_usable_size(p), 112);
+    pa_free(p);
+    pa_clear_error();
+    assert_int_equal(pa_usable_size(p), 0);
+    PA_ASSERT_ERROR_MENTIONS("double free");
+    pa_clear_error();
+    assert_null(pa_realloc(p, 200));
+    PA_ASSERT_ERROR_MENTIONS("not a live block");
+}
+
+static void calloc_from_the_cache_is_zeroed(void **state)
+{
+    (void)state;
+    enum { N = 64 };
+    unsigned char *blocks[N];
+    for (int i = 0; i < N; i++) {
+        blocks[i] = pa_malloc(64);
+        assert_non_null(blocks[i]);
+        memset(blocks[i], 0xAB, 64);
+    }
+    for (int i = 0; i < N; i++)
+        pa_free(blocks[i]);           /* the cache now holds dirty 64-byte blocks */
+    for (int i = 0; i < N; i++) {
+        blocks[i] = pa_calloc(4, 16);
+        assert_non_null(blocks[i]);
+        for (int k = 0; k < 64; k++)
+            if (blocks[i][k] != 0)
+                fail_msg("calloc block %d byte %d is 0x%02x", i, k, blocks[i][k]);
+    }
+    for (int i = 0; i < N; i++)
+        pa_free(blocks[i]);
+}
+
+static void a_freed_block_is_the_next_one_handed_out(void **state)
+{
+    (void)state;
+    /* The cache is last-in first-out, per class: the freed block is still hot. */
+    void *p = pa_malloc(200);
+    pa_free(p);
+    void *q = pa_malloc(200);
+    assert_ptr_equal(p, q);
+    pa_free(q);
+}
+
+/* ------------------------------------------------------- other threads */
+
+static pthread_barrier_t cached, checked;
+
+static void *cache_and_wait(void *arg)
+{
+    (void)arg;
+    void *blocks[100];
+    for (int i = 0; i < 100; i++)
+        blocks[i] = pa_malloc(48);
+    for (int i = 0; i < 100; i++)
+        pa_free(blocks[i]);           /* cached by this thread, which keeps running */
+    pthread_barrier_wait(&cached);
+    pthread_barrier_wait(&checked);
+    return NULL;
+}
+
+static void blocks_cached_by_a_running_thread_count_as_free(void **state)
+{
+    (void)state;
+    pa_malloc_stats before = pa_stats_now();
+    pthread_barrier_init(&cached, NULL, 2);
+    pthread_barrier_init(&checked, NULL, 2);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, cache_and_wait, NULL), 0);
+    pthread_barrier_wait(&cached);
+    pa_malloc_stats during = pa_stats_now();
+    /* Not pa_assert_stats_consistent: a pool whose only blocks wait in the other
+       thread's cache is in use with no block in use (pyalloc.h says so). */
+    const pa_size_class_stats *c48 = &during.classes[pa_class_of(48)];
+    assert_int_equal((c48->blocks_in_use + c48->free_blocks) % c48->pools, 0);
+    assert_int_equal(pa_stats_blocks_in_use(&during), pa_stats_blocks_in_use(&before));
+    assert_true(during.classes[pa_class_of(48)].free_blocks >= 100);
+    pthread_barrier_wait(&checked);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pa_malloc_stats after = pa_stats_now();
+    assert_int_equal(pa_stats_blocks_in_use(&after), pa_stats_blocks_in_use(&before));
+    pthread_barrier_destroy(&cached);
+    pthread_barrier_destroy(&checked);
+}
+
+enum { HANDED = 20000 };
+static void *handed[HANDED];
+
+static void *free_everything_handed(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < HANDED; i++)
+        pa_free(handed[i]);
+    return (void *)(uintptr_t)(pa_last_error()[0] != '\0');
+}
+
+static void a_thread_that_only_frees_gives_the_blocks_back_when_it_ends(void **state)
+{
+    (void)state;
+    pa_trim();
+    pa_malloc_stats before = pa_stats_now();
+    uint64_t s = 7;
+    for (int i = 0; i < HANDED; i++) {
+        handed[i] = pa_malloc(1 + (size_t)(pa_pattern_next(&s) % 512));
+        assert_non_null(handed[i]);
+    }
+    pthread_t t;
+    void *failed;
+    assert_int_equal(pthread_create(&t, NULL, free_everything_handed, NULL), 0);
+    assert_int_equal(pthread_join(t, &failed), 0);
+    assert_null(failed);
+    pa_malloc_stats after = pa_stats_now();
+    pa_assert_stats_consistent(&after);
+    assert_int_equal(pa_stats_blocks_in_use(&after), pa_stats_blocks_in_use(&before));
+    pa_trim();
+    after = pa_stats_now();
+    assert_int_equal(after.arenas_current, before.arenas_current);
+}
+
+static void *churn_and_exit(void *arg)
+{
+    uint64_t s = (uint64_t)(uintptr_t)arg;
+    void *slots[256] = {0};
+    for (int k = 0; k < 20000; k++) {
+        size_t i = (size_t)(pa_pattern_next(&s) % 256);
+        if (slots[i]) {
+            pa_free(slots[i]);
+            slots[i] = NULL;
+        } else {
+            slots[i] = pa_malloc(1 + (size_t)(pa_pattern_next(&s) % 512));
+        }
+    }
+    for (int i = 0; i < 256; i++)
+        pa_free(slots[i]);
+    return NULL;
+}
+
+static void caches_of_many_short_threads_all_come_back(void **state)
+{
+    (void)state;
+    pa_malloc_stats before = pa_stats_now();
+    for (int round = 0; round < 8; round++) {
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, churn_and_exit, (void *)(uintptr_t)(round * 4 + i + 1)), 0);
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+    }
+    pa_malloc_stats after = pa_stats_now();
+    pa_assert_stats_consistent(&after);
+    assert_int_equal(pa_stats_blocks_in_use(&after), pa_stats_blocks_in_use(&before));
+}
+
+/* ------------------------------------------------------------- tracing */
+
+static void tracing_turns_the_cache_off_so_new_blocks_are_traced(void **state)
+{
+    (void)state;
+    void *warm = pa_malloc(32);
+    pa_free(warm);                    /* the 32-byte list has blocks */
+    assert_int_equal(pa_tracemalloc_start(1), 0);
+    size_t before, peak, now;
+    pa_tracemalloc_get_traced_memory(&before, &peak);
+    void *p = pa_malloc(32);
+    assert_non_null(p);
+    pa_tracemalloc_get_traced_memory(&now, &peak);
+    assert_int_equal(now, before + 32);
+    pa_frame frame;
+    assert_int_equal(pa_tracemalloc_get_traceback(p, &frame, 1), 1);
+    pa_free(p);
+    pa_tracemalloc_get_traced_memory(&now, &peak);
+    assert_int_equal(now, before);
+    pa_tracemalloc_stop();
+    /* Off again: the cache serves, and nothing is traced. */
+    p = pa_malloc(32);
+    assert_non_null(p);
+    pa_clear_error();
+    assert_int_equal(pa_tracemalloc_get_traceback(p, &frame, 1), 0);
+    pa_free(p);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(double_free_of_a_cached_block_is_refused),
+        cmocka_unit_test(usable_size_and_realloc_of_a_cached_block_are_refused),
+        cmocka_unit_test(calloc_from_the_cache_is_zeroed),
+        cmocka_unit_test(a_freed_block_is_the_next_one_handed_out),
+        cmocka_unit_test(blocks_cached_by_a_running_thread_count_as_free),
+        cmocka_unit_test(a_thread_that_only_frees_gives_the_blocks_back_when_it_ends),
+        cmocka_unit_test(caches_of_many_short_threads_all_come_back),
+        cmocka_unit_test(tracing_turns_the_cache_off_so_new_blocks_are_traced),
+    };
+    return PA_RUN_TESTS(tests, argc, argv);
+}
