@@ -106,7 +106,7 @@ int pa__tcache_arena_slot(pa__tcache *tc, uintptr_t a)
         return -1;
     const pa__arena *arena = (const pa__arena *)leaf[(a >> PA__ARENA_BITS) & ((1u << PA__MAP_LEAF_BITS) - 1)];
     uintptr_t base = a & ~(((uintptr_t)1 << PA__ARENA_BITS) - 1);
-    if (arena == NULL || arena->heap != pa__fp.heap || (uintptr_t)arena->address != base)
+    if (arena == NULL || !pa__is_process_heap(arena->heap) || (uintptr_t)arena->address != base)
         return -1;
     unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
     tc->arena_base[slot] = base;

@@ -67,13 +67,14 @@ typedef struct pa__pool {
 
 /* ThreadCache (ThreadCache.cs): one per thread, made on first use, given back
    to the core through fp.orphans when the thread ends.  The core reads the
-   fields up to prev_live; the arena slots after it are the C side's own. */
+   fields up to heap; the arena slots after it are the C side's own. */
 #define PA__ARENA_SLOTS 16
 typedef struct pa__tcache {
     void *heads[PA__NUM_CLASSES];      /* cached blocks, linked by their first word */
     uint32_t counts[PA__NUM_CLASSES];  /* length of each list */
     struct pa__tcache *next_orphan;
     struct pa__tcache *next_live, *prev_live;  /* the core's registry of caches */
+    void *heap;                                /* the process heap it refills from (the core's) */
     /* The arenas this thread freed into lately, by (address >> 20) % SLOTS: the
        arena map's answer and the arena's live bitmap, so that a free does not
        walk the map (three dependent loads) each time.  Checked against the
@@ -87,13 +88,22 @@ typedef struct pa__tcache {
 typedef struct pa__fastpath {
     volatile int enabled;                /* 1: the caches may serve (pymalloc, not tracing) */
     int attached;                        /* the core knows this struct */
-    void *volatile heap;                 /* the process heap */
+    void *volatile heaps;                /* the first process heap */
     const intptr_t *volatile arena_root; /* the arena map's root, once mapped */
     uintptr_t secret;                    /* the tag key */
     pa__tcache *volatile orphans;        /* caches of ended threads, a lock-free stack */
+    uintptr_t heaps_span;                /* the process heaps are [heaps, heaps + heaps_span) */
 } pa__fastpath;
 
+
 extern pa__fastpath pa__fp;
+
+/* True when heap is one of the process heaps (not a runtime's): one range check. */
+static inline int pa__is_process_heap(const void *heap)
+{
+    return (uintptr_t)heap - (uintptr_t)pa__fp.heaps < pa__fp.heaps_span;
+}
+
 extern __thread pa__tcache *pa__tc __attribute__((tls_model("initial-exec")));
 
 /* Longest list per class: about 4 KiB of blocks, at least 8 and at most 64. */
@@ -147,7 +157,7 @@ static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
     const pa__arena *arena = tc->arena[slot];
     const uint64_t *live = tc->live[slot];
     if (PA__UNLIKELY(tc->arena_base[slot] != base || arena->address != (uint8_t *)base
-                     || arena->heap != pa__fp.heap || arena->live_bits != live))
+                     || !pa__is_process_heap(arena->heap) || arena->live_bits != live))
         return 0;                     /* a slot to fill, or not the process heap's arena */
     uintptr_t pool = a & ~(uintptr_t)(PA__POOL_SIZE - 1);
     uintptr_t offset = a - pool;

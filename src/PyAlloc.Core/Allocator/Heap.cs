@@ -63,24 +63,38 @@ internal unsafe struct Heap
 
     // ---------------------------------------------------------------- lifetime
 
+    /// <summary>Bytes of one heap with its lists, rounded to a cache line: the stride of <see cref="CreateArray"/>.</summary>
+    public static nuint Stride =>
+        (nuint)((sizeof(Heap) + Geometry.NumSizeClasses * sizeof(PoolHeader)
+                 + (Geometry.PoolsPerArena + 1) * sizeof(ArenaObject*) + 63) & ~63);
+
     /// <summary>A new empty heap; null when out of memory.</summary>
-    public static Heap* Create()
+    public static Heap* Create() => CreateArray(1);
+
+    /// <summary>
+    /// <paramref name="count"/> new empty heaps, <see cref="Stride"/> bytes apart in one block
+    /// (so "is this one of them?" is a range check); null when out of memory.
+    /// </summary>
+    /// <remarks>Only the first may be given to <see cref="Destroy"/>, and only when count is 1.</remarks>
+    public static Heap* CreateArray(int count)
     {
-        nuint bytes = (nuint)(sizeof(Heap)
-                              + Geometry.NumSizeClasses * sizeof(PoolHeader)
-                              + (Geometry.PoolsPerArena + 1) * sizeof(ArenaObject*));
-        Heap* heap = (Heap*)NativeMemory.AlignedAlloc(bytes, 64);
-        if (heap == null)
+        nuint stride = Stride;
+        byte* block = (byte*)NativeMemory.AlignedAlloc(stride * (nuint)count, 64);
+        if (block == null)
             return null;
-        NativeMemory.Clear(heap, bytes);
-        heap->UsedPools = (PoolHeader*)(heap + 1);
-        heap->NfpToLastA = (ArenaObject**)(heap->UsedPools + Geometry.NumSizeClasses);
-        for (int i = 0; i < Geometry.NumSizeClasses; i++)
+        NativeMemory.Clear(block, stride * (nuint)count);
+        for (int h = 0; h < count; h++)
         {
-            PoolHeader* sentinel = &heap->UsedPools[i];
-            sentinel->NextPool = sentinel->PrevPool = sentinel;
+            Heap* heap = (Heap*)(block + (nuint)h * stride);
+            heap->UsedPools = (PoolHeader*)(heap + 1);
+            heap->NfpToLastA = (ArenaObject**)(heap->UsedPools + Geometry.NumSizeClasses);
+            for (int i = 0; i < Geometry.NumSizeClasses; i++)
+            {
+                PoolHeader* sentinel = &heap->UsedPools[i];
+                sentinel->NextPool = sentinel->PrevPool = sentinel;
+            }
         }
-        return heap;
+        return (Heap*)block;
     }
 
     /// <summary>
@@ -176,29 +190,43 @@ internal unsafe struct Heap
 
     /// <summary>
     /// Takes back <paramref name="count"/> blocks of a thread cache, linked by their first
-    /// words from <paramref name="list"/>: each loses its tag and goes back to its pool.
+    /// words from <paramref name="list"/>: each loses its tag and goes back to its pool,
+    /// in whichever heap the pool belongs to (a thread frees other threads' blocks too).
     /// </summary>
     /// <remarks>
-    /// The C side checked each block when it was freed. A block whose live bit is clear
-    /// now can only come from two threads freeing it at the same moment; it is skipped,
-    /// so it is never linked into a pool twice.
+    /// The heap of each block is read from its pool without that heap's lock: the block is
+    /// live, so its pool and arena stay, and an arena never changes heap. A run of blocks
+    /// of one heap costs one lock. The C side checked each block when it was freed; a block
+    /// whose live bit is clear now can only come from two threads freeing it at the same
+    /// moment: it is skipped, so it is never linked into a pool twice.
     /// </remarks>
-    public static void DrainCache(Heap* heap, byte* list, uint count)
+    public static void DrainCache(byte* list, uint count)
     {
-        heap->Lock.Enter();
+        Heap* locked = null;
         for (uint i = 0; i < count && list != null; i++)
         {
-            // Invariants: the i blocks before list are back in their pools.
+            // Invariants: the i blocks before list are back in their pools; locked is
+            // the heap whose lock this thread holds, or null.
             byte* bp = list;
             list = *(byte**)bp;
+            PoolHeader* pool = (PoolHeader*)((nuint)bp & ~(nuint)(Geometry.PoolSize - 1));
+            Heap* heap = pool->Arena->Heap;
+            if (heap != locked)
+            {
+                if (locked != null)
+                    locked->Lock.Exit();
+                heap->Lock.Enter();
+                locked = heap;
+            }
             ((nuint*)bp)[1] = 0;
             ulong* word = LiveWord(bp, out ulong bit);
             if ((*word & bit) == 0)
                 continue;
             *word &= ~bit;
-            ReleaseBlock(heap, (PoolHeader*)((nuint)bp & ~(nuint)(Geometry.PoolSize - 1)), bp);
+            ReleaseBlock(heap, pool, bp);
         }
-        heap->Lock.Exit();
+        if (locked != null)
+            locked->Lock.Exit();
     }
 
     /* The word of the arena's live bitmap that holds p's bit, and the bit.  One bit per
@@ -582,9 +610,13 @@ internal unsafe struct Heap
     /// Every pool of the heap's arenas, arena by arena (in the arena table's order), pools 0..63 of each:
     /// the heap map (<c>pa_runtime_pool_map</c>). Fills up to <paramref name="cap"/> rows, returns the total.
     /// </summary>
-    public static nuint PoolMap(Heap* heap, PoolInfo* output, nuint cap)
+    /// <remarks>
+    /// For several heaps in one map, pass the rows and arenas already written as
+    /// <paramref name="firstRow"/> and <paramref name="firstArena"/>: rows go on from there.
+    /// </remarks>
+    public static nuint PoolMap(Heap* heap, PoolInfo* output, nuint cap, nuint firstRow = 0, nuint firstArena = 0)
     {
-        PoolMapState state = new() { Output = output, Cap = cap };
+        PoolMapState state = new() { Output = output, Cap = cap, Total = firstRow, Arena = firstArena };
         heap->Lock.Enter();
         ArenaTable.ForEachArena(heap, &AddArenaPools, &state);
         heap->Lock.Exit();

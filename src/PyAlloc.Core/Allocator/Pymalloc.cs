@@ -38,6 +38,15 @@ public static unsafe class Pymalloc
 {
     private static Heap* s_heap;          // the fast paths' heap: the process heap in pymalloc mode, else null
     private static Heap* s_rawHeap;       // the process heap in pymalloc and debug modes (under the hooks), else null
+    private static int s_heapCount;       // process heaps, s_rawHeap first and Heap.Stride apart: ThreadHeaps or 1
+    private static nuint s_heapSpan;      // s_heapCount * Heap.Stride
+    private static int s_nextThreadHeap;  // round robin of ThreadHeap
+
+    /// <summary>
+    /// Process heaps in pymalloc mode: the thread caches of different threads refill from
+    /// different heaps (and so different pools, under different locks), round robin.
+    /// </summary>
+    public const int ThreadHeaps = 16;
     private static AllocatorMode s_mode;  // Unset until the first allocation
     private static AllocatorMode s_requestedMode;
     private static NativeLock s_initLock;
@@ -121,8 +130,8 @@ public static unsafe class Pymalloc
         if (arena != null)
         {
             // Objects live in their runtime's heap and die by pa_decref, never by pa_free.
-            if (arena->Heap == s_heap)
-                Heap.Free(s_heap, arena, (byte*)p, "pa_free");
+            if (IsProcessHeap(arena->Heap) && s_heap != null)
+                Heap.Free(arena->Heap, arena, (byte*)p, "pa_free");
             else
                 FreeNotInPools(p);
         }
@@ -171,7 +180,7 @@ public static unsafe class Pymalloc
 
         ArenaObject* arena = ArenaMap.Lookup(p);
         nuint oldSize;
-        if (arena != null && arena->Heap != s_heap)
+        if (arena != null && !IsProcessHeap(arena->Heap))
         {
             ReportRuntimeMemory("pa_realloc", p);
             return null;
@@ -230,7 +239,7 @@ public static unsafe class Pymalloc
         if (DebugHooksOn)
             return DebugHooks.UsableSize(p);
         ArenaObject* arena = ArenaMap.Lookup(p);
-        if (arena != null && arena->Heap != s_heap)
+        if (arena != null && !IsProcessHeap(arena->Heap))
         {
             ReportRuntimeMemory("pa_usable_size", p);
             return 0;
@@ -247,7 +256,9 @@ public static unsafe class Pymalloc
     /// <returns>Arena bytes released.</returns>
     public static nuint Trim()
     {
-        nuint released = s_rawHeap != null ? Heap.Trim(s_rawHeap) : 0;
+        nuint released = 0;
+        for (int i = 0; i < s_heapCount; i++)
+            released += Heap.Trim(HeapAt(i));
         Libc.MallocTrim(0);
         return released;
     }
@@ -261,8 +272,8 @@ public static unsafe class Pymalloc
         MallocStats stats = default;
         for (int i = 0; i < Geometry.NumSizeClasses; i++)
             stats.Classes[i].BlockSize = Geometry.IndexToSize((uint)i);
-        if (s_rawHeap != null)
-            Heap.AddStats(s_rawHeap, &stats);
+        for (int i = 0; i < s_heapCount; i++)
+            Heap.AddStats(HeapAt(i), &stats);
         if (s_heap != null)
             ThreadCaches.AddCachedToStats(&stats);
         stats.ArenaBytes = stats.ArenasCurrent * Geometry.ArenaSize;
@@ -307,6 +318,35 @@ public static unsafe class Pymalloc
 
     /// <summary>The heap the thread caches serve: the process heap in pymalloc mode, else null.</summary>
     internal static Heap* FastHeap => s_heap;
+
+    /// <summary>The process heaps (first, and bytes spanned): one range, so "is it ours?" is one compare.</summary>
+    internal static Heap* HeapsBase => s_rawHeap;
+    internal static nuint HeapsSpan => s_heapSpan;
+
+    /// <summary>Process heap <paramref name="i"/> (0 is <see cref="RawHeap"/>).</summary>
+    internal static Heap* HeapAt(int i) => (Heap*)((byte*)s_rawHeap + (nuint)i * Heap.Stride);
+
+    /// <summary>True for a process heap, false for a runtime's (or null).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool IsProcessHeap(Heap* heap) => (nuint)((byte*)heap - (byte*)s_rawHeap) < s_heapSpan;
+
+    /// <summary>The heap for a new thread's cache, round robin over the process heaps.</summary>
+    internal static Heap* ThreadHeap()
+    {
+        if (s_heap == null)
+            return null;
+        int i = (int)((uint)System.Threading.Interlocked.Increment(ref s_nextThreadHeap) - 1) % s_heapCount;
+        return HeapAt(i);
+    }
+
+    /// <summary>Every process heap's pools, heap after heap, arenas numbered on (<c>pa_pool_map</c>).</summary>
+    internal static nuint PoolMap(PoolInfo* output, nuint cap)
+    {
+        nuint rows = 0;
+        for (int i = 0; i < s_heapCount; i++)
+            rows = Heap.PoolMap(HeapAt(i), output, cap, rows, rows / Geometry.PoolsPerArena);
+        return rows;
+    }
 
     /// <summary>The mode in force (after the first allocation) or requested so far.</summary>
     public static AllocatorMode Mode =>
@@ -365,11 +405,19 @@ public static unsafe class Pymalloc
             AllocatorMode mode = s_requestedMode != AllocatorMode.Unset ? s_requestedMode : ModeFromEnvironment();
             if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
             {
-                s_rawHeap = Heap.Create();
+                int count = mode == AllocatorMode.Pymalloc ? ThreadHeaps : 1;
+                s_rawHeap = Heap.CreateArray(count);
                 if (s_rawHeap == null) // cannot even allocate the heap: fall back to the system allocator
+                {
                     mode = mode == AllocatorMode.Debug ? AllocatorMode.MallocDebug : AllocatorMode.Malloc;
-                else if (mode == AllocatorMode.Pymalloc)
-                    s_heap = s_rawHeap;
+                }
+                else
+                {
+                    s_heapCount = count;
+                    s_heapSpan = (nuint)count * Heap.Stride;
+                    if (mode == AllocatorMode.Pymalloc)
+                        s_heap = s_rawHeap;
+                }
             }
             // Publish the heap before the mode: the fast path reads s_mode, then s_heap.
             System.Threading.Volatile.Write(ref Unsafe.As<AllocatorMode, int>(ref s_mode), (int)mode);

@@ -24,6 +24,10 @@ namespace PyAlloc.Core.Allocator;
        free to the user: its second word holds its tag, Secret ^ address.  A
        pa_free or pa_realloc of a tagged block is a double free, refused by
        Heap.FindLivePool as one of a block back in its pool is.
+     - Each cache refills from one of the process heaps (Pymalloc.ThreadHeaps,
+       given round robin at Register), so threads take blocks from different
+       pools under different locks; a drain gives each block back to the heap
+       of its pool, whichever thread freed it.
      - Refill moves a batch of blocks from the heap into one list of a cache
        (tagging them); Drain moves the oldest part of a list back (clearing
        the tags); Flush empties a whole cache.  One crossing and one heap
@@ -45,14 +49,16 @@ internal unsafe struct FastPath
     [FieldOffset(0)] public int Enabled;
     /// <summary>1 once the core has this struct.</summary>
     [FieldOffset(4)] public int Attached;
-    /// <summary>The process heap (pymalloc mode), or null.</summary>
-    [FieldOffset(8)] public Heap* Heap;
+    /// <summary>The first process heap (pymalloc mode), or null: the heaps are <see cref="HeapsSpan"/> bytes from here.</summary>
+    [FieldOffset(8)] public Heap* Heaps;
     /// <summary>The arena map's root, or null before the first arena.</summary>
     [FieldOffset(16)] public nint* ArenaRoot;
     /// <summary>The tag key: a cached block's second word is Secret ^ its address.</summary>
     [FieldOffset(24)] public nuint Secret;
     /// <summary>Caches of threads that ended, linked by <see cref="ThreadCache.NextOrphan"/>.</summary>
     [FieldOffset(32)] public ThreadCache* Orphans;
+    /// <summary>Bytes from <see cref="Heaps"/> past the last process heap.</summary>
+    [FieldOffset(40)] public nuint HeapsSpan;
 }
 
 /// <summary>One thread's cache (<c>pa__tcache</c> in thread_cache.h).</summary>
@@ -67,6 +73,8 @@ internal unsafe struct ThreadCache
     public ThreadCache* NextOrphan;
     /// <summary>The next and previous caches of live threads (the core's registry).</summary>
     public ThreadCache* NextLive, PrevLive;
+    /// <summary>The process heap this cache refills from (set at <see cref="ThreadCaches.Register"/>).</summary>
+    public Heap* Heap;
 }
 
 /// <summary>Refill, drain and flush of the C thread caches; the tag key.</summary>
@@ -113,7 +121,8 @@ internal static unsafe class ThreadCaches
             return;
         s_lock.Enter();
         Heap* heap = Pymalloc.FastHeap;
-        fast->Heap = heap;
+        fast->Heaps = heap;
+        fast->HeapsSpan = heap != null ? Pymalloc.HeapsSpan : 0;
         fast->ArenaRoot = ArenaMap.Root;
         int enabled = heap != null && !Tracemalloc.IsTracing ? 1 : 0;
         Volatile.Write(ref fast->Enabled, enabled); // after the fields it vouches for
@@ -128,7 +137,7 @@ internal static unsafe class ThreadCaches
     public static uint Refill(ThreadCache* tc, uint index, uint want)
     {
         AdoptOrphans();
-        Heap* heap = Pymalloc.FastHeap;
+        Heap* heap = tc->Heap;
         if (heap == null || index >= Geometry.NumSizeClasses)
             return 0;
         byte* head = (byte*)tc->Heads[index];
@@ -159,6 +168,7 @@ internal static unsafe class ThreadCaches
     /// <summary>A thread made its cache: it joins the registry until it is adopted.</summary>
     public static void Register(ThreadCache* tc)
     {
+        tc->Heap = Pymalloc.ThreadHeap();
         s_registryLock.Enter();
         tc->PrevLive = null;
         tc->NextLive = s_live;
@@ -217,7 +227,6 @@ internal static unsafe class ThreadCaches
         uint count = tc->Counts[index];
         if (count <= keep)
             return;
-        Heap* heap = Pymalloc.FastHeap; // set once in pymalloc mode, the only mode with caches
         byte** link = (byte**)&tc->Heads[index];
         for (uint i = 0; i < keep; i++)
         {
@@ -227,7 +236,7 @@ internal static unsafe class ThreadCaches
         byte* rest = *link;
         *link = null;
         tc->Counts[index] = keep;
-        Heap.DrainCache(heap, rest, count - keep);
+        Heap.DrainCache(rest, count - keep);
     }
 
     /* Caches of threads that ended: flush them and free them (the C side made

@@ -36,8 +36,7 @@ internal static unsafe class HeapMapExports
         }
         try
         {
-            Heap* heap = Pymalloc.RawHeap;
-            return heap == null ? 0 : Heap.PoolMap(heap, output, cap);
+            return Pymalloc.PoolMap(output, cap);
         }
         catch (Exception e) { Errors.SetInternal("pa_pool_map", e); return nuint.MaxValue; }
     }

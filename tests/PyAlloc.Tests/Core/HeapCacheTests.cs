@@ -59,13 +59,39 @@ public sealed unsafe class HeapCacheTests
         byte* head = null;
         Assert.That(Heap.FillCache(_heap, 0, &head, 20, Secret), Is.EqualTo(20u));
         List<nint> blocks = Walk(head);
-        Heap.DrainCache(_heap, head, 20);
+        Heap.DrainCache(head, 20);
         Assert.That(_heap->BlocksInUse, Is.EqualTo((nuint)0));
         foreach (nint p in blocks)
         {
             byte* b = (byte*)p;
             Assert.That(((nuint*)b)[1], Is.EqualTo((nuint)0), "the tag is gone");
             Assert.That(Heap.Probe(_heap, ArenaMap.Lookup(b), b, out _), Is.EqualTo(BlockState.Free));
+        }
+    }
+
+    [Test]
+    public void DrainCache_GivesEachBlockBackToItsOwnHeap()
+    {
+        Heap* other = Heap.Create();
+        try
+        {
+            byte* mine = null, theirs = null;
+            Heap.FillCache(_heap, 2, &mine, 5, Secret);
+            Heap.FillCache(other, 2, &theirs, 5, Secret);
+            // One list mixing both heaps' blocks, as a thread that frees others' blocks has.
+            byte* last = mine;
+            while (*(byte**)last != null)
+                last = *(byte**)last;
+            *(byte**)last = theirs;
+            Heap.DrainCache(mine, 10);
+            Assert.That(_heap->BlocksInUse, Is.EqualTo((nuint)0));
+            Assert.That(other->BlocksInUse, Is.EqualTo((nuint)0));
+            Assert.That(HeapInvariants.Check(_heap, 0), Is.Empty);
+            Assert.That(HeapInvariants.Check(other, 0), Is.Empty);
+        }
+        finally
+        {
+            Heap.Destroy(other);
         }
     }
 
@@ -79,7 +105,7 @@ public sealed unsafe class HeapCacheTests
         // freeing it at once): its first word is now its pool's link.
         ((nuint*)second)[1] = 0;
         Assert.That(Heap.Free(_heap, ArenaMap.Lookup(second), second, "test"), Is.True);
-        Heap.DrainCache(_heap, first, 2);
+        Heap.DrainCache(first, 2);
         Assert.That(_heap->BlocksInUse, Is.EqualTo((nuint)0));
         byte* a = Heap.Allocate(_heap, 1), b = Heap.Allocate(_heap, 1), c = Heap.Allocate(_heap, 1);
         Assert.That(new HashSet<nint> { (nint)a, (nint)b, (nint)c }, Has.Count.EqualTo(3), "no block handed out twice");
