@@ -38,7 +38,7 @@ namespace PyAlloc;
 /// <see cref="SuppressGCTransitionAttribute"/> is on the calls that are short, never block and
 /// never print: <see cref="pa_malloc"/>, <see cref="pa_free"/>, <see cref="pa_usable_size"/> and
 /// the error and version accessors. It is not on <see cref="pa_calloc"/> (clears up to the whole
-/// request), <see cref="pa_realloc"/> (copies), <see cref="pa_trim"/> (unmaps and trims the C heap),
+/// request), <see cref="pa_realloc"/> (copies), <see cref="pa_trim"/> (unmaps, releases pages and trims the C heap),
 /// the statistics calls (walk every arena; printing writes to a file), nor on the mode calls
 /// (<see cref="pa_get_allocator_mode"/> may read the environment and write a warning to stderr).
 /// With the debug hooks on (<c>PYALLOC_MALLOC=debug</c>), <see cref="pa_free"/> may report a damaged or bad
@@ -138,8 +138,11 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName), SuppressGCTransition]
     public static partial nuint pa_usable_size(void* p);
 
-    /// <summary><c>size_t pa_trim(void)</c>: returns every wholly free arena to the OS and trims the system allocator.</summary>
-    /// <returns>Arena bytes released.</returns>
+    /// <summary>
+    /// <c>size_t pa_trim(void)</c>: returns every wholly free arena to the OS, releases the pages of the
+    /// arenas kept that hold no live block, and trims the system allocator (see <see cref="PyMemory.Trim"/>).
+    /// </summary>
+    /// <returns>Bytes released: 1 MiB per arena unmapped plus the resident pages released.</returns>
     [LibraryImport(LibraryName)]
     public static partial nuint pa_trim();
 

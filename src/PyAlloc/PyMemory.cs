@@ -153,9 +153,18 @@ public static unsafe class PyMemory
 
     // ---------------------------------------------------------------------------- trim
 
-    /// <summary>Returns every wholly free arena to the OS now and trims the system allocator (<c>pa_trim</c>).</summary>
-    /// <returns>Arena bytes released: a multiple of 1 MiB, 0 when no arena was wholly free.</returns>
-    /// <remarks>pymalloc keeps one wholly free arena to avoid thrashing; this lets it go too.</remarks>
+    /// <summary>Gives free memory back to the OS now and trims the system allocator (<c>pa_trim</c>).</summary>
+    /// <returns>
+    /// Bytes released: 1 MiB per wholly free arena unmapped, plus the resident 4 KiB pages released
+    /// inside the arenas kept (0 when there was nothing left to release).
+    /// </returns>
+    /// <remarks>
+    /// pymalloc keeps one wholly free arena to avoid thrashing; this lets it go too. In the arenas
+    /// kept, the pages of empty pools and the pages of used pools that no live block overlaps go
+    /// back to the OS (a pool's first page, with its header, stays); live blocks are untouched,
+    /// and the free blocks on released pages stay free blocks, used again when their pool has no
+    /// other free block.
+    /// </remarks>
     public static nuint Trim() => NativeMethods.pa_trim();
 
     // ---------------------------------------------------------------------- statistics

@@ -50,8 +50,7 @@ internal static unsafe class ArenaTable
         byte* address = OsMemory.MapAligned(Geometry.ArenaSize, Geometry.ArenaSize);
         if (address == null)
             return null;
-        var liveBits = (ulong*)NativeMemory.AllocZeroed(
-            Geometry.PoolsPerArena * Geometry.LiveWordsPerPool, sizeof(ulong));
+        var liveBits = (ulong*)NativeMemory.AllocZeroed(Geometry.ArenaSideBytes, 1);
         if (liveBits == null)
         {
             OsMemory.Unmap(address, Geometry.ArenaSize);

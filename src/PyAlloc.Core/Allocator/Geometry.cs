@@ -28,6 +28,16 @@ internal static class Geometry
     /// <summary>Live bits per pool: one per 16-byte granule after the header, rounded to 64.</summary>
     public const int LiveBitsPerPool = ((PoolSize - PoolOverhead) / Alignment + 63) & ~63;
     public const int LiveWordsPerPool = LiveBitsPerPool / 64;
+    public const int LiveWordsPerArena = PoolsPerArena * LiveWordsPerPool;
+
+    /// <summary>
+    /// An arena's side memory (<see cref="ArenaObject.LiveBits"/>): its live bitmap, then one byte
+    /// per pool, the pool's released-page mask (Heap.ReleasedPages).
+    /// </summary>
+    public const int ArenaSideBytes = LiveWordsPerArena * sizeof(ulong) + PoolsPerArena;
+
+    /// <summary>The most pages per pool a released-page mask (one byte) can name.</summary>
+    public const int MaxPagesPerPool = 8;
 
     /// <summary>The size index of a pool that has never held blocks.</summary>
     public const uint NoSizeClass = 0xFFFF;

@@ -1,6 +1,9 @@
+using System;
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Allocator;
@@ -18,6 +21,36 @@ namespace PyAlloc.Core.Allocator;
    Every entry point takes the heap's lock for its whole length; the pool
    structures are never touched without it.  The lock is per heap, so heaps
    owned by different threads will not contend.
+
+   Released pages (pa_trim)
+   A pool is 16 KiB, four 4 KiB OS pages; page 0 holds the header.  Trim gives
+   back to the OS (madvise MADV_DONTNEED, the mapping stays) what it can
+   inside the arenas it keeps:
+     - an empty pool's pages 1..3.  The pool forgets its size class
+       (SizeIndex = NoSizeClass), so AllocateFromNewPool initialises it
+       afresh and nothing reads its old free list;
+     - a used pool's page 1..3 that no live block overlaps (blocks straddle
+       page boundaries: every block overlapping the page counts).  The free
+       blocks overlapping such a page are "parked": the pool's free list is
+       rebuilt, in address order, from the other free blocks only, and the
+       page is marked in the pool's released-page mask (one byte per pool
+       after the arena's live bitmap, ReleasedPages).  Pages wholly past the
+       carved part (NextOffset) are released with no mark: carving writes
+       them anew; the page that NextOffset cuts is kept.  A pool on a used
+       list keeps one free block: when every free block would be parked, the
+       lowest such page stays;
+     - when the free list and the never-carved space of a pool with a mask
+       run dry, ExtendPool puts the parked blocks back on the free list
+       (UnparkBlocks) before calling the pool full; their pages come back
+       zero-filled, which free blocks do not mind.
+   So a pool's free blocks are those on its free list and the parked ones:
+   Count, the statistics and the live bitmap (double-free checks) do not
+   change.  Invariant: while a page is marked, every block that overlaps it is
+   carved, free and parked (on no free list, not live), and every free block
+   that is on no free list overlaps a marked page; a full pool (on no list)
+   has no mask.  So a block handed out, or freed, never overlaps a marked
+   page, and UnparkBlocks cannot take back the block being handed out (its
+   live bit is set only after ExtendPool returns).
 ============================================================================ */
 
 /// <summary>What an address is to a heap (<see cref="Heap.Probe"/>).</summary>
@@ -242,9 +275,11 @@ internal unsafe struct Heap
     }
 
     /* The pool's free list just ran dry: carve the next never-used block, or,
-       when the pool has none left, unlink the now full pool from its used list.
+       when the pool has none left, bring back the blocks pa_trim parked, or, when
+       there are none, unlink the now full pool from its used list.
        Pre:  pool->FreeBlock == null, pool is on its used list.
-       Post: pool->FreeBlock is a block whose link is null, or pool is on no list. */
+       Post: pool->FreeBlock is a free block (its list null-terminated), or pool is
+             full and on no list with no released-page mask. */
     private static void ExtendPool(PoolHeader* pool, uint index)
     {
         uint size = Geometry.IndexToSize(index);
@@ -255,6 +290,8 @@ internal unsafe struct Heap
             *(byte**)pool->FreeBlock = null;
             return;
         }
+        if (*ReleasedPages(pool) != 0 && UnparkBlocks(pool, size))
+            return; // pa_trim parked free blocks: they are the free list now
         PoolHeader* next = pool->NextPool;
         PoolHeader* prev = pool->PrevPool;
         next->PrevPool = prev;
@@ -332,6 +369,7 @@ internal unsafe struct Heap
         // Initialise the pool for this class: return the first block and carve the second.
         uint size = Geometry.IndexToSize(index);
         pool->SizeIndex = index;
+        *ReleasedPages(pool) = 0; // blocks parked for its old class are not blocks of this one
         bp = (byte*)pool + Geometry.PoolOverhead;
         pool->NextOffset = Geometry.PoolOverhead + (size << 1);
         pool->MaxNextOffset = Geometry.PoolSize - size;
@@ -566,9 +604,14 @@ internal unsafe struct Heap
     // --------------------------------------------------------------------- trim
 
     /// <summary>
-    /// Returns every wholly free arena of the heap to the OS (InsertToFreePool keeps one).
+    /// Gives the heap's free memory back to the OS: every wholly free arena (InsertToFreePool
+    /// keeps one) is unmapped; in the arenas kept, the pages of empty pools and the pages of
+    /// used pools that no live block overlaps are released (see "Released pages" above).
     /// </summary>
-    /// <returns>Bytes of arena memory released.</returns>
+    /// <returns>
+    /// Bytes released: 1 MiB per arena unmapped, plus the released pages that were resident
+    /// (a page released twice, or never touched, counts nothing).
+    /// </returns>
     public static nuint Trim(Heap* heap)
     {
         nuint released = 0;
@@ -588,8 +631,268 @@ internal unsafe struct Heap
             ao = next;
         }
         heap->NfpToLastA[Geometry.PoolsPerArena] = null; // no wholly free arena is left
+
+        int pageShift = TrimPageShift();
+        if (pageShift != 0)
+        {
+            TrimState state = new() { PageShift = pageShift };
+            ArenaTable.ForEachArena(heap, &TrimArena, &state);
+            released += state.Released;
+        }
         heap->Lock.Exit();
         return released;
+    }
+
+    /* log2 of the OS page size when a pool spans 2..MaxPagesPerPool whole pages (4 KiB pages:
+       four), so that pages of a pool can be released; 0 otherwise (then Trim releases whole
+       arenas only). */
+    private static int TrimPageShift()
+    {
+        nuint page = OsMemory.PageSize;
+        if (page == 0 || (page & (page - 1)) != 0 || page > Geometry.PoolSize / 2
+            || Geometry.PoolSize / page > Geometry.MaxPagesPerPool)
+            return 0;
+        return BitOperations.Log2(page);
+    }
+
+    private struct TrimState
+    {
+        public int PageShift;
+        public nuint Released;
+    }
+
+    /* Trim's pass over one arena that is kept: releases the pages 1..n-1 of its empty pools and
+       the free pages of its used pools.
+       Pre: heap lock held; the arena has a live block (wholly free arenas are gone). */
+    private static void TrimArena(ArenaObject* arena, void* state)
+    {
+        TrimState* s = (TrimState*)state;
+        int pagesPerPool = Geometry.PoolSize >> s->PageShift;
+        // Which pages are resident, to count what is released (mincore): at most 512 pages.
+        byte* resident = stackalloc byte[Geometry.ArenaSize >> 11];
+        bool known = OsMemory.Residency(arena->Address, Geometry.ArenaSize, resident);
+        for (byte* p = arena->Address; p < arena->PoolAddress; p += Geometry.PoolSize)
+        {
+            // Invariants: the pools before p are trimmed; s->Released counts their released pages.
+            PoolHeader* pool = (PoolHeader*)p;
+            uint pages;
+            if (pool->Count == 0)
+                pages = ForgetEmptyPool(pool, pagesPerPool);
+            else if (pool->FreeBlock != null)
+                pages = ParkFreePages(pool, s->PageShift);
+            else
+                pages = 0; // full: every carved block is live, and none is parked
+            if (pages == 0)
+                continue;
+            byte* poolResident = known ? resident + ((nuint)(p - arena->Address) >> s->PageShift) : null;
+            s->Released += ReleasePoolPages(pool, pages, s->PageShift, poolResident);
+        }
+    }
+
+    /* An empty pool (on its arena's free list) gives up its size class, so that its next use
+       initialises it afresh (AllocateFromNewPool) instead of reading a free list whose pages
+       are released.  Returns the mask of its pages to release: 1..n-1, or none when an earlier
+       trim released them and the pool has not been used since.
+       Pre:  pool->Count == 0.
+       Post: pool->SizeIndex == NoSizeClass, no released-page mask. */
+    private static uint ForgetEmptyPool(PoolHeader* pool, int pagesPerPool)
+    {
+        if (pool->SizeIndex == Geometry.NoSizeClass)
+            return 0; // released by an earlier trim: every use since would have given it a class
+        pool->SizeIndex = Geometry.NoSizeClass;
+        pool->FreeBlock = null;
+        pool->NextOffset = pool->MaxNextOffset = 0;
+        *ReleasedPages(pool) = 0;
+        return ((1u << pagesPerPool) - 1) & ~1u;
+    }
+
+    /* Trim's work on a used pool: finds its pages 1..n-1 that no live block overlaps, parks the
+       free blocks that overlap them and rebuilds the free list from the others, in address order.
+       Returns the mask of pages to release.
+       Pre:  pool->Count > 0, pool->FreeBlock != null (the pool is on its used list).
+       Post: the free list holds every free carved block that overlaps no page of the pool's
+             released-page mask, and is not empty; the mask is the returned pages that carved
+             blocks overlap, all of them carved and free (the other pages returned are wholly
+             past NextOffset). */
+    private static uint ParkFreePages(PoolHeader* pool, int pageShift)
+    {
+        uint size = Geometry.IndexToSize(pool->SizeIndex);
+        uint carved = (pool->NextOffset - Geometry.PoolOverhead) / size;
+        uint capacity = Geometry.BlocksPerPool(pool->SizeIndex);
+        ulong* live = PoolLiveBits(pool);
+        int pagesPerPool = Geometry.PoolSize >> pageShift;
+        uint freePages = 0, parked = 0;
+        for (int page = 1; page < pagesPerPool; page++)
+        {
+            // Invariants: freePages and parked describe pages 1..page-1.
+            uint start = (uint)page << pageShift;
+            uint first = (start - Geometry.PoolOverhead) / size;            // the first block overlapping the page
+            uint end = Math.Min((start + (1u << pageShift) - Geometry.PoolOverhead + size - 1) / size,
+                                capacity);                                  // past the last
+            if (first >= carved)
+            {
+                freePages |= 1u << page; // never carved: nothing on it to park
+                continue;
+            }
+            if (end > carved)
+                continue; // partly carved: carving would hand out blocks of a marked page
+            if (!AnyLiveBlock(live, first, end, size))
+            {
+                freePages |= 1u << page;
+                parked |= 1u << page;
+            }
+        }
+        byte* mask = ReleasedPages(pool);
+        if (parked == 0 && *mask == 0)
+            return freePages; // nothing parked, before or now: the free list stays as it is
+
+        byte* head = RebuildFreeList(pool, size, carved, live, parked, pageShift);
+        while (head == null && parked != 0)
+        {
+            // Invariants: every free block overlaps a page of parked (the pool has one, as
+            // FreeBlock was set, and page 0 is never parked).  Keep the lowest such page: a pool
+            // on a used list must have a free block.
+            uint lowest = parked & (uint)-(int)parked;
+            parked &= ~lowest;
+            freePages &= ~lowest;
+            head = RebuildFreeList(pool, size, carved, live, parked, pageShift);
+        }
+        Debug.Assert(head != null, "a used pool with no free block to keep");
+        pool->FreeBlock = head;
+        *mask = (byte)parked;
+        return freePages;
+    }
+
+    /* True when one of blocks first..end-1 of the pool is live.
+       Pre: end <= the pool's carved blocks. */
+    private static bool AnyLiveBlock(ulong* live, uint first, uint end, uint size)
+    {
+        for (uint k = first; k < end; k++)
+        {
+            // Invariants: blocks first..k-1 are free.
+            uint granule = k * size >> Geometry.AlignmentShift;
+            if ((live[granule >> 6] & (1UL << (int)(granule & 63))) != 0)
+                return true;
+        }
+        return false;
+    }
+
+    /* The free list of the pool's first carved blocks that are free and overlap no page of
+       parked, linked in address order; null when there are none.  Writes the link word of
+       each block on it (never a block on a parked page). */
+    private static byte* RebuildFreeList(PoolHeader* pool, uint size, uint carved, ulong* live,
+                                         uint parked, int pageShift)
+    {
+        byte* head = null;
+        byte** tail = &head;
+        uint offset = Geometry.PoolOverhead;
+        for (uint k = 0; k < carved; k++, offset += size)
+        {
+            // Invariants: head..*tail links the kept free blocks below offset, in address order.
+            uint granule = k * size >> Geometry.AlignmentShift;
+            if ((live[granule >> 6] & (1UL << (int)(granule & 63))) != 0)
+                continue;
+            if ((PagesOf(offset, size, pageShift) & parked) != 0)
+                continue;
+            byte* block = (byte*)pool + offset;
+            *tail = block;
+            tail = (byte**)block;
+        }
+        *tail = null;
+        return head;
+    }
+
+    /* The mask of the pool's pages that the block at offset..offset+size-1 overlaps. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint PagesOf(uint offset, uint size, int pageShift)
+    {
+        int first = (int)(offset >> pageShift);
+        int last = (int)((offset + size - 1) >> pageShift);
+        return ((2u << last) - 1) & ~((1u << first) - 1);
+    }
+
+    /* Gives the pool's pages of mask back to the OS, one madvise per run of adjacent pages.
+       resident: the residency byte of each page of the pool (mincore), or null when unknown.
+       Returns the bytes released that were resident (all of them when unknown).
+       Pre: no live block overlaps a page of mask, and no block on a free list does. */
+    private static nuint ReleasePoolPages(PoolHeader* pool, uint mask, int pageShift, byte* resident)
+    {
+        nuint pageSize = (nuint)1 << pageShift;
+        nuint released = 0;
+        int page = 0;
+        while (mask >> page != 0)
+        {
+            // Invariants: the pages of mask below page are released and counted.
+            if ((mask & (1u << page)) == 0)
+            {
+                page++;
+                continue;
+            }
+            int run = page;
+            while ((mask & (1u << run)) != 0)
+            {
+                if (resident == null || (resident[run] & 1) != 0)
+                    released += pageSize;
+                run++;
+            }
+            OsMemory.ReleasePages((byte*)pool + ((nuint)page << pageShift), (nuint)(run - page) << pageShift);
+            page = run;
+        }
+        return released;
+    }
+
+    // ----------------------------------------------------------- parked blocks
+
+    /* The pool's released-page mask: bit k set when pa_trim released page k of the pool with
+       free blocks on it, which are parked (on no free list).  One byte per pool after the
+       arena's live bitmap (Geometry.ArenaSideBytes). */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte* ReleasedPages(PoolHeader* pool)
+    {
+        nuint poolIndex = ((nuint)pool >> Geometry.PoolBits) & (Geometry.PoolsPerArena - 1);
+        return (byte*)(pool->Arena->LiveBits + Geometry.LiveWordsPerArena) + poolIndex;
+    }
+
+    /* The pool's words of its arena's live bitmap. */
+    private static ulong* PoolLiveBits(PoolHeader* pool)
+    {
+        nuint poolIndex = ((nuint)pool >> Geometry.PoolBits) & (Geometry.PoolsPerArena - 1);
+        return pool->Arena->LiveBits + poolIndex * Geometry.LiveWordsPerPool;
+    }
+
+    /* The pool ran out of free and never-carved blocks, but pa_trim parked some: put every free
+       block that overlaps a released page back on the free list, in address order (writing
+       their links faults the pages back in, zero-filled).
+       Pre:  pool->FreeBlock == null, NextOffset > MaxNextOffset, the mask is not empty; so
+             every free carved block is parked (see the invariant at the top), and the
+             block Allocate is handing out (not marked live yet) is not among them.
+       Post: no mask; true when the free list is not empty. */
+    private static bool UnparkBlocks(PoolHeader* pool, uint size)
+    {
+        byte* mask = ReleasedPages(pool);
+        uint parked = *mask;
+        *mask = 0;
+        uint carved = (pool->NextOffset - Geometry.PoolOverhead) / size;
+        ulong* live = PoolLiveBits(pool);
+        int pageShift = BitOperations.Log2(OsMemory.PageSize); // set: Trim parked blocks
+        byte* head = null;
+        byte** tail = &head;
+        uint offset = Geometry.PoolOverhead;
+        for (uint k = 0; k < carved; k++, offset += size)
+        {
+            // Invariants: head..*tail links the parked blocks below offset, in address order.
+            if ((PagesOf(offset, size, pageShift) & parked) == 0)
+                continue;
+            uint granule = k * size >> Geometry.AlignmentShift;
+            if ((live[granule >> 6] & (1UL << (int)(granule & 63))) != 0)
+                continue;
+            byte* block = (byte*)pool + offset;
+            *tail = block;
+            tail = (byte**)block;
+        }
+        *tail = null;
+        pool->FreeBlock = head;
+        return head != null;
     }
 
     // -------------------------------------------------------------- statistics

@@ -30,6 +30,12 @@ namespace PyAlloc.Core.Allocator;
                 allocated: the allocator's answer to "is this block live?", so
                 a double free or a stale pointer is refused, never linked into
                 a free list twice.
+     page       the OS page (4 KiB here): a pool spans 4.  Page 0 holds the
+                pool header; pa_trim gives pages 1..3 back to the OS when no
+                live block overlaps them (see "Released pages" in Heap.cs).
+     parked     a free block that overlaps a page pa_trim released: on no
+                free list until its pool runs out of other free blocks
+                (Heap.UnparkBlocks).  Still a free block for the statistics.
      large      a request over 512 bytes: served by the system allocator and
                 remembered in the large-block registry so that a foreign
                 pointer is told apart from ours.
@@ -52,7 +58,8 @@ namespace PyAlloc.Core.Allocator;
                  the front of its class's used list.
      freepools   per arena, a singly linked list of empty pools.  An empty pool
                  keeps its size class and free list, so reusing it for the same
-                 class costs nothing.
+                 class costs nothing (until pa_trim releases its pages: then it
+                 forgets its class and is initialised afresh on reuse).
      usable_arenas  the arenas with at least one free pool, sorted by their
                  number of free pools, fewest first: allocation takes pools
                  from the fullest arenas so the emptiest can drain and go back
@@ -117,6 +124,8 @@ internal unsafe struct ArenaObject
     /// <summary>
     /// The live-block bitmap: per pool, one bit per 16-byte granule after the header, set
     /// while a block starting there is allocated (<see cref="Geometry.LiveBitsPerPool"/>).
+    /// After it, one byte per pool: the pages of the pool that pa_trim released with free
+    /// blocks on them (<see cref="Geometry.ArenaSideBytes"/>, Heap.ReleasedPages).
     /// </summary>
     [FieldOffset(56)] public ulong* LiveBits;
 }

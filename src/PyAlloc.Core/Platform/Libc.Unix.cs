@@ -16,6 +16,7 @@ internal static unsafe partial class Libc
     public const int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20;
     public const int MADV_DONTNEED = 4;
     public const int ENOMEM = 12;
+    public const int _SC_PAGESIZE = 30;
     public static void* MAP_FAILED => (void*)-1;
 
     [LibraryImport(Name, EntryPoint = "mmap")]
@@ -23,6 +24,15 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "munmap")]
     public static partial int Munmap(void* addr, nuint length);
+
+    [LibraryImport(Name, EntryPoint = "madvise")]
+    public static partial int Madvise(void* addr, nuint length, int advice);
+
+    [LibraryImport(Name, EntryPoint = "mincore")]
+    public static partial int Mincore(void* addr, nuint length, byte* vec);
+
+    [LibraryImport(Name, EntryPoint = "sysconf"), SuppressGCTransition]
+    public static partial nint Sysconf(int name);
 
     [LibraryImport(Name, EntryPoint = "malloc"), SuppressGCTransition]
     public static partial void* Malloc(nuint size);

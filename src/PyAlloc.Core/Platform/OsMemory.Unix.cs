@@ -44,6 +44,38 @@ internal static unsafe class OsMemory
     /// <summary>Returns a mapping made by <see cref="Map"/> or <see cref="MapAligned"/> to the OS.</summary>
     public static void Unmap(void* p, nuint size) => Libc.Munmap(p, size);
 
+    private static nuint s_pageSize;
+
+    /// <summary>The OS page size (sysconf(_SC_PAGESIZE)); 0 when the OS does not say.</summary>
+    public static nuint PageSize
+    {
+        get
+        {
+            if (s_pageSize == 0)
+            {
+                nint size = Libc.Sysconf(Libc._SC_PAGESIZE);
+                s_pageSize = size > 0 ? (nuint)size : 0;
+            }
+            return s_pageSize;
+        }
+    }
+
+    /// <summary>
+    /// Gives the pages of <paramref name="p"/>..<paramref name="p"/>+<paramref name="size"/> back to
+    /// the OS while keeping the mapping (madvise MADV_DONTNEED): the next touch of a page maps a
+    /// zero-filled one.
+    /// </summary>
+    /// <remarks>Pre: p and size are multiples of <see cref="PageSize"/>, inside a private anonymous mapping.</remarks>
+    public static void ReleasePages(void* p, nuint size) => Libc.Madvise(p, size, Libc.MADV_DONTNEED);
+
+    /// <summary>
+    /// Which pages of <paramref name="p"/>..<paramref name="p"/>+<paramref name="size"/> are resident
+    /// (mincore): byte i of <paramref name="vec"/> has bit 0 set when page i is.
+    /// </summary>
+    /// <returns>False when the OS does not say (vec is then undefined).</returns>
+    /// <remarks>Pre: p is a multiple of <see cref="PageSize"/>; vec holds size / PageSize bytes.</remarks>
+    public static bool Residency(void* p, nuint size, byte* vec) => Libc.Mincore(p, size, vec) == 0;
+
     /// <summary>Sets the calling thread's errno (for callers in C).</summary>
     public static void SetErrno(int value) => *Libc.ErrnoLocation() = value;
 }

@@ -7,8 +7,10 @@ namespace PyAlloc.Tests.Core;
 /// <summary>
 /// Checks a private heap's structure against the rules of Types.cs and Heap.cs: the usable
 /// arenas sorted by free pools with consistent links, nfp2lasta naming the last arena of
-/// each count, free-pool counts that match the pools, and used lists that hold exactly the
-/// pools with both live and free blocks.
+/// each count, free-pool counts that match the pools, used lists that hold exactly the
+/// pools with both live and free blocks, and each pool's free blocks: its free list (distinct
+/// carved blocks that are not live) and the blocks pa_trim parked (every other free block
+/// overlaps a page of the pool's released-page mask).
 /// </summary>
 internal static unsafe class HeapInvariants
 {
@@ -91,9 +93,14 @@ internal static unsafe class HeapInvariants
                 if (pool->Count == 0)
                 {
                     empty++;
+                    if (pool->SizeIndex < Geometry.NumSizeClasses)
+                        CheckFreeBlocks(a, k, pool, problems); // keeps its class and free list
+                    else if (ReleasedPages(a, k) != 0)
+                        problems.Add($"pool {k} of arena 0x{ai:x} has no size class but released-page mask {ReleasedPages(a, k):x}");
                     continue;
                 }
                 counted += pool->Count;
+                CheckFreeBlocks(a, k, pool, problems);
                 if (pool->SizeIndex >= Geometry.NumSizeClasses)
                     problems.Add($"pool {k} of arena 0x{ai:x} has live blocks but size index {pool->SizeIndex}");
                 else if (pool->Count < Geometry.BlocksPerPool(pool->SizeIndex))
@@ -145,5 +152,90 @@ internal static unsafe class HeapInvariants
         if (counted != liveBlocks)
             problems.Add($"pools count {counted} live blocks, the test holds {liveBlocks}");
         return problems;
+    }
+
+    /// <summary>The released-page mask of pool <paramref name="k"/> of <paramref name="a"/> (after the live bitmap).</summary>
+    public static byte ReleasedPages(ArenaObject* a, long k) =>
+        ((byte*)(a->LiveBits + Geometry.LiveWordsPerArena))[k];
+
+    /// <summary>True when the block at <paramref name="offset"/> of pool <paramref name="k"/> is live.</summary>
+    public static bool IsLive(ArenaObject* a, long k, uint offset)
+    {
+        uint granule = (offset - Geometry.PoolOverhead) >> Geometry.AlignmentShift;
+        ulong* words = a->LiveBits + (nint)k * Geometry.LiveWordsPerPool;
+        return (words[granule >> 6] & (1UL << (int)(granule & 63))) != 0;
+    }
+
+    /* The pool's free list holds distinct carved blocks that are not live; every other free
+       carved block overlaps a page of the pool's released-page mask (it is parked); a mask names
+       pages 1..n-1 only, only in a pool that is not full, and every block overlapping a marked
+       page is carved, free and on no free list. */
+    private static void CheckFreeBlocks(ArenaObject* a, long k, PoolHeader* pool, List<string> problems)
+    {
+        string where = $"pool {k} of arena 0x{(nint)a:x}";
+        uint size = Geometry.IndexToSize(pool->SizeIndex);
+        uint carved = (pool->NextOffset - Geometry.PoolOverhead) / size;
+        var listed = new HashSet<uint>();
+        for (byte* b = pool->FreeBlock; b != null; b = *(byte**)b)
+        {
+            long offset = b - (byte*)pool;
+            if (offset < Geometry.PoolOverhead || offset >= pool->NextOffset
+                || (offset - Geometry.PoolOverhead) % size != 0)
+            {
+                problems.Add($"{where}: its free list holds 0x{(nint)b:x}, not a carved block of the pool");
+                return;
+            }
+            if (!listed.Add((uint)offset))
+            {
+                problems.Add($"{where}: its free list holds the block at offset {offset} twice (a cycle?)");
+                return;
+            }
+            if (IsLive(a, k, (uint)offset))
+                problems.Add($"{where}: its free list holds the live block at offset {offset}");
+        }
+        int pageShift = System.Numerics.BitOperations.Log2((uint)Environment.SystemPageSize);
+        int pagesPerPool = Geometry.PoolSize >> pageShift;
+        byte mask = ReleasedPages(a, k);
+        if ((mask & 1) != 0 || (pagesPerPool < 8 && mask >> pagesPerPool != 0))
+            problems.Add($"{where}: released-page mask {mask:x} names the header's page or no page of the pool");
+        long parked = 0, live = 0;
+        for (uint i = 0, offset = Geometry.PoolOverhead; i < carved; i++, offset += size)
+        {
+            if (IsLive(a, k, offset))
+                live++;
+            if (IsLive(a, k, offset) || listed.Contains(offset))
+                continue;
+            int first = (int)(offset >> pageShift), last = (int)((offset + size - 1) >> pageShift);
+            bool onReleasedPage = false;
+            for (int page = first; page <= last; page++)
+                onReleasedPage |= (mask & (1 << page)) != 0;
+            if (!onReleasedPage)
+                problems.Add($"{where}: the free block at offset {offset} is on no free list and on no released page (lost)");
+            parked++;
+        }
+        for (int page = 1; page < pagesPerPool; page++)
+        {
+            if ((mask & (1 << page)) == 0)
+                continue;
+            // A marked page: every block overlapping it is carved, free and parked.
+            uint start = (uint)page << pageShift;
+            uint first = (start - Geometry.PoolOverhead) / size;
+            uint end = Math.Min((start + (1u << pageShift) - Geometry.PoolOverhead + size - 1) / size,
+                                Geometry.BlocksPerPool(pool->SizeIndex));
+            if (end > carved)
+                problems.Add($"{where}: page {page} is marked but blocks {carved}..{end - 1} on it are not carved");
+            for (uint i = first; i < Math.Min(end, carved); i++)
+            {
+                uint offset = Geometry.PoolOverhead + i * size;
+                if (IsLive(a, k, offset))
+                    problems.Add($"{where}: page {page} is marked but the block at offset {offset} on it is live");
+                else if (listed.Contains(offset))
+                    problems.Add($"{where}: page {page} is marked but the block at offset {offset} on it is on the free list");
+            }
+        }
+        if (live != pool->Count)
+            problems.Add($"{where}: Count is {pool->Count}, the live bitmap has {live} blocks");
+        if (mask != 0 && pool->Count == Geometry.BlocksPerPool(pool->SizeIndex))
+            problems.Add($"{where}: a full pool has released-page mask {mask:x}");
     }
 }

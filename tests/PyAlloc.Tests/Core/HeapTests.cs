@@ -189,21 +189,25 @@ public sealed unsafe class HeapTests
     }
 
     [Test]
-    public void Trim_ReleasesOnlyWhollyFreeArenas()
+    public void Trim_ReleasesWhollyFreeArenas_AndTheFreePagesOfTheArenasKept()
     {
+        Assume.That(Environment.SystemPageSize, Is.EqualTo(4096), "the figures below are for 4 KiB pages");
         List<List<nint>> arenas = FillArenas(2);
-        nint survivor = arenas[1][^1];
+        nint survivor = arenas[1][^1]; // block 30 of the last pool: on its page 3
         FreeAll(arenas[0]);
         FreeAll(arenas[1].Take(arenas[1].Count - 1).ToList());
         AssertSound("before trimming");
         Assert.That(HeapInvariants.ArenasOf(_heap), Has.Count.EqualTo(2));
 
-        Assert.That((ulong)Heap.Trim(_heap), Is.EqualTo((ulong)Geometry.ArenaSize), "one wholly free arena");
+        // The wholly free arena, pages 1..3 of the 63 empty pools of the other, and pages 1
+        // and 2 of the survivor's pool (every page was written: resident).
+        Assert.That((ulong)Heap.Trim(_heap), Is.EqualTo((ulong)Geometry.ArenaSize + (63 * 3 + 2) * 4096UL));
         AssertSound("after trimming");
         Assert.That(HeapInvariants.ArenasOf(_heap), Has.Count.EqualTo(1));
         Assert.That((long)_heap->NfpToLastA[Geometry.PoolsPerArena], Is.Zero);
         Assert.That((ulong)Heap.UsableSize(_heap, ArenaMap.Lookup((void*)survivor), (byte*)survivor, "test"),
             Is.EqualTo(Geometry.IndexToSize(Geometry.NumSizeClasses - 1)), "the live block survived");
+        Assert.That((ulong)Heap.Trim(_heap), Is.Zero, "the released pages are not resident: nothing more to release");
 
         FreeAll([survivor]);
         AssertSound("after freeing the last block");
@@ -215,6 +219,204 @@ public sealed unsafe class HeapTests
 
         Allocate(3); // a trimmed heap still works
         AssertSound("after allocating again");
+    }
+
+    // ------------------------------------------------------------ trim: released pages
+
+    private const uint Class512 = Geometry.NumSizeClasses - 1; // 31 blocks per pool, 8 or 9 per page
+
+    /// <summary>Fills one new pool of 512-byte blocks; returns its blocks in address order.</summary>
+    private List<nint> FillOnePool()
+    {
+        var blocks = new List<nint>();
+        for (int i = 0; i < Geometry.BlocksPerPool(Class512); i++)
+            blocks.Add((nint)Allocate(Class512));
+        nint pool = blocks[0] & ~(nint)(Geometry.PoolSize - 1);
+        Assert.That(blocks.All(b => (b & ~(nint)(Geometry.PoolSize - 1)) == pool), "one pool");
+        blocks.Sort();
+        return blocks;
+    }
+
+    private static byte ReleasedPagesOf(nint block)
+    {
+        ArenaObject* a = ArenaMap.Lookup((void*)block);
+        return HeapInvariants.ReleasedPages(a, (block & (Geometry.ArenaSize - 1)) >> Geometry.PoolBits);
+    }
+
+    [Test]
+    public void Trim_ParksTheFreeBlocksOfReleasedPages_AndAllocationTakesThemBackBeforeANewPool()
+    {
+        Assume.That(Environment.SystemPageSize, Is.EqualTo(4096));
+        List<nint> blocks = FillOnePool();
+        FreeAll(blocks.Skip(1).ToList()); // block 0 (page 0) stays live: pages 1..3 hold no live block
+        AssertSound("before trimming");
+
+        Assert.That((ulong)Heap.Trim(_heap), Is.EqualTo(3 * 4096UL));
+        AssertSound("after trimming");
+        Assert.That(ReleasedPagesOf(blocks[0]), Is.EqualTo(0b1110), "pages 1..3 released with blocks parked on them");
+        Assert.That(TestLibc.IsResident((void*)blocks[20]), Is.False, "page 2 is still resident");
+
+        // A parked block is free, not live: freeing it again is a double free.
+        Errors.Clear();
+        Assert.That(Free((byte*)blocks[20]), Is.False, "the double free of a parked block was accepted");
+        Assert.That(Errors.LastErrorString, Does.Contain("double free"));
+        Assert.That(Heap.Probe(_heap, ArenaMap.Lookup((void*)blocks[20]), (byte*)blocks[20], out uint size), Is.EqualTo(BlockState.Free));
+        Assert.That(size, Is.EqualTo(512u));
+        AssertSound("after the refused double free");
+
+        // The 30 free blocks (6 on the free list, 24 parked) are all handed out before a new pool is carved.
+        var again = new HashSet<nint>();
+        for (int i = 1; i < blocks.Count; i++)
+        {
+            nint p = (nint)Allocate(Class512);
+            Assert.That(again.Add(p), Is.True, $"block 0x{p:x} handed out twice");
+            Assert.That(blocks.Contains(p), Is.True, $"block 0x{p:x} is not from the trimmed pool");
+        }
+        Assert.That(ReleasedPagesOf(blocks[0]), Is.Zero, "the parked blocks are back: no page is marked");
+        AssertSound("after taking every block back");
+        foreach (var (p, index, tag) in _live)
+            Assert.That(Memory.FirstMismatch((void*)p, Geometry.IndexToSize(index), tag), Is.EqualTo(-1), $"block 0x{p:x} overwritten");
+        nint next = (nint)Allocate(Class512);
+        Assert.That(blocks.Contains(next), Is.False, "the full pool handed out a block again");
+        AssertSound("after a new pool");
+    }
+
+    [Test]
+    public void Trim_KeepsOneFreePageInAPoolWhoseFreeBlocksAreAllOnFreePages()
+    {
+        Assume.That(Environment.SystemPageSize, Is.EqualTo(4096));
+        List<nint> blocks = FillOnePool();
+        // Blocks 0..6 fill page 0 and stay; block 7 straddles pages 0 and 1; 7..30 are freed.
+        FreeAll(blocks.Skip(7).ToList());
+        Assert.That((ulong)Heap.Trim(_heap), Is.EqualTo(2 * 4096UL), "page 1 keeps the pool's free list");
+        Assert.That(ReleasedPagesOf(blocks[0]), Is.EqualTo(0b1100));
+        AssertSound("after trimming: the pool is still on its used list with a free block");
+
+        var again = new HashSet<nint>();
+        for (int i = 7; i < blocks.Count; i++)
+            Assert.That(again.Add((nint)Allocate(Class512)), Is.True);
+        Assert.That(again.SetEquals(blocks.Skip(7)), Is.True, "the pool's own free blocks come back, parked ones included");
+        AssertSound("after refilling the pool");
+    }
+
+    [Test]
+    public void Trim_ReleasesTheEmptyPoolsOfAKeptArena_WhichAreInitialisedAfreshOnReuse()
+    {
+        Assume.That(Environment.SystemPageSize, Is.EqualTo(4096));
+        List<nint> kept = FillOnePool();
+        List<nint> emptied = FillOnePool();
+        nint emptyPool = emptied[0] & ~(nint)(Geometry.PoolSize - 1);
+        FreeAll(emptied);
+        FreeAll(kept.Skip(1).ToList());
+        AssertSound("before trimming");
+
+        Assert.That((ulong)Heap.Trim(_heap), Is.EqualTo(6 * 4096UL), "pages 1..3 of both pools");
+        Assert.That(((PoolHeader*)emptyPool)->SizeIndex, Is.EqualTo(Geometry.NoSizeClass), "the empty pool forgot its class");
+        Assert.That(Heap.Probe(_heap, ArenaMap.Lookup((void*)emptied[5]), (byte*)emptied[5], out _), Is.EqualTo(BlockState.None));
+        AssertSound("after trimming");
+        Assert.That((ulong)Heap.Trim(_heap), Is.Zero, "a second trim finds nothing resident to release");
+
+        // The empty pool serves the next class that needs a pool, from scratch.
+        var fresh = new List<nint>();
+        for (int i = 0; i < 200; i++)
+            fresh.Add((nint)Allocate(2));
+        Assert.That(fresh.All(p => (p & ~(nint)(Geometry.PoolSize - 1)) == emptyPool), "the empty pool was not reused");
+        Assert.That(fresh.Distinct().Count(), Is.EqualTo(fresh.Count));
+        AssertSound("after reusing the empty pool for another class");
+        foreach (var (p, index, tag) in _live)
+            Assert.That(Memory.FirstMismatch((void*)p, Geometry.IndexToSize(index), tag), Is.EqualTo(-1), $"block 0x{p:x} overwritten");
+    }
+
+    private PyAlloc.Core.Allocator.MallocStats StatsOfHeap()
+    {
+        PyAlloc.Core.Allocator.MallocStats stats = default;
+        Heap.AddStats(_heap, &stats);
+        return stats;
+    }
+
+    /// <summary>
+    /// The workload on a private heap: random sizes, 90% freed in random order, trim; then
+    /// survivors are checked, some freed, and the freed classes allocated again.
+    /// </summary>
+    [Test]
+    public void Trim_AfterFreeingNinetyPercentAtRandom_ReleasesPages_AndTheHeapStaysSound([Values(1, 2)] int seed)
+    {
+        var random = new Random(seed);
+        for (int i = 0; i < 60000; i++)
+            Allocate((uint)random.Next(Geometry.NumSizeClasses));
+        var freedClasses = new List<uint>();
+        for (int i = 0; i < 54000; i++)
+        {
+            int victim = random.Next(_live.Count);
+            freedClasses.Add(_live[victim].Index);
+            FreeLiveAt(victim);
+        }
+        var before = StatsOfHeap();
+        nuint arenasBefore = _heap->ArenasCurrent;
+
+        nuint released = Heap.Trim(_heap);
+        var after = StatsOfHeap();
+        AssertSound("after trimming");
+        // About a fifth of the pages hold no live block; at least a tenth of the arenas' bytes.
+        Assert.That((ulong)released, Is.GreaterThan((ulong)arenasBefore * Geometry.ArenaSize / 10),
+            $"{released} bytes released of {arenasBefore} arenas");
+        Assert.That(after.BytesInUsedBlocks, Is.EqualTo(before.BytesInUsedBlocks));
+        Assert.That(after.BytesInFreeBlocks, Is.EqualTo(before.BytesInFreeBlocks), "parked blocks are free blocks");
+        Assert.That(after.PoolsInUse, Is.EqualTo(before.PoolsInUse));
+        Assert.That(after.PoolsFree, Is.EqualTo(before.PoolsFree));
+        for (int c = 0; c < Geometry.NumSizeClasses; c++)
+            Assert.That(after.Classes[c].FreeBlocks + after.Classes[c].BlocksInUse,
+                Is.EqualTo(before.Classes[c].FreeBlocks + before.Classes[c].BlocksInUse), $"class {c}");
+        foreach (var (p, index, tag) in _live)
+            Assert.That(Memory.FirstMismatch((void*)p, Geometry.IndexToSize(index), tag), Is.EqualTo(-1), $"survivor 0x{p:x} lost its contents");
+
+        // Free a third of the survivors after the trim, then allocate every freed class again:
+        // the blocks freed before and after the trim, parked or not, take them all, no arena is added.
+        for (int i = 0; i < 2000; i++)
+        {
+            int victim = random.Next(_live.Count);
+            freedClasses.Add(_live[victim].Index);
+            FreeLiveAt(victim);
+        }
+        AssertSound("after freeing survivors");
+        foreach (uint index in freedClasses.OrderBy(_ => random.Next()))
+            Allocate(index);
+        Assert.That(_live.Select(b => b.P).Distinct().Count(), Is.EqualTo(_live.Count), "a block was handed out twice");
+        Assert.That(_heap->ArenasCurrent, Is.EqualTo(arenasBefore), "the refill mapped a new arena: parked blocks were not reused");
+        AssertSound("after the refill");
+        foreach (var (p, index, tag) in _live)
+            Assert.That(Memory.FirstMismatch((void*)p, Geometry.IndexToSize(index), tag), Is.EqualTo(-1), $"block 0x{p:x} overwritten");
+        while (_live.Count > 0)
+            FreeLiveAt(random.Next(_live.Count));
+        AssertSound("after freeing everything");
+    }
+
+    /// <summary>Trims in the middle of random traffic: blocks carved into released pages, pools emptied and reused.</summary>
+    [Test]
+    public void Trim_RepeatedDuringRandomTraffic_KeepsTheHeapSound([Values(1, 2, 3)] int seed)
+    {
+        var random = new Random(seed);
+        nuint releasedTotal = 0;
+        for (int round = 0; round < 12; round++)
+        {
+            double allocateShare = round % 3 == 2 ? 0.3 : 0.6;
+            for (int op = 0; op < 6000; op++)
+            {
+                if (_live.Count == 0 || random.NextDouble() < allocateShare)
+                    Allocate(random.Next(2) == 0 ? (uint)random.Next(Geometry.NumSizeClasses) : (uint)random.Next(Geometry.NumSizeClasses - 4, Geometry.NumSizeClasses)); // large classes: few blocks per page
+                else
+                    FreeLiveAt(random.Next(_live.Count));
+            }
+            releasedTotal += Heap.Trim(_heap);
+            AssertSound($"seed {seed}, after the trim of round {round}");
+            Assert.That(_live.Select(b => b.P).Distinct().Count(), Is.EqualTo(_live.Count), "a block was handed out twice");
+        }
+        Assert.That((ulong)releasedTotal, Is.GreaterThan(0UL));
+        foreach (var (p, index, tag) in _live)
+            Assert.That(Memory.FirstMismatch((void*)p, Geometry.IndexToSize(index), tag), Is.EqualTo(-1), $"block 0x{p:x} overwritten");
+        while (_live.Count > 0)
+            FreeLiveAt(random.Next(_live.Count));
+        AssertSound("after freeing everything");
     }
 
     [Test]
