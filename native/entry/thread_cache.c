@@ -98,6 +98,14 @@ void *pa__tcache_malloc_slow(size_t n)
    number, or -1 when a is in no arena of the process heap (the slot is left). */
 int pa__tcache_arena_slot(pa__tcache *tc, uintptr_t a)
 {
+    /* The epoch is read before the map: an arena unmapped after this read raises
+       it again, and the next free refills the slots. */
+    uint64_t epoch = __atomic_load_n(&pa__fp.arena_epoch, __ATOMIC_ACQUIRE);
+    if (tc->arena_epoch != epoch) {
+        for (int i = 0; i < PA__ARENA_SLOTS; i++)
+            tc->arena_base[i] = UINTPTR_MAX;
+        tc->arena_epoch = epoch;
+    }
     const intptr_t *root = pa__fp.arena_root;
     if ((a >> 48) != 0 || root == NULL)
         return -1;
@@ -110,7 +118,6 @@ int pa__tcache_arena_slot(pa__tcache *tc, uintptr_t a)
         return -1;
     unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
     tc->arena_base[slot] = base;
-    tc->arena[slot] = arena;
     tc->live[slot] = arena->live_bits;
     return (int)slot;
 }

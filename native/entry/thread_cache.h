@@ -75,12 +75,14 @@ typedef struct pa__tcache {
     struct pa__tcache *next_orphan;
     struct pa__tcache *next_live, *prev_live;  /* the core's registry of caches */
     void *heap;                                /* the process heap it refills from (the core's) */
-    /* The arenas this thread freed into lately, by (address >> 20) % SLOTS: the
-       arena map's answer and the arena's live bitmap, so that a free does not
-       walk the map (three dependent loads) each time.  Checked against the
-       descriptor on every use, so an arena freed since is never trusted. */
+    /* The arenas of the process heaps this thread freed into lately, by
+       (address >> 20) % SLOTS, with their live bitmaps: a free need not walk
+       the arena map (three dependent loads) nor read the descriptor.  Valid
+       while arena_epoch equals fp.arena_epoch, which the core raises whenever
+       any arena is unmapped (before its bitmap is freed): then every slot is
+       filled again from the map. */
+    uint64_t arena_epoch;
     uintptr_t arena_base[PA__ARENA_SLOTS];
-    const struct pa__arena *arena[PA__ARENA_SLOTS];
     const uint64_t *live[PA__ARENA_SLOTS];
 } pa__tcache;
 
@@ -93,6 +95,7 @@ typedef struct pa__fastpath {
     uintptr_t secret;                    /* the tag key */
     pa__tcache *volatile orphans;        /* caches of ended threads, a lock-free stack */
     uintptr_t heaps_span;                /* the process heaps are [heaps, heaps + heaps_span) */
+    volatile uint64_t arena_epoch;       /* raised whenever an arena is unmapped */
 } pa__fastpath;
 
 
@@ -154,11 +157,9 @@ static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
         return 0;
     uintptr_t base = a & ~(((uintptr_t)1 << PA__ARENA_BITS) - 1);
     unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
-    const pa__arena *arena = tc->arena[slot];
+    if (PA__UNLIKELY(tc->arena_base[slot] != base || tc->arena_epoch != pa__fp.arena_epoch))
+        return 0;                     /* a slot to fill, or not a process heap's arena */
     const uint64_t *live = tc->live[slot];
-    if (PA__UNLIKELY(tc->arena_base[slot] != base || arena->address != (uint8_t *)base
-                     || !pa__is_process_heap(arena->heap) || arena->live_bits != live))
-        return 0;                     /* a slot to fill, or not the process heap's arena */
     uintptr_t pool = a & ~(uintptr_t)(PA__POOL_SIZE - 1);
     uintptr_t offset = a - pool;
     if (PA__UNLIKELY(offset < PA__POOL_OVERHEAD))

@@ -96,6 +96,7 @@ internal static unsafe class ArenaTable
         heap->ArenasCurrent--;
         s_lock.Enter();
         ArenaMap.Set(address, null);
+        ThreadCaches.OnArenaUnmapped();
         arena->Address = null;
         arena->Heap = null;
         ReturnSpareDescriptor(arena);

@@ -42,7 +42,7 @@ namespace PyAlloc.Core.Allocator;
 ============================================================================ */
 
 /// <summary>The C fast path's view of the core (<c>pa__fastpath</c> in thread_cache.h).</summary>
-[StructLayout(LayoutKind.Explicit, Size = 48)]
+[StructLayout(LayoutKind.Explicit, Size = 56)]
 internal unsafe struct FastPath
 {
     /// <summary>1 while the caches may serve: pymalloc mode, and tracemalloc off.</summary>
@@ -59,6 +59,8 @@ internal unsafe struct FastPath
     [FieldOffset(32)] public ThreadCache* Orphans;
     /// <summary>Bytes from <see cref="Heaps"/> past the last process heap.</summary>
     [FieldOffset(40)] public nuint HeapsSpan;
+    /// <summary>Raised whenever an arena is unmapped: the C side's arena slots are stale then.</summary>
+    [FieldOffset(48)] public ulong ArenaEpoch;
 }
 
 /// <summary>One thread's cache (<c>pa__tcache</c> in thread_cache.h).</summary>
@@ -127,6 +129,17 @@ internal static unsafe class ThreadCaches
         int enabled = heap != null && !Tracemalloc.IsTracing ? 1 : 0;
         Volatile.Write(ref fast->Enabled, enabled); // after the fields it vouches for
         s_lock.Exit();
+    }
+
+    /// <summary>
+    /// An arena is being unmapped: the C side's copies of arena lookups are stale.
+    /// Called after the arena map forgets the arena and before its bitmap is freed.
+    /// </summary>
+    public static void OnArenaUnmapped()
+    {
+        FastPath* fast = s_fast;
+        if (fast != null)
+            Interlocked.Increment(ref fast->ArenaEpoch);
     }
 
     /// <summary>

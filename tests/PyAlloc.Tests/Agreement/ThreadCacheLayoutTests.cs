@@ -35,6 +35,7 @@ public sealed unsafe class ThreadCacheLayoutTests
         ("pa__fastpath", "attached", typeof(FastPath), nameof(FastPath.Attached)),
         ("pa__fastpath", "heaps", typeof(FastPath), nameof(FastPath.Heaps)),
         ("pa__fastpath", "heaps_span", typeof(FastPath), nameof(FastPath.HeapsSpan)),
+        ("pa__fastpath", "arena_epoch", typeof(FastPath), nameof(FastPath.ArenaEpoch)),
         ("pa__fastpath", "arena_root", typeof(FastPath), nameof(FastPath.ArenaRoot)),
         ("pa__fastpath", "secret", typeof(FastPath), nameof(FastPath.Secret)),
         ("pa__fastpath", "orphans", typeof(FastPath), nameof(FastPath.Orphans)),
