@@ -34,6 +34,15 @@ namespace PyAlloc.Core.Objects;
    there: it is pushed on the runtime's DeallocLater stack (linked through
    its GC head) and destroyed when the outermost death finishes, so a chain
    of any length costs a bounded amount of C stack.
+
+   The plain death: most objects die without any of steps 2 to 5 having
+   anything to do (a type without finaliser, legacy finaliser or dealloc,
+   whose references are all in ref_offsets and items, and no weakref to the
+   object).  TypeObject.PlainDeath says so for the type, the Weakrefs flag
+   for the object, and OnZero then does steps 1, 6 and 7 inline: no call but
+   the one per released reference that dies too.  A chain released by one
+   decref is a million such deaths nested in each other (issue 6), so every
+   call and every load here is paid a million times.
 ============================================================================ */
 
 /// <summary>Creating and destroying objects.</summary>
@@ -73,7 +82,8 @@ internal static unsafe class Lifecycle
     /// <summary>The count of <paramref name="o"/> reached zero (pa__dealloc).</summary>
     public static void OnZero(PaObject* o)
     {
-        Runtime* rt = o->Type->Runtime;
+        TypeObject* t = o->Type;
+        Runtime* rt = t->Runtime;
         GcHead* g = GcHead.Of(o);
         if (g->IsTracked)
             GcList.Untrack(g);
@@ -85,10 +95,25 @@ internal static unsafe class Lifecycle
             return;
         }
         rt->DeallocDepth++;
-        Destroy(rt, o);
-        rt->DeallocDepth--;
-        if (rt->DeallocDepth == 0 && rt->DeallocLater != null)
+        DestroyUntracked(rt, t, o);
+        if (--rt->DeallocDepth == 0 && rt->DeallocLater != null)
             DestroyDeposited(rt);
+    }
+
+    /* Steps 2 to 7: the plain death inline, any other out of line.
+       Pre: count 0, untracked, t is o's type, DeallocDepth counts this death. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DestroyUntracked(Runtime* rt, TypeObject* t, PaObject* o)
+    {
+        if (t->PlainDeath && !GcHead.Of(o)->HasWeakrefs)
+        {
+            Traverse.ClearOwnedFields(o, t);
+            FreeMemory(rt, o);
+        }
+        else
+        {
+            Destroy(rt, o);
+        }
     }
 
     /* Destroys the deposited objects, and those their deaths deposit, until none is left.
@@ -104,12 +129,14 @@ internal static unsafe class Lifecycle
             // Nesting 2, as CPython: _PyTrash_thread_destroy_chain raises it to 1 around
             // its loop, and the object's own Py_TRASHCAN_BEGIN raises it again.
             rt->DeallocDepth += 2;
-            Destroy(rt, GcHead.ObjectOf(g));
+            PaObject* o = GcHead.ObjectOf(g);
+            DestroyUntracked(rt, o->Type, o);
             rt->DeallocDepth -= 2;
         }
     }
 
-    /* Steps 2 to 7 above.  Pre: count 0, untracked. */
+    /* Steps 2 to 7 above, whatever the type.  Pre: count 0, untracked. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Destroy(Runtime* rt, PaObject* o)
     {
         TypeObject* t = o->Type;
@@ -157,12 +184,13 @@ internal static unsafe class Lifecycle
     }
 
     /// <summary>Step 7: the memory goes back; a GC object lowers generation 0's count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FreeMemory(Runtime* rt, PaObject* o)
     {
         TypeObject* t = o->Type;
         nuint size = SizeOf(o);
-        if (Tracing.Tracemalloc.IsTracing && !Allocator.Pymalloc.IsDebug)
-            Tracing.Tracemalloc.OnFree(o); // the debug hooks forget it after checking the block
+        if (Tracing.Tracemalloc.IsTracing)
+            ForgetTrace(o);
         t->LiveObjects--;
         t->LiveBytes -= size;
         if (t->HasGc && rt->Gc.Generations[0].Count > 0)
@@ -170,7 +198,15 @@ internal static unsafe class Lifecycle
         Runtime.Free(rt, GcHead.Of(o));
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForgetTrace(PaObject* o)
+    {
+        if (!Allocator.Pymalloc.IsDebug)
+            Tracing.Tracemalloc.OnFree(o); // the debug hooks forget it after checking the block
+    }
+
     /// <summary>The object's memory, GC head included (what tracemalloc and the census count).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint SizeOf(PaObject* o)
     {
         TypeObject* t = o->Type;

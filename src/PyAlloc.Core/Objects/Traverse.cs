@@ -83,7 +83,7 @@ internal static unsafe class Traverse
         }
         if (t->ClearFn != null)
             t->ClearFn(o);
-        ClearFields(o, t);
+        ClearOwnedFields(o, t);
     }
 
     /// <summary>After dealloc: releases the references the library owns (step 6 of a death).</summary>
@@ -99,10 +99,16 @@ internal static unsafe class Traverse
                 Weakref.WeakrefObject.Unlink(o);
                 return;
         }
-        ClearFields(o, t);
+        ClearOwnedFields(o, t);
     }
 
-    private static void ClearFields(PaObject* o, TypeObject* t)
+    /// <summary>
+    /// Releases the ref_offsets fields and reference items of <paramref name="o"/>, each slot
+    /// nulled before its reference goes: a plain death's step 6 (Lifecycle), inline there;
+    /// also the end of the collector's clear and of any other death.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ClearOwnedFields(PaObject* o, TypeObject* t)
     {
         nuint* offsets = t->RefOffsets;
         if (offsets != null)
@@ -111,11 +117,14 @@ internal static unsafe class Traverse
                 RefCount.Clear((PaObject**)((byte*)o + *offsets));
         }
         if (t->ItemsAreRefs)
-        {
-            PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
-            nint n = ((PaVarObject*)o)->Size;
-            for (nint i = 0; i < n; i++)
-                RefCount.Clear(&items[i]);
-        }
+            ClearItems(o, t);
+    }
+
+    private static void ClearItems(PaObject* o, TypeObject* t)
+    {
+        PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
+        nint n = ((PaVarObject*)o)->Size;
+        for (nint i = 0; i < n; i++)
+            RefCount.Clear(&items[i]);
     }
 }

@@ -54,6 +54,8 @@ internal unsafe struct TypeObject
     public TypeObject* NextType;   // the runtime's list of types
     public nint LiveObjects;       // for leak hunting: objects of this type alive now
     public nuint LiveBytes;
+    public bool PlainDeath;        // no finaliser, legacy finaliser or dealloc, and only the library's
+                                   // references to release: Lifecycle's fast death (set by Create)
 
     public readonly bool HasGc => (Flags & FlagHaveGc) != 0;
     public readonly bool ItemsAreRefs => (Flags & FlagItemsAreRefs) != 0;
@@ -96,6 +98,9 @@ internal unsafe struct TypeObject
         t->LegacyDel = (delegate* unmanaged<PaObject*, void>)spec->LegacyDel;
         t->DeallocFn = (delegate* unmanaged<PaObject*, void>)spec->Dealloc;
         t->RefOffsets = offsets;
+        // Nothing but user types has its references entirely in ref_offsets and items
+        // (lists free an item array, weakrefs unlink); the fields above never change.
+        t->PlainDeath = kind == TypeKind.User && t->Finalize == null && t->LegacyDel == null && t->DeallocFn == null;
         t->NextType = rt->Types;
         rt->Types = t;
         return t;
