@@ -43,82 +43,58 @@ namespace PyAlloc.Core.Allocator;
    heap from outside the runtime's calls (a process-wide trim of runtime
    heaps, a thread cache draining into them) breaks this: it would have to
    go through the runtime's owner instead.
+
+   What these functions do not keep, because nothing reads it for such a
+   heap: the live bits.  They answer "is p a live block?" for FindLivePool
+   and Probe, which only the locking entry points (Free, UsableSize: the
+   process heap's pa_free & co.) and the debug hooks call; a runtime's heap
+   is never asked, as the list above shows.  The question they would answer
+   for an object's death has a fixed answer: a block goes back only when the
+   count of the object in it reaches zero, once (the count of a dead object
+   stays 0, the free-list link overwrites only the GC head, so a stray
+   decref takes it below zero and frees nothing).  An owner-serialised
+   heap's bits stay all clear.  Keeping them cost a sixth of the
+   instructions of an object's death.
 ============================================================================ */
 
 internal unsafe partial struct Heap
 {
     /// <summary>
-    /// <see cref="Allocate"/> without the lock, for a heap whose owner serialises every
-    /// call that touches it (a runtime's heap: see the comment above).
+    /// <see cref="Allocate"/> without the lock and the live bit, for a heap whose owner
+    /// serialises every call that touches it (a runtime's heap: see the comment above).
     /// </summary>
-    /// <returns>A block of size class <paramref name="index"/>, marked live; null when no arena can be mapped.</returns>
+    /// <returns>A block of size class <paramref name="index"/>; null when no arena can be mapped.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* AllocateOwned(Heap* heap, uint index)
     {
         Debug.Assert(!heap->Lock.IsHeld, "an owner-serialised heap is locked: someone else is using it");
         PoolHeader* sentinel = &heap->UsedPools[index];
         PoolHeader* pool = sentinel->NextPool;
-        byte* bp;
-        if (pool != sentinel)
-        {
-            pool->Count++;
-            bp = pool->FreeBlock;
-            Debug.Assert(bp != null, "a pool on a used list has no free block");
-            if ((pool->FreeBlock = *(byte**)bp) == null)
-                ExtendPool(pool, index);
-        }
-        else
-        {
-            bp = AllocateFromNewPool(heap, index);
-            if (bp == null)
-                return null;
-        }
+        if (pool == sentinel)
+            return AllocateFromNewPoolOwned(heap, index);
         heap->BlocksInUse++;
-        *LiveWord(bp, out ulong bit) |= bit;
+        pool->Count++;
+        byte* bp = pool->FreeBlock;
+        Debug.Assert(bp != null, "a pool on a used list has no free block");
+        if ((pool->FreeBlock = *(byte**)bp) == null)
+            ExtendPool(pool, index);
         return bp;
     }
 
     /// <summary>
-    /// <see cref="Free"/> without the lock, for a heap whose owner serialises every call
-    /// that touches it (a runtime's heap: see the comment above).
+    /// <see cref="Free"/> without the lock and the live bit, for a heap whose owner serialises
+    /// every call that touches it (a runtime's heap: see the comment above).
     /// </summary>
-    /// <returns>
-    /// False, with the thread's error set, when <paramref name="p"/> is not a live block of
-    /// the arena: then nothing is changed.
-    /// </returns>
     /// <remarks>
-    /// Pre: <paramref name="arena"/> is what the arena map says for p, and its Heap is
-    /// <paramref name="heap"/> (so the arena is mapped and p is inside it).  The live bit
-    /// (after a range and alignment check that keeps the bitmap read inside the pool's words)
-    /// is then the whole of FindLivePool's answer: it is set only at the start of a block
-    /// handed out and not freed since, so a double free or an interior pointer is refused.
+    /// Pre: <paramref name="p"/> is a block that <see cref="AllocateOwned"/> returned for
+    /// <paramref name="heap"/> and that has not been freed since.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool FreeOwned(Heap* heap, ArenaObject* arena, byte* p, string caller)
+    public static void FreeOwned(Heap* heap, byte* p)
     {
-        Debug.Assert(arena->Heap == heap && arena->Address == (byte*)((nuint)p & ~(nuint)(Geometry.ArenaSize - 1)),
-                     "FreeOwned: the arena is not the heap's arena of p");
         Debug.Assert(!heap->Lock.IsHeld, "an owner-serialised heap is locked: someone else is using it");
         PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
-        // Bytes from the pool's first block: p inside the header wraps around to a huge value.
-        nuint offset = (nuint)(p - (byte*)pool) - Geometry.PoolOverhead;
-        if (offset >= Geometry.PoolSize - Geometry.PoolOverhead || (offset & (Geometry.Alignment - 1)) != 0)
-        {
-            ReportBadBlock(caller, p);
-            return false;
-        }
-        nuint granule = offset >> Geometry.AlignmentShift;
-        nuint poolIndex = ((nuint)pool >> Geometry.PoolBits) & (Geometry.PoolsPerArena - 1);
-        ulong bit = 1UL << (int)(granule & 63);
-        ulong* word = arena->LiveBits + poolIndex * Geometry.LiveWordsPerPool + (granule >> 6);
-        if ((*word & bit) == 0)
-        {
-            // Freed already, never handed out (an uncarved pool's bits are all clear), or
-            // not the start of a block.
-            ReportBadBlock(caller, p);
-            return false;
-        }
-        *word &= ~bit;
+        Debug.Assert(pool->Arena->Heap == heap && pool->Count != 0, "FreeOwned: p is not a live block of the heap");
         byte* lastFree = pool->FreeBlock;
         *(byte**)p = lastFree;
         pool->FreeBlock = p;
@@ -133,6 +109,16 @@ internal unsafe partial struct Heap
             // A pool has at least 31 blocks, so a pool that was full cannot be empty now.
             InsertToFreePool(heap, pool);
         }
-        return true;
+    }
+
+    /* AllocateOwned's slow path: the block of a pool that was empty, counted.
+       Post: as AllocateFromNewPool's; null when no arena can be mapped. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static byte* AllocateFromNewPoolOwned(Heap* heap, uint index)
+    {
+        byte* bp = AllocateFromNewPool(heap, index);
+        if (bp != null)
+            heap->BlocksInUse++;
+        return bp;
     }
 }

@@ -29,7 +29,9 @@ namespace PyAlloc.Core.Allocator;
                 arena (8 KiB per arena), set while a block starting there is
                 allocated: the allocator's answer to "is this block live?", so
                 a double free or a stale pointer is refused, never linked into
-                a free list twice.
+                a free list twice.  Kept by the locking entry points (the
+                process heap); a runtime's heap, which only its owner
+                touches, keeps them all clear (HeapOwned.cs says why).
      large      a request over 512 bytes: served by the system allocator and
                 remembered in the large-block registry so that a foreign
                 pointer is told apart from ours.

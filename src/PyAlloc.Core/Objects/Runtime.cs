@@ -160,7 +160,7 @@ internal unsafe struct Runtime
     {
         ArenaObject* arena = ArenaMap.Lookup(p);
         if (arena != null && arena->Heap == rt->FastHeap)
-            Allocator.Heap.FreeOwned(rt->Heap, arena, (byte*)p, "pa_runtime (internal)");
+            Allocator.Heap.FreeOwned(rt->Heap, (byte*)p);
         else
             FreeSlow(rt, p);
     }
