@@ -195,7 +195,10 @@ internal static unsafe class Lifecycle
         t->LiveBytes -= size;
         if (t->HasGc && rt->Gc.Generations[0].Count > 0)
             rt->Gc.Generations[0].Count--;
-        Runtime.Free(rt, GcHead.Of(o));
+        if (t->PoolBlock)
+            Allocator.Heap.FreeOwned(rt->FastHeap, (byte*)GcHead.Of(o)); // where Runtime.Malloc put it
+        else
+            Runtime.Free(rt, GcHead.Of(o));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

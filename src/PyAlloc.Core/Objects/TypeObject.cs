@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Objects;
@@ -56,6 +57,7 @@ internal unsafe struct TypeObject
     public nuint LiveBytes;
     public bool PlainDeath;        // no finaliser, legacy finaliser or dealloc, and only the library's
                                    // references to release: Lifecycle's fast death (set by Create)
+    public bool PoolBlock;         // every object is a pool block of the runtime's heap (set by Create)
 
     public readonly bool HasGc => (Flags & FlagHaveGc) != 0;
     public readonly bool ItemsAreRefs => (Flags & FlagItemsAreRefs) != 0;
@@ -101,6 +103,12 @@ internal unsafe struct TypeObject
         // Nothing but user types has its references entirely in ref_offsets and items
         // (lists free an item array, weakrefs unlink); the fields above never change.
         t->PlainDeath = kind == TypeKind.User && t->Finalize == null && t->LegacyDel == null && t->DeallocFn == null;
+        // Runtime.Malloc serves a request of at most 512 bytes from the runtime's pools when it has
+        // a FastHeap (pymalloc mode, fixed before the runtime was made); a fixed-size object asks
+        // for the same size at every birth, so its block is such a pool block, known without the
+        // arena map.  (A variable-sized object's ob_size may be changed after its birth.)
+        t->PoolBlock = t->ItemSize == 0 && (nuint)sizeof(GcHead) + t->BasicSize <= Geometry.SmallRequestThreshold
+                       && rt->FastHeap != null;
         t->NextType = rt->Types;
         rt->Types = t;
         return t;
