@@ -35,6 +35,8 @@ internal static unsafe class Traverse
     public static int Visit<T>(PaObject* o, ref T visitor) where T : struct, IVisitor
     {
         TypeObject* t = o->Type;
+        if (t->OffsetsOnly)
+            return VisitFields(o, t->RefOffsets, ref visitor);
         if (t->Kind == TypeKind.List)
             return ListObject.Traverse(o, ref visitor);
         if (t->Kind == TypeKind.Weakref)
@@ -62,6 +64,20 @@ internal static unsafe class Traverse
         }
         if (t->Traverse != null)
             return t->Traverse(o, T.Trampoline, Unsafe.AsPointer(ref visitor));
+        return 0;
+    }
+
+    /* The ref_offsets fields of o, in order.  Pre: offsets is the type's list, ended by 0. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int VisitFields<T>(PaObject* o, nuint* offsets, ref T visitor) where T : struct, IVisitor
+    {
+        int r;
+        for (; *offsets != 0; offsets++)
+        {
+            PaObject* field = *(PaObject**)((byte*)o + *offsets);
+            if (field != null && (r = visitor.Visit(field)) != 0)
+                return r;
+        }
         return 0;
     }
 

@@ -58,6 +58,8 @@ internal unsafe struct TypeObject
     public bool PlainDeath;        // no finaliser, legacy finaliser or dealloc, and only the library's
                                    // references to release: Lifecycle's fast death (set by Create)
     public bool PoolBlock;         // every object is a pool block of the runtime's heap (set by Create)
+    public bool OffsetsOnly;       // a user type whose references are all in ref_offsets: no items, no
+                                   // C traverse (Traverse.Visit's fast path; set by Create)
 
     public readonly bool HasGc => (Flags & FlagHaveGc) != 0;
     public readonly bool ItemsAreRefs => (Flags & FlagItemsAreRefs) != 0;
@@ -107,6 +109,8 @@ internal unsafe struct TypeObject
         // a FastHeap (pymalloc mode, fixed before the runtime was made); a fixed-size object asks
         // for the same size at every birth, so its block is such a pool block, known without the
         // arena map.  (A variable-sized object's ob_size may be changed after its birth.)
+        t->OffsetsOnly = kind == TypeKind.User && offsets != null && (t->Flags & FlagItemsAreRefs) == 0
+                         && t->Traverse == null;
         t->PoolBlock = t->ItemSize == 0 && (nuint)sizeof(GcHead) + t->BasicSize <= Geometry.SmallRequestThreshold
                        && rt->FastHeap != null;
         t->NextType = rt->Types;
