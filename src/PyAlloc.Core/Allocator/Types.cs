@@ -22,16 +22,15 @@ namespace PyAlloc.Core.Allocator;
                 pointer's memory (CPython's arena_map_is_used).
      heap       the pool state that allocation works on: the used-pool lists,
                 the usable arenas, counters, and the lock that guards them.
-                Today there is one heap for the process; the types are shaped
-                so that per-thread heaps can be added beside it (every pool and
-                arena knows its heap).
+                The process has one heap, and each runtime one of its own,
+                which only its owner touches: that one is used without the
+                lock and keeps its live bits (below) all clear, as
+                HeapOwned.cs explains.  Every pool and arena knows its heap.
      live bits  one bit per 16-byte granule of every pool, kept beside the
                 arena (8 KiB per arena), set while a block starting there is
                 allocated: the allocator's answer to "is this block live?", so
                 a double free or a stale pointer is refused, never linked into
-                a free list twice.  Kept by the locking entry points (the
-                process heap); a runtime's heap, which only its owner
-                touches, keeps them all clear (HeapOwned.cs says why).
+                a free list twice.
      large      a request over 512 bytes: served by the system allocator and
                 remembered in the large-block registry so that a foreign
                 pointer is told apart from ours.
