@@ -48,7 +48,9 @@ namespace PyAlloc.Core.Allocator;
    heap: the live bits.  They answer "is p a live block?" for FindLivePool
    and Probe, which only the locking entry points (Free, UsableSize: the
    process heap's pa_free & co.) and the debug hooks call; a runtime's heap
-   is never asked, as the list above shows.  The question they would answer
+   is never asked, as the list above shows.  Whatever comes to read live
+   bits (a trim that releases the pages without live blocks, say) must not
+   be pointed at a runtime's heap as it is: there they are all clear.  The question they would answer
    for an object's death has a fixed answer: a block goes back only when the
    count of the object in it reaches zero, once (the count of a dead object
    stays 0, the free-list link overwrites only the GC head, so a stray
