@@ -18,8 +18,12 @@
    - ref_offsets types: fields traversed (pa_gc_get_referents), released at
      death after dealloc, cleared by the collector before dealloc; a C
      traverse alongside ref_offsets visits the other references;
-   - chains of 10,000,000 objects (list in list; ref_offsets nodes) released
-     by one pa_decref (the library's trashcan);
+   - chains of 10,000,000 objects (list in list; ref_offsets nodes, with a
+     dealloc and plain) released by one pa_decref (the library's trashcan);
+   - plain deaths followed in a loop (no finaliser, no dealloc): the same
+     trail as nested deaths (what finalisers deeper in a chain see of the
+     live objects and generation 0's count, through the trashcan, with
+     reference items and two dying fields), and not across runtimes;
    - PA_DEBUG: a release past zero aborts with "negative reference count"
      and the type's name (run in a child: the abort is by design).
 
@@ -906,6 +910,248 @@ static void deep_node_chain_of_10_million_is_released_by_one_decref(void **state
     pa_runtime_free(rt);
 }
 
+/* ---------------------------------------------- followed deaths (plain types) */
+
+/* A type with neither finaliser nor dealloc, whose references are all in ref_offsets
+   or items, dies "plainly", and the library follows a chain of such deaths in a loop
+   rather than nesting calls (Lifecycle.DestroyFollowing).  The cases below check that
+   a plain chain of any length is released, and that everything observable happens
+   exactly as with nested deaths: each is run twice, once with plain types and once
+   with the same types given a dealloc that does nothing (which makes every death take
+   the general, nested path), and the two trails must be identical. */
+
+typedef struct vnode {
+    PA_OBJECT_HEAD
+    intptr_t ob_size;
+    pa_object *items[];
+} vnode;
+
+static void noop_dealloc(pa_object *o) { (void)o; }
+
+static pa_type *plain_node_type(pa_runtime *rt, const char *name, bool plain)
+{
+    pa_type_spec spec = {.name = name, .basicsize = sizeof(node), .flags = PA_TPFLAGS_HAVE_GC,
+                         .dealloc = plain ? NULL : noop_dealloc, .ref_offsets = node_offsets};
+    pa_type *t = pa_type_new(rt, &spec);
+    assert_non_null(t);
+    return t;
+}
+
+static pa_type *plain_items_type(pa_runtime *rt, bool plain)
+{
+    pa_type_spec spec = {.name = "vnode", .basicsize = sizeof(vnode), .itemsize = sizeof(pa_object *),
+                         .flags = PA_TPFLAGS_HAVE_GC | PA_TPFLAGS_ITEMS_ARE_REFS,
+                         .dealloc = plain ? NULL : noop_dealloc};
+    pa_type *t = pa_type_new(rt, &spec);
+    assert_non_null(t);
+    return t;
+}
+
+/* Live objects of t in rt (pa_count_objects_by_type). */
+static size_t live_of(pa_runtime *rt, pa_type *t)
+{
+    pa_type_count rows[16];
+    size_t n = pa_count_objects_by_type(rt, rows, countof(rows));
+    assert_true(n <= countof(rows));
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].type == t)
+            return rows[i].count;
+    return 0;
+}
+
+/* The trail: what each watched finaliser saw. */
+static char g_trail[1 << 16];
+static size_t g_trail_len;
+static pa_type *g_watched_types[2];
+
+/* A watched node's PEP 442 finaliser: its id, the live objects of the two watched
+   types and generation 0's count, as they are at that moment of the deaths. */
+static void watch_finalize(pa_object *o)
+{
+    pa_runtime *rt = pa_object_runtime(o);
+    intptr_t count[3];
+    pa_gc_get_count(rt, count);
+    size_t live0 = g_watched_types[0] ? live_of(rt, g_watched_types[0]) : 0;
+    size_t live1 = g_watched_types[1] ? live_of(rt, g_watched_types[1]) : 0;
+    g_trail_len += (size_t)snprintf(g_trail + g_trail_len, sizeof g_trail - g_trail_len, "F%ld:%zu:%zu:%ld ",
+                                    (long)NODE(o)->id, live0, live1, (long)count[0]);
+    assert_true(g_trail_len < sizeof g_trail - 64);
+}
+
+static pa_type *watch_type(pa_runtime *rt)
+{
+    pa_type_spec spec = {.name = "watch", .basicsize = sizeof(node), .flags = PA_TPFLAGS_HAVE_GC,
+                         .finalize = watch_finalize, .ref_offsets = node_offsets};
+    pa_type *t = pa_type_new(rt, &spec);
+    assert_non_null(t);
+    return t;
+}
+
+/* Scenario 1: a chain of 130 links (three trashcan depths), every 7th one watched,
+   released by one decref. */
+static void chain_with_watches(bool plain)
+{
+    pa_runtime *rt = new_runtime();
+    pa_gc_disable(rt);
+    pa_type *link = plain_node_type(rt, "link", plain), *watch = watch_type(rt);
+    g_watched_types[0] = link;
+    g_watched_types[1] = NULL;
+    pa_object *top = NULL;
+    for (int i = 130; i > 0; i--) {
+        pa_object *n = new_node(i % 7 == 0 ? watch : link, i);
+        NODE(n)->a = top; /* steals */
+        top = n;
+    }
+    pa_decref(top);
+    assert_int_equal(gen_size(rt, -1), 0);
+    assert_int_equal(live_of(rt, link), 0);
+    pa_runtime_free(rt);
+}
+
+/* Scenario 2: reference items.  Each vnode holds watched nodes (and NULLs) as items;
+   the last non-NULL item's death may be followed, the others nest. */
+static void items_with_watches(bool plain)
+{
+    static const int layouts[][3] = {{1, 0, 2}, {1, 2, 0}, {0, 0, 1}, {1, 2, 3}};
+    pa_runtime *rt = new_runtime();
+    pa_gc_disable(rt);
+    pa_type *v = plain_items_type(rt, plain), *watch = watch_type(rt);
+    g_watched_types[0] = v;
+    g_watched_types[1] = watch;
+    for (size_t k = 0; k < countof(layouts); k++) {
+        pa_object *o = pa_object_new_var(v, 3);
+        assert_non_null(o);
+        for (int i = 0; i < 3; i++)
+            ((vnode *)o)->items[i] = layouts[k][i] ? new_node(watch, (intptr_t)(10 * k) + layouts[k][i]) : NULL;
+        pa_decref(o);
+    }
+    assert_int_equal(gen_size(rt, -1), 0);
+    pa_runtime_free(rt);
+}
+
+/* Scenario 3: both fields of a node die; a links on, b ends; the plain parents'
+   memory must outlive the whole of both deaths. */
+static void two_fields_with_watches(bool plain)
+{
+    pa_runtime *rt = new_runtime();
+    pa_gc_disable(rt);
+    pa_type *link = plain_node_type(rt, "link", plain), *watch = watch_type(rt);
+    g_watched_types[0] = link;
+    g_watched_types[1] = watch;
+    pa_object *top = NULL;
+    for (int i = 20; i > 0; i--) {
+        pa_object *n = new_node(link, i);
+        NODE(n)->a = top;                              /* steals */
+        NODE(n)->b = i % 3 ? new_node(watch, 100 + i) : NULL;
+        top = n;
+    }
+    pa_decref(top);
+    assert_int_equal(gen_size(rt, -1), 0);
+    pa_runtime_free(rt);
+}
+
+static void expect_same_trail_plain_or_nested(void (*scenario)(bool), const char *what)
+{
+    g_trail_len = 0;
+    g_trail[0] = '\0';
+    scenario(false);
+    char *nested = strdup(g_trail);
+    assert_non_null(nested);
+    assert_true(strlen(nested) > 0);
+    g_trail_len = 0;
+    g_trail[0] = '\0';
+    scenario(true);
+    if (strcmp(nested, g_trail) != 0)
+        fail_msg("%s: followed deaths differ from nested ones\n nested: %s\n plain:  %s", what, nested, g_trail);
+    free(nested);
+}
+
+static void followed_deaths_keep_the_nested_order_through_the_trashcan(void **state)
+{
+    (void)state;
+    expect_same_trail_plain_or_nested(chain_with_watches, "a chain of 130 with watched links");
+}
+
+static void followed_deaths_of_reference_items_keep_the_nested_order(void **state)
+{
+    (void)state;
+    expect_same_trail_plain_or_nested(items_with_watches, "reference items");
+}
+
+static void followed_deaths_of_two_fields_keep_the_nested_order(void **state)
+{
+    (void)state;
+    expect_same_trail_plain_or_nested(two_fields_with_watches, "two dying fields per node");
+}
+
+/* The benchmark's chain: plain nodes, 10,000,000 of them, one decref. */
+static void deep_plain_node_chain_of_10_million_is_released_by_one_decref(void **state)
+{
+    (void)state;
+    pa_runtime *rt = new_runtime();
+    pa_type *t = plain_node_type(rt, "link", true);
+    pa_object *top = NULL;
+    for (int i = 0; i < CHAIN; i++) {
+        pa_object *n = pa_object_new(t);
+        if (n == NULL)
+            fail_msg("pa_object_new failed at %d: %s", i, pa_last_error());
+        NODE(n)->a = top; /* steals */
+        top = n;
+    }
+    assert_int_equal(live_of(rt, t), CHAIN);
+    pa_decref(top);
+    assert_int_equal(live_of(rt, t), 0);
+    assert_int_equal(gen_size(rt, -1), 0);
+    intptr_t count[3];
+    pa_gc_get_count(rt, count);
+    assert_int_equal(count[0], 0);
+    /* The runtime still works, its trashcan too. */
+    pa_object *a = new_node(t, 1), *b = new_node(t, 2);
+    set_a(a, b);
+    set_a(b, a);
+    pa_decref(a);
+    pa_decref(b);
+    assert_int_equal(collect(rt, 2), 2);
+    pa_runtime_free(rt);
+}
+
+/* A plain node of one runtime holding the only reference to a chain of another's:
+   that chain dies in its own runtime, whose counts and trashcan stay right. */
+static void a_death_in_another_runtime_is_not_followed_across(void **state)
+{
+    (void)state;
+    pa_runtime *rt1 = new_runtime(), *rt2 = new_runtime();
+    pa_type *t1 = plain_node_type(rt1, "link1", true), *t2 = plain_node_type(rt2, "link2", true);
+    pa_object *top2 = NULL;
+    for (int i = 0; i < 1000; i++) {
+        pa_object *n = new_node(t2, i);
+        NODE(n)->a = top2; /* steals */
+        top2 = n;
+    }
+    pa_object *holder = new_node(t1, 0);
+    NODE(holder)->a = top2; /* steals */
+    pa_decref(holder);
+    assert_int_equal(live_of(rt1, t1), 0);
+    assert_int_equal(live_of(rt2, t2), 0);
+    assert_int_equal(gen_size(rt1, -1), 0);
+    assert_int_equal(gen_size(rt2, -1), 0);
+    /* Both trashcans are back at rest: a deep chain in each is released again. */
+    pa_runtime *rts[2] = {rt1, rt2};
+    pa_type *ts[2] = {t1, t2};
+    for (int r = 0; r < 2; r++) {
+        pa_object *top = NULL;
+        for (int i = 0; i < 100000; i++) {
+            pa_object *n = new_node(ts[r], i);
+            NODE(n)->a = top;
+            top = n;
+        }
+        pa_decref(top);
+        assert_int_equal(live_of(rts[r], ts[r]), 0);
+    }
+    pa_runtime_free(rt1);
+    pa_runtime_free(rt2);
+}
+
 /* ---------------------------------------------------------------- PA_DEBUG */
 
 /* In a PA_DEBUG build, pa_decref of an object whose count is already zero
@@ -994,6 +1240,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(traverse_alongside_ref_offsets_visits_the_other_references),
         cmocka_unit_test(deep_list_chain_of_10_million_is_released_by_one_decref),
         cmocka_unit_test(deep_node_chain_of_10_million_is_released_by_one_decref),
+        cmocka_unit_test(followed_deaths_keep_the_nested_order_through_the_trashcan),
+        cmocka_unit_test(followed_deaths_of_reference_items_keep_the_nested_order),
+        cmocka_unit_test(followed_deaths_of_two_fields_keep_the_nested_order),
+        cmocka_unit_test(deep_plain_node_chain_of_10_million_is_released_by_one_decref),
+        cmocka_unit_test(a_death_in_another_runtime_is_not_followed_across),
         cmocka_unit_test(debug_build_aborts_on_a_release_past_zero),
     };
     return PA_RUN_TESTS(tests, argc, argv);

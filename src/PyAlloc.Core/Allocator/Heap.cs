@@ -77,9 +77,12 @@ internal struct PoolInfo
 }
 
 /// <summary>One pymalloc heap: used-pool lists, usable arenas and their lock.</summary>
-/// <remarks>Lives in native memory (<see cref="Create"/>); all methods take a <c>Heap*</c>.</remarks>
+/// <remarks>
+/// Lives in native memory (<see cref="Create"/>); all methods take a <c>Heap*</c>.
+/// A runtime's heap is used without the lock instead: see HeapOwned.cs.
+/// </remarks>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct Heap
+internal unsafe partial struct Heap
 {
     /// <summary>Guards everything below and every pool and arena of this heap.</summary>
     public NativeLock Lock;

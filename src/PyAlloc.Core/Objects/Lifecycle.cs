@@ -34,6 +34,29 @@ namespace PyAlloc.Core.Objects;
    there: it is pushed on the runtime's DeallocLater stack (linked through
    its GC head) and destroyed when the outermost death finishes, so a chain
    of any length costs a bounded amount of C stack.
+
+   The plain death: most objects die without any of steps 2 to 5 having
+   anything to do (a type without finaliser, legacy finaliser or dealloc,
+   whose references are all in ref_offsets and items, and no weakref to the
+   object).  TypeObject.PlainDeath says so for the type, the Weakrefs flag
+   for the object, and the death is then steps 1, 6 and 7 inline.
+
+   Following a chain: a chain released by one decref is a million plain
+   deaths, each inside the one before (issue 6), and nesting costs a call, a
+   frame and the trashcan's bookkeeping per link.  When the very last
+   reference a plain object releases is the one whose count reaches zero
+   (the others before it released, the slots after it all null),
+   DestroyFollowing does not call into the dying object: it sets the
+   releasing object aside (on a "waiting" stack linked through its GC head,
+   which an untracked dead object does not use), counts the new death in
+   DeallocDepth exactly as the nested call would, and loops on the dying
+   object.  When the loop ends, the waiting objects' memory goes back,
+   newest first, each lowering DeallocDepth.  Everything observable happens
+   in the nested order: the dying object is untracked and checked against
+   the trashcan's limit at the moment its count reaches zero, its whole
+   death (finalisers, callbacks, further deaths) comes before the memory of
+   the object that released it goes back, and nothing else happens between
+   those (the released slot was the last with a reference).
 ============================================================================ */
 
 /// <summary>Creating and destroying objects.</summary>
@@ -79,16 +102,156 @@ internal static unsafe class Lifecycle
             GcList.Untrack(g);
         if (rt->DeallocDepth >= TrashcanNesting)
         {
-            // Deposit: destroyed when the outermost death finishes (LIFO, as CPython).
-            g->Next = (nuint)rt->DeallocLater;
-            rt->DeallocLater = g;
+            Deposit(rt, g);
             return;
         }
         rt->DeallocDepth++;
-        Destroy(rt, o);
-        rt->DeallocDepth--;
-        if (rt->DeallocDepth == 0 && rt->DeallocLater != null)
+        DestroyFollowing(rt, o);
+        if (--rt->DeallocDepth == 0 && rt->DeallocLater != null)
             DestroyDeposited(rt);
+    }
+
+    /* The trashcan's deposit: destroyed when the outermost death finishes (LIFO, as CPython).
+       Pre: count 0, untracked. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Deposit(Runtime* rt, GcHead* g)
+    {
+        g->Next = (nuint)rt->DeallocLater;
+        rt->DeallocLater = g;
+    }
+
+    /* Steps 2 to 7 for o, then for the object that o's last released reference kills, and so
+       on, in one loop (see "Following a chain" above).
+       Pre:  o has count 0 and is untracked; DeallocDepth counts its death.
+       Post: DeallocDepth is as at entry; every death followed has been counted and uncounted. */
+    private static void DestroyFollowing(Runtime* rt, PaObject* o)
+    {
+        GcHead* waiting = null;
+        while (true)
+        {
+            // Invariants: o has count 0, is untracked, and DeallocDepth counts its death and
+            // one death per waiting object; each waiting object has released every reference
+            // and waits for its memory to go back after the death of the one above it.
+            TypeObject* t = o->Type;
+            if (!t->PlainDeath || GcHead.Of(o)->HasWeakrefs)
+            {
+                Destroy(rt, o);
+                break;
+            }
+            PaObject* dying = ReleaseAllButLastDeath(o, t);
+            if (dying != null)
+            {
+                if (dying->Type->Runtime == rt)
+                {
+                    // dying's count just reached zero: what OnZero(dying) would do, without the call.
+                    GcHead* dg = GcHead.Of(dying);
+                    if (dg->IsTracked)
+                        GcList.Untrack(dg);
+                    if (rt->DeallocDepth < TrashcanNesting)
+                    {
+                        rt->DeallocDepth++;
+                        GcHead* g = GcHead.Of(o);
+                        g->Next = (nuint)waiting;
+                        waiting = g;
+                        o = dying;
+                        continue;
+                    }
+                    Deposit(rt, dg);
+                }
+                else
+                {
+                    OnZero(dying); // an object of another runtime dies in that runtime's trashcan
+                }
+            }
+            FreeMemory(rt, t, o);
+            break;
+        }
+        while (waiting != null)
+        {
+            // Invariants: the objects still waiting were set aside before this one (newest first).
+            GcHead* g = waiting;
+            waiting = (GcHead*)g->Next;
+            PaObject* w = GcHead.ObjectOf(g);
+            FreeMemory(rt, w->Type, w);
+            rt->DeallocDepth--;
+        }
+    }
+
+    /* Step 6 of a plain death, as Traverse.ClearOwnedFields (in order, each slot nulled before
+       its reference goes), except for one reference: when the count of the last reference
+       released reaches zero (every slot after it null), its death is left to the caller.
+       Returns that object (count 0, not yet untracked), or null when there is none. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static PaObject* ReleaseAllButLastDeath(PaObject* o, TypeObject* t)
+    {
+        nuint* offsets = t->RefOffsets;
+        if (offsets != null)
+        {
+            for (; *offsets != 0; offsets++)
+            {
+                // Invariants: the fields before offsets are null and their references released.
+                PaObject** slot = (PaObject**)((byte*)o + *offsets);
+                PaObject* v = *slot;
+                if (v == null)
+                    continue;
+                *slot = null;
+                if (RefCount.IsImmortal(v) || --v->RefCnt != 0)
+                    continue;
+                if (NoReferenceAfter(o, t, offsets + 1))
+                    return v;
+                OnZero(v);
+            }
+        }
+        if (t->ItemsAreRefs)
+            return ReleaseItemsButLastDeath(o, t);
+        return null;
+    }
+
+    /* The items part of ReleaseAllButLastDeath. */
+    private static PaObject* ReleaseItemsButLastDeath(PaObject* o, TypeObject* t)
+    {
+        PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
+        nint n = ((PaVarObject*)o)->Size;
+        for (nint i = 0; i < n; i++)
+        {
+            // Invariants: the items before i are null and their references released.
+            PaObject* v = items[i];
+            if (v == null)
+                continue;
+            items[i] = null;
+            if (RefCount.IsImmortal(v) || --v->RefCnt != 0)
+                continue;
+            nint k = i + 1;
+            while (k < n && items[k] == null)
+                k++;
+            if (k == n)
+                return v;
+            OnZero(v);
+        }
+        return null;
+    }
+
+    /* True when the fields at offsets (up to the 0 that ends them) and the reference items
+       of o are all null: nothing is released after the field before offsets. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool NoReferenceAfter(PaObject* o, TypeObject* t, nuint* offsets)
+    {
+        for (; *offsets != 0; offsets++)
+        {
+            if (*(PaObject**)((byte*)o + *offsets) != null)
+                return false;
+        }
+        if (t->ItemsAreRefs)
+        {
+            PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
+            nint n = ((PaVarObject*)o)->Size;
+            for (nint i = 0; i < n; i++)
+            {
+                if (items[i] != null)
+                    return false;
+            }
+        }
+        return true;
     }
 
     /* Destroys the deposited objects, and those their deaths deposit, until none is left.
@@ -104,12 +267,13 @@ internal static unsafe class Lifecycle
             // Nesting 2, as CPython: _PyTrash_thread_destroy_chain raises it to 1 around
             // its loop, and the object's own Py_TRASHCAN_BEGIN raises it again.
             rt->DeallocDepth += 2;
-            Destroy(rt, GcHead.ObjectOf(g));
+            DestroyFollowing(rt, GcHead.ObjectOf(g));
             rt->DeallocDepth -= 2;
         }
     }
 
-    /* Steps 2 to 7 above.  Pre: count 0, untracked. */
+    /* Steps 2 to 7 above, whatever the type.  Pre: count 0, untracked. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Destroy(Runtime* rt, PaObject* o)
     {
         TypeObject* t = o->Type;
@@ -157,20 +321,57 @@ internal static unsafe class Lifecycle
     }
 
     /// <summary>Step 7: the memory goes back; a GC object lowers generation 0's count.</summary>
-    public static void FreeMemory(Runtime* rt, PaObject* o)
+    public static void FreeMemory(Runtime* rt, PaObject* o) => FreeMemory(rt, o->Type, o);
+
+    /* Step 7 with o's type at hand.  Pre: t is o->Type. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FreeMemory(Runtime* rt, TypeObject* t, PaObject* o)
     {
-        TypeObject* t = o->Type;
-        nuint size = SizeOf(o);
-        if (Tracing.Tracemalloc.IsTracing && !Allocator.Pymalloc.IsDebug)
-            Tracing.Tracemalloc.OnFree(o); // the debug hooks forget it after checking the block
+        if (Tracing.Tracemalloc.IsTracing)
+            ForgetTrace(o);
+        if (!t->PoolBlock)
+        {
+            FreeOtherMemory(rt, t, o);
+            return;
+        }
+        // A fixed-size object in a pool block of the runtime's heap (TypeObject.PoolBlock).
         t->LiveObjects--;
-        t->LiveBytes -= size;
-        if (t->HasGc && rt->Gc.Generations[0].Count > 0)
-            rt->Gc.Generations[0].Count--;
+        t->LiveBytes -= (nuint)sizeof(GcHead) + t->BasicSize;
+        if (t->HasGc)
+            Gen0Freed(rt);
+        Allocator.Heap.FreeOwned(rt->FastHeap, (byte*)GcHead.Of(o)); // where Runtime.Malloc put it
+    }
+
+    /* FreeMemory of an object that is not a PoolBlock: variable-sized, large, or any object
+       in the malloc and debug modes.  Tracemalloc has forgotten it already. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeOtherMemory(Runtime* rt, TypeObject* t, PaObject* o)
+    {
+        t->LiveObjects--;
+        t->LiveBytes -= SizeOf(o);
+        if (t->HasGc)
+            Gen0Freed(rt);
         Runtime.Free(rt, GcHead.Of(o));
     }
 
+    /* A GC object's memory went back: generation 0's count goes down (never below 0). */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Gen0Freed(Runtime* rt)
+    {
+        ref nint count = ref rt->Gc.Generations[0].Count;
+        if (count > 0)
+            count--;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForgetTrace(PaObject* o)
+    {
+        if (!Allocator.Pymalloc.IsDebug)
+            Tracing.Tracemalloc.OnFree(o); // the debug hooks forget it after checking the block
+    }
+
     /// <summary>The object's memory, GC head included (what tracemalloc and the census count).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint SizeOf(PaObject* o)
     {
         TypeObject* t = o->Type;

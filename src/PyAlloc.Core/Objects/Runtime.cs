@@ -19,8 +19,10 @@ namespace PyAlloc.Core.Objects;
    in LargeBlocks so that pa_runtime_free can return them too.
 
    Calls on one runtime never overlap (the caller serialises them, as the
-   GIL does), so nothing here takes a lock except the heap's own, which is
-   then never contended.
+   GIL does), so nothing here takes a lock, not even the heap's: objects
+   come from Heap.AllocateOwned and go back through Heap.FreeOwned, the
+   unlocked entry points for a heap only its owner touches (HeapOwned.cs
+   says why nothing else can reach a runtime's heap meanwhile).
 
    With the debug hooks on (PYALLOC_MALLOC=debug, malloc_debug) every block
    is a debug block of API 'o' (DebugHooks): the fast paths, which test the
@@ -129,7 +131,7 @@ internal unsafe struct Runtime
     {
         if (n <= Geometry.SmallRequestThreshold && Pymalloc.ObjectPools)
         {
-            byte* p = Allocator.Heap.Allocate(rt->Heap, Geometry.SizeToIndex(n));
+            byte* p = Allocator.Heap.AllocateOwned(rt->Heap, Geometry.SizeToIndex(n));
             if (p != null && zero)
                 NativeMemory.Clear(p, n);
             return p;
@@ -158,7 +160,7 @@ internal unsafe struct Runtime
     {
         ArenaObject* arena = ArenaMap.Lookup(p);
         if (arena != null && arena->Heap == rt->FastHeap)
-            Allocator.Heap.Free(rt->Heap, arena, (byte*)p, "pa_runtime (internal)");
+            Allocator.Heap.FreeOwned(rt->Heap, (byte*)p);
         else
             FreeSlow(rt, p);
     }

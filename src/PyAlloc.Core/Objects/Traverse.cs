@@ -35,6 +35,8 @@ internal static unsafe class Traverse
     public static int Visit<T>(PaObject* o, ref T visitor) where T : struct, IVisitor
     {
         TypeObject* t = o->Type;
+        if (t->OffsetsOnly)
+            return VisitFields(o, t->RefOffsets, ref visitor);
         if (t->Kind == TypeKind.List)
             return ListObject.Traverse(o, ref visitor);
         if (t->Kind == TypeKind.Weakref)
@@ -65,6 +67,20 @@ internal static unsafe class Traverse
         return 0;
     }
 
+    /* The ref_offsets fields of o, in order.  Pre: offsets is the type's list, ended by 0. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int VisitFields<T>(PaObject* o, nuint* offsets, ref T visitor) where T : struct, IVisitor
+    {
+        int r;
+        for (; *offsets != 0; offsets++)
+        {
+            PaObject* field = *(PaObject**)((byte*)o + *offsets);
+            if (field != null && (r = visitor.Visit(field)) != 0)
+                return r;
+        }
+        return 0;
+    }
+
     /// <summary>
     /// The collector's tp_clear: the type's clear, then the library's own references
     /// (ref_offsets fields and reference items) cleared.
@@ -83,7 +99,7 @@ internal static unsafe class Traverse
         }
         if (t->ClearFn != null)
             t->ClearFn(o);
-        ClearFields(o, t);
+        ClearOwnedFields(o, t);
     }
 
     /// <summary>After dealloc: releases the references the library owns (step 6 of a death).</summary>
@@ -99,10 +115,16 @@ internal static unsafe class Traverse
                 Weakref.WeakrefObject.Unlink(o);
                 return;
         }
-        ClearFields(o, t);
+        ClearOwnedFields(o, t);
     }
 
-    private static void ClearFields(PaObject* o, TypeObject* t)
+    /// <summary>
+    /// Releases the ref_offsets fields and reference items of <paramref name="o"/>, each slot
+    /// nulled before its reference goes: a plain death's step 6 (Lifecycle), inline there;
+    /// also the end of the collector's clear and of any other death.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ClearOwnedFields(PaObject* o, TypeObject* t)
     {
         nuint* offsets = t->RefOffsets;
         if (offsets != null)
@@ -111,11 +133,14 @@ internal static unsafe class Traverse
                 RefCount.Clear((PaObject**)((byte*)o + *offsets));
         }
         if (t->ItemsAreRefs)
-        {
-            PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
-            nint n = ((PaVarObject*)o)->Size;
-            for (nint i = 0; i < n; i++)
-                RefCount.Clear(&items[i]);
-        }
+            ClearItems(o, t);
+    }
+
+    private static void ClearItems(PaObject* o, TypeObject* t)
+    {
+        PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
+        nint n = ((PaVarObject*)o)->Size;
+        for (nint i = 0; i < n; i++)
+            RefCount.Clear(&items[i]);
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Objects;
@@ -54,6 +55,11 @@ internal unsafe struct TypeObject
     public TypeObject* NextType;   // the runtime's list of types
     public nint LiveObjects;       // for leak hunting: objects of this type alive now
     public nuint LiveBytes;
+    public bool PlainDeath;        // no finaliser, legacy finaliser or dealloc, and only the library's
+                                   // references to release: Lifecycle's fast death (set by Create)
+    public bool PoolBlock;         // every object is a pool block of the runtime's heap (set by Create)
+    public bool OffsetsOnly;       // a user type whose references are all in ref_offsets: no items, no
+                                   // C traverse (Traverse.Visit's fast path; set by Create)
 
     public readonly bool HasGc => (Flags & FlagHaveGc) != 0;
     public readonly bool ItemsAreRefs => (Flags & FlagItemsAreRefs) != 0;
@@ -96,6 +102,17 @@ internal unsafe struct TypeObject
         t->LegacyDel = (delegate* unmanaged<PaObject*, void>)spec->LegacyDel;
         t->DeallocFn = (delegate* unmanaged<PaObject*, void>)spec->Dealloc;
         t->RefOffsets = offsets;
+        // Nothing but user types has its references entirely in ref_offsets and items
+        // (lists free an item array, weakrefs unlink); the fields above never change.
+        t->PlainDeath = kind == TypeKind.User && t->Finalize == null && t->LegacyDel == null && t->DeallocFn == null;
+        // Runtime.Malloc serves a request of at most 512 bytes from the runtime's pools when it has
+        // a FastHeap (pymalloc mode, fixed before the runtime was made); a fixed-size object asks
+        // for the same size at every birth, so its block is such a pool block, known without the
+        // arena map.  (A variable-sized object's ob_size may be changed after its birth.)
+        t->OffsetsOnly = kind == TypeKind.User && offsets != null && (t->Flags & FlagItemsAreRefs) == 0
+                         && t->Traverse == null;
+        t->PoolBlock = t->ItemSize == 0 && (nuint)sizeof(GcHead) + t->BasicSize <= Geometry.SmallRequestThreshold
+                       && rt->FastHeap != null;
         t->NextType = rt->Types;
         rt->Types = t;
         return t;

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace PyAlloc.Core.Allocator;
+
+/* ============================================================================
+   Owner-serialised heaps: a runtime's heap without the lock
+
+   Heap.cs takes the heap's lock at every entry point, because the process
+   heap behind pa_malloc is shared by every thread.  A runtime's heap is not:
+   the C API's contract (spec section 2) says that calls on one runtime must
+   not overlap in time, the caller serialising them as CPython's GIL does,
+   and the runtime's heap is only ever touched from inside such calls.  The
+   lock is then never contended, but it still costs a locked compare-exchange
+   per object birth and per object death (the chain workload of issue 6 paid
+   it a million times in a row).  The two entry points below are Allocate and
+   Free for such a heap, without the lock.
+
+   Why nothing else can touch a runtime's heap while its owner runs (checked
+   for every path that reaches a Heap* or its pools; keep this list current):
+     - pa_free, pa_realloc, pa_usable_size on an object pointer, from any
+       thread: Pymalloc sees `arena->Heap != s_heap` from the lock-free arena
+       map and refuses the pointer (ReportRuntimeMemory) without reading the
+       runtime heap's pools, pool headers or live bits;
+     - pa_get_malloc_stats and pa_trim work on the process heap only
+       (Pymalloc.GetStats, Pymalloc.Trim); the count of arenas in runtimes
+       comes from the arena table's own counter.  ArenaTable.ForEachArena
+       reads every descriptor's Address and Heap, but those are written under
+       the arena table's lock, which NewArena and FreeArena still take;
+     - pa_runtime_pool_map, pa_count_objects_by_type, pa_runtime_free: calls
+       on the runtime, so serialised with its other calls by the contract
+       (PoolMap and Destroy still take the lock; it is free then);
+     - tracemalloc keeps its traces in its own table under its own lock and
+       only reads the arena map (Runtime.IsObjectOf);
+     - the debug hooks (PYALLOC_MALLOC=debug) may probe a runtime's heap from
+       another thread's pa_free: in the debug modes a runtime has no FastHeap
+       and never calls these functions; it goes through the hooks, which take
+       the lock as before;
+     - the .NET binding has no finaliser that releases objects (only PyBuffer,
+       whose blocks are pa_malloc's).
+   A heap is used either only through these functions or only through the
+   locking ones, never both at once.  Anything new that reaches a runtime's
+   heap from outside the runtime's calls (a process-wide trim of runtime
+   heaps, a thread cache draining into them) breaks this: it would have to
+   go through the runtime's owner instead.
+
+   What these functions do not keep, because nothing reads it for such a
+   heap: the live bits.  They answer "is p a live block?" for FindLivePool
+   and Probe, which only the locking entry points (Free, UsableSize: the
+   process heap's pa_free & co.) and the debug hooks call; a runtime's heap
+   is never asked, as the list above shows.  Whatever comes to read live
+   bits (a trim that releases the pages without live blocks, say) must not
+   be pointed at a runtime's heap as it is: there they are all clear.  The question they would answer
+   for an object's death has a fixed answer: a block goes back only when the
+   count of the object in it reaches zero, once (the count of a dead object
+   stays 0, the free-list link overwrites only the GC head, so a stray
+   decref takes it below zero and frees nothing).  An owner-serialised
+   heap's bits stay all clear.  Keeping them cost a sixth of the
+   instructions of an object's death.
+============================================================================ */
+
+internal unsafe partial struct Heap
+{
+    /// <summary>
+    /// <see cref="Allocate"/> without the lock and the live bit, for a heap whose owner
+    /// serialises every call that touches it (a runtime's heap: see the comment above).
+    /// </summary>
+    /// <returns>A block of size class <paramref name="index"/>; null when no arena can be mapped.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* AllocateOwned(Heap* heap, uint index)
+    {
+        Debug.Assert(!heap->Lock.IsHeld, "an owner-serialised heap is locked: someone else is using it");
+        PoolHeader* sentinel = &heap->UsedPools[index];
+        PoolHeader* pool = sentinel->NextPool;
+        if (pool == sentinel)
+            return AllocateFromNewPoolOwned(heap, index);
+        heap->BlocksInUse++;
+        pool->Count++;
+        byte* bp = pool->FreeBlock;
+        Debug.Assert(bp != null, "a pool on a used list has no free block");
+        if ((pool->FreeBlock = *(byte**)bp) == null)
+            ExtendPool(pool, index);
+        return bp;
+    }
+
+    /// <summary>
+    /// <see cref="Free"/> without the lock and the live bit, for a heap whose owner serialises
+    /// every call that touches it (a runtime's heap: see the comment above).
+    /// </summary>
+    /// <remarks>
+    /// Pre: <paramref name="p"/> is a block that <see cref="AllocateOwned"/> returned for
+    /// <paramref name="heap"/> and that has not been freed since.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FreeOwned(Heap* heap, byte* p)
+    {
+        Debug.Assert(!heap->Lock.IsHeld, "an owner-serialised heap is locked: someone else is using it");
+        PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
+        Debug.Assert(pool->Arena->Heap == heap && pool->Count != 0, "FreeOwned: p is not a live block of the heap");
+        byte* lastFree = pool->FreeBlock;
+        *(byte**)p = lastFree;
+        pool->FreeBlock = p;
+        heap->BlocksInUse--;
+        if (--pool->Count != 0)
+        {
+            if (lastFree == null)
+                InsertToUsedPool(heap, pool); // it was full: it is on no list
+        }
+        else
+        {
+            // A pool has at least 31 blocks, so a pool that was full cannot be empty now.
+            InsertToFreePool(heap, pool);
+        }
+    }
+
+    /* AllocateOwned's slow path: the block of a pool that was empty, counted.
+       Post: as AllocateFromNewPool's; null when no arena can be mapped. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static byte* AllocateFromNewPoolOwned(Heap* heap, uint index)
+    {
+        byte* bp = AllocateFromNewPool(heap, index);
+        if (bp != null)
+            heap->BlocksInUse++;
+        return bp;
+    }
+}
