@@ -19,10 +19,13 @@ namespace PyAlloc.Core.Allocator;
    Why nothing else can touch a runtime's heap while its owner runs (checked
    for every path that reaches a Heap* or its pools; keep this list current):
      - pa_free, pa_realloc, pa_usable_size on an object pointer, from any
-       thread: Pymalloc sees `arena->Heap != s_heap` from the lock-free arena
-       map and refuses the pointer (ReportRuntimeMemory) without reading the
+       thread: Pymalloc sees that arena->Heap is not a process heap
+       (Pymalloc.IsProcessHeap) from the lock-free arena map and refuses the
+       pointer (ReportRuntimeMemory) without reading the
        runtime heap's pools, pool headers or live bits;
-     - pa_get_malloc_stats and pa_trim work on the process heap only
+     - the C thread caches take only blocks of process heaps (the range
+       check pa__is_process_heap), so no drain reaches a runtime's heap;
+     - pa_get_malloc_stats and pa_trim work on the process heaps only
        (Pymalloc.GetStats, Pymalloc.Trim); the count of arenas in runtimes
        comes from the arena table's own counter.  ArenaTable.ForEachArena
        reads every descriptor's Address and Heap, but those are written under

@@ -31,7 +31,11 @@ internal static unsafe class HeapInvariants
     /// <summary>Every broken rule, one line each; empty when the heap is sound.</summary>
     /// <param name="heap">The heap (its lock not held).</param>
     /// <param name="liveBlocks">The number of blocks the test believes are live.</param>
-    public static List<string> Check(Heap* heap, long liveBlocks)
+    /// <param name="liveBits">
+    /// False for an owner-serialised heap (HeapOwned.cs), which keeps no live bits: its
+    /// free blocks are then not checked against them.
+    /// </param>
+    public static List<string> Check(Heap* heap, long liveBlocks, bool liveBits = true)
     {
         var problems = new List<string>();
         List<nint> arenas = ArenasOf(heap);
@@ -94,13 +98,13 @@ internal static unsafe class HeapInvariants
                 {
                     empty++;
                     if (pool->SizeIndex < Geometry.NumSizeClasses)
-                        CheckFreeBlocks(a, k, pool, problems); // keeps its class and free list
+                        CheckFreeBlocks(a, k, pool, problems, liveBits); // keeps its class and free list
                     else if (ReleasedPages(a, k) != 0)
                         problems.Add($"pool {k} of arena 0x{ai:x} has no size class but released-page mask {ReleasedPages(a, k):x}");
                     continue;
                 }
                 counted += pool->Count;
-                CheckFreeBlocks(a, k, pool, problems);
+                CheckFreeBlocks(a, k, pool, problems, liveBits);
                 if (pool->SizeIndex >= Geometry.NumSizeClasses)
                     problems.Add($"pool {k} of arena 0x{ai:x} has live blocks but size index {pool->SizeIndex}");
                 else if (pool->Count < Geometry.BlocksPerPool(pool->SizeIndex))
@@ -170,7 +174,7 @@ internal static unsafe class HeapInvariants
        carved block overlaps a page of the pool's released-page mask (it is parked); a mask names
        pages 1..n-1 only, only in a pool that is not full, and every block overlapping a marked
        page is carved, free and on no free list. */
-    private static void CheckFreeBlocks(ArenaObject* a, long k, PoolHeader* pool, List<string> problems)
+    private static void CheckFreeBlocks(ArenaObject* a, long k, PoolHeader* pool, List<string> problems, bool liveBits)
     {
         string where = $"pool {k} of arena 0x{(nint)a:x}";
         uint size = Geometry.IndexToSize(pool->SizeIndex);
@@ -193,6 +197,8 @@ internal static unsafe class HeapInvariants
             if (IsLive(a, k, (uint)offset))
                 problems.Add($"{where}: its free list holds the live block at offset {offset}");
         }
+        if (!liveBits)
+            return; // the rest reads the live bits, which such a heap leaves clear
         int pageShift = System.Numerics.BitOperations.Log2((uint)Environment.SystemPageSize);
         int pagesPerPool = Geometry.PoolSize >> pageShift;
         byte mask = ReleasedPages(a, k);
