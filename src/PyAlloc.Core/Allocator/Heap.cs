@@ -410,7 +410,8 @@ internal unsafe partial struct Heap
 
     /* Links the block p, no longer live, into its pool's free list and moves the pool
        between lists as it stops being full or becomes empty.
-       Pre: heap lock held; p's live bit is clear; p was counted in its pool. */
+       Pre: heap lock held (or the heap is owner-serialised: HeapOwned.cs); p's live
+       bit is clear; p was counted in its pool. */
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ReleaseBlock(Heap* heap, PoolHeader* pool, byte* p)
     {

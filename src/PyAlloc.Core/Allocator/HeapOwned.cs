@@ -100,20 +100,7 @@ internal unsafe partial struct Heap
         Debug.Assert(!heap->Lock.IsHeld, "an owner-serialised heap is locked: someone else is using it");
         PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
         Debug.Assert(pool->Arena->Heap == heap && pool->Count != 0, "FreeOwned: p is not a live block of the heap");
-        byte* lastFree = pool->FreeBlock;
-        *(byte**)p = lastFree;
-        pool->FreeBlock = p;
-        heap->BlocksInUse--;
-        if (--pool->Count != 0)
-        {
-            if (lastFree == null)
-                InsertToUsedPool(heap, pool); // it was full: it is on no list
-        }
-        else
-        {
-            // A pool has at least 31 blocks, so a pool that was full cannot be empty now.
-            InsertToFreePool(heap, pool);
-        }
+        ReleaseBlock(heap, pool, p);
     }
 
     /* AllocateOwned's slow path: the block of a pool that was empty, counted.
