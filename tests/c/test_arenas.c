@@ -26,23 +26,7 @@
 
 static uint64_t rng_state = 0xA5E7A5E7DEADBEEFULL;
 
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static size_t rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    assert_non_null(f);
-    unsigned long size = 0, resident = 0;
-    assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
-    fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
+static uint64_t rnd(void) { return pa_test_splitmix64(&rng_state); }
 
 static uintptr_t arena_of(const void *p)
 {
@@ -78,7 +62,7 @@ static void arenas_of_200_mib_return_to_the_os_when_freed(void **state)
     assert_non_null(blocks);
     memset(blocks, 0, max_blocks * sizeof *blocks); /* resident before the baseline */
 
-    size_t rss0 = rss_bytes();
+    size_t rss0 = pa_test_rss_bytes();
     size_t n = 0, bytes = 0;
     const size_t extra = pa_test_raw_size(0);
     while (bytes < target) {
@@ -95,7 +79,7 @@ static void arenas_of_200_mib_return_to_the_os_when_freed(void **state)
     }
     pa_malloc_stats full = pa_stats_now();
     pa_assert_stats_consistent(&full);
-    size_t rss1 = rss_bytes();
+    size_t rss1 = pa_test_rss_bytes();
     printf("test_arenas: %zu blocks, %zu MiB in blocks, %zu arenas, RSS %zu -> %zu MiB\n",
            n, full.bytes_in_used_blocks / MIB, full.arenas_current, rss0 / MIB, rss1 / MIB);
     assert_int_equal(full.bytes_in_used_blocks, bytes);
@@ -142,7 +126,7 @@ static void arenas_of_200_mib_return_to_the_os_when_freed(void **state)
     assert_int_equal(trimmed.arenas_reclaimed - st0.arenas_reclaimed, full.arenas_current);
     assert_int_equal(trimmed.arenas_highwater, full.arenas_highwater);
 
-    size_t rss2 = rss_bytes();
+    size_t rss2 = pa_test_rss_bytes();
     printf("test_arenas: after freeing and pa_trim: RSS %zu MiB, released %zu bytes\n", rss2 / MIB, released);
     if (rss2 + 150 * MIB > rss1)
         fail_msg("RSS fell by %zu MiB only (from %zu MiB)", rss1 > rss2 ? (rss1 - rss2) / MIB : 0, rss1 / MIB);

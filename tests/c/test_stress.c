@@ -35,14 +35,7 @@ typedef struct slot {
 
 static uint64_t rng_state;
 
-static uint64_t rnd(void)
-{
-    /* splitmix64 */
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+static uint64_t rnd(void) { return pa_test_splitmix64(&rng_state); }
 
 static size_t random_size(void)
 {

@@ -38,23 +38,7 @@
 
 static uint64_t rng_state = 0x7121A7E5EEDULL;
 
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static size_t rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    assert_non_null(f);
-    unsigned long size = 0, resident = 0;
-    assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
-    fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
+static uint64_t rnd(void) { return pa_test_splitmix64(&rng_state); }
 
 /* The page holding p is resident (mincore). */
 static bool resident(const void *p)
@@ -155,11 +139,11 @@ static void trim_releases_the_free_pages_of_arenas_that_keep_live_blocks(void **
     allocate_then_free_ninety_percent();
     pa_malloc_stats before = pa_stats_now();
     pa_assert_stats_consistent(&before);
-    size_t rss0 = rss_bytes();
+    size_t rss0 = pa_test_rss_bytes();
 
     size_t released = pa_trim();
 
-    size_t rss1 = rss_bytes();
+    size_t rss1 = pa_test_rss_bytes();
     pa_malloc_stats after = pa_stats_now();
     printf("test_trim: %zu arenas, %zu MiB free in blocks; pa_trim released %zu KiB; RSS %zu -> %zu KiB\n",
            before.arenas_current, before.bytes_in_free_blocks / MIB, released / 1024, rss0 / 1024, rss1 / 1024);

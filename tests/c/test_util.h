@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <pyalloc.h>
@@ -332,5 +333,29 @@ static inline void pa_assert_stats_equal(const pa_malloc_stats *a, const pa_mall
 #define PA_ASSERT_ERROR_MENTIONS(text) \
     do { const char *e_ = pa_last_error(); assert_non_null(e_); \
          if (strstr(e_, (text)) == NULL) fail_msg("pa_last_error() = \"%s\" does not mention \"%s\"", e_, (text)); } while (0)
+
+/* ------------------------------------------------------- randomness, RSS */
+
+/* splitmix64: the next number of the sequence kept in *state (each test file
+   keeps its own seed, so its cases draw the same numbers on every run). */
+static inline uint64_t pa_test_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* The process's resident set in bytes (/proc/self/statm), failing the case
+   when it cannot be read. */
+static inline size_t pa_test_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    assert_non_null(f);
+    unsigned long size = 0, resident = 0;
+    assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
 
 #endif /* PA_TEST_UTIL_H */
