@@ -8,6 +8,8 @@
      still running; blocks of threads that ended come back to the heap, even
      from a thread that only freed (the cross-thread case), and pa_trim can
      then return every arena.
+   - Blocks of arenas that share one of the cache's arena slots are checked
+     and taken back as well as any.
    - Turning tracemalloc on turns the caches off: new blocks are traced. */
 #include "test_util.h"
 
@@ -198,6 +200,60 @@ static void caches_of_many_short_threads_all_come_back(void **state)
 
 /* ------------------------------------------------------------- tracing */
 
+/* The cache remembers the live bitmaps of the arenas it freed into lately in
+   256 slots, by the arena's address bits 20..27.  Two blocks of arenas 256 MiB
+   apart share a slot: each free of one evicts the other, and a free that
+   misses its slot walks the arena map.  A double free is refused all the same,
+   and every block comes back. */
+static void blocks_of_arenas_that_share_a_slot_are_still_checked(void **state)
+{
+    (void)state;
+    enum { MAX_BLOCKS = 700000, SLOTS = 256 };   /* 512-byte blocks: 700k > 300 arenas */
+    void **blocks = malloc(MAX_BLOCKS * sizeof *blocks);
+    uintptr_t first_arena[SLOTS] = {0};
+    size_t first_block[SLOTS] = {0};
+    assert_non_null(blocks);
+    pa_malloc_stats before = pa_stats_now();
+    size_t n = 0, a = SIZE_MAX, b = SIZE_MAX;
+    while (n < MAX_BLOCKS && a == SIZE_MAX) {
+        void *p = pa_malloc(512);
+        assert_non_null(p);
+        uintptr_t arena = (uintptr_t)p >> 20;
+        unsigned slot = (unsigned)(arena & (SLOTS - 1));
+        if (first_arena[slot] == 0) {
+            first_arena[slot] = arena;
+            first_block[slot] = n;
+        } else if (first_arena[slot] != arena) {
+            a = first_block[slot];
+            b = n;
+        }
+        blocks[n++] = p;
+    }
+    assert_true(a != SIZE_MAX);               /* two arenas 256 MiB apart were found */
+    for (int round = 0; round < 3; round++) {
+        pa_free(blocks[a]);                   /* fills the slot with a's arena */
+        pa_free(blocks[b]);                   /* evicts it */
+        pa_clear_error();
+        pa_free(blocks[a]);                   /* misses the slot, walks the map: still a double free */
+        PA_ASSERT_ERROR_MENTIONS("double free");
+        pa_clear_error();
+        pa_free(blocks[b]);
+        PA_ASSERT_ERROR_MENTIONS("double free");
+        blocks[a] = pa_malloc(512);           /* both handed out again, once each */
+        blocks[b] = pa_malloc(512);
+        assert_non_null(blocks[a]);
+        assert_non_null(blocks[b]);
+        assert_true(blocks[a] != blocks[b]);
+    }
+    for (size_t i = 0; i < n; i++)
+        pa_free(blocks[i]);
+    free(blocks);
+    pa_malloc_stats after = pa_stats_now();
+    assert_int_equal(after.classes[pa_class_of(512)].blocks_in_use,
+                     before.classes[pa_class_of(512)].blocks_in_use);
+    pa_trim();
+}
+
 static void tracing_turns_the_cache_off_so_new_blocks_are_traced(void **state)
 {
     (void)state;
@@ -234,6 +290,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(blocks_cached_by_a_running_thread_count_as_free),
         cmocka_unit_test(a_thread_that_only_frees_gives_the_blocks_back_when_it_ends),
         cmocka_unit_test(caches_of_many_short_threads_all_come_back),
+        cmocka_unit_test(blocks_of_arenas_that_share_a_slot_are_still_checked),
         cmocka_unit_test(tracing_turns_the_cache_off_so_new_blocks_are_traced),
     };
     return PA_RUN_TESTS(tests, argc, argv);
