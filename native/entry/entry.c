@@ -17,6 +17,10 @@
 #include <string.h>
 
 #define PA_EXPORT __attribute__((visibility("default")))
+/* The slow halves are hidden globals rather than statics: the NativeAOT link
+   drops the local symbols of its input objects, and a hidden global keeps its
+   name in libpyalloc.so.dbg, so perf names them instead of printing addresses. */
+#define PA_LOCAL __attribute__((visibility("hidden")))
 #define PA_MAX_FRAMES 100
 
 /* A call site as the core reads it (CallSite in src/PyAlloc.Core/Tracing). */
@@ -56,7 +60,7 @@ static inline int tracing_nframe(void)
    address, then, for nframe > 1, the native frames above the caller.  The
    frames come from backtrace(); the caller's own return address is found in
    them so that this function's frames are skipped whatever the inlining. */
-static __attribute__((noinline)) void capture(pa__site *site, void **frames, int nframe,
+PA_LOCAL __attribute__((noinline)) void pa__entry_capture(pa__site *site, void **frames, int nframe,
                                               void *caller, const char *file, int line)
 {
     site->file = file;
@@ -93,7 +97,7 @@ static __attribute__((noinline)) void capture(pa__site *site, void **frames, int
     pa__site site_;                                                          \
     const pa__site *sitep_ = NULL;                                           \
     if (__builtin_expect(nframe_ != 0, 0)) {                                 \
-        capture(&site_, frames_, nframe_, (caller), (file), (line));         \
+        pa__entry_capture(&site_, frames_, nframe_, (caller), (file), (line)); \
         sitep_ = &site_;                                                     \
     }
 #define SITE(file, line) SITE_OF(__builtin_return_address(0), file, line)
@@ -102,7 +106,7 @@ static __attribute__((noinline)) void capture(pa__site *site, void **frames, int
 
 /* The core's malloc and calloc, for what the thread cache does not serve.
    Out of line, so that the fast paths keep no frame for the site. */
-static __attribute__((noinline)) void *malloc_core(size_t n, void *caller, const char *file, int line)
+PA_LOCAL __attribute__((noinline)) void *pa__entry_malloc_core(size_t n, void *caller, const char *file, int line)
 {
     if (PA__UNLIKELY(!pa__fp.attached))
         pa__tcache_attach();
@@ -110,7 +114,7 @@ static __attribute__((noinline)) void *malloc_core(size_t n, void *caller, const
     return pa__malloc(n, sitep_);
 }
 
-static __attribute__((noinline)) void *calloc_core(size_t nelem, size_t elsize, void *caller,
+PA_LOCAL __attribute__((noinline)) void *pa__entry_calloc_core(size_t nelem, size_t elsize, void *caller,
                                                    const char *file, int line)
 {
     if (PA__UNLIKELY(!pa__fp.attached))
@@ -145,25 +149,25 @@ static inline void *cached_calloc(size_t nelem, size_t elsize)
 PA_EXPORT void *pa_malloc(size_t n)
 {
     void *p = cached_malloc(n);
-    return PA__LIKELY(p != NULL) ? p : malloc_core(n, __builtin_return_address(0), NULL, 0);
+    return PA__LIKELY(p != NULL) ? p : pa__entry_malloc_core(n, __builtin_return_address(0), NULL, 0);
 }
 
 PA_EXPORT void *pa_malloc_at(size_t n, const char *file, int line)
 {
     void *p = cached_malloc(n);
-    return PA__LIKELY(p != NULL) ? p : malloc_core(n, __builtin_return_address(0), file, line);
+    return PA__LIKELY(p != NULL) ? p : pa__entry_malloc_core(n, __builtin_return_address(0), file, line);
 }
 
 PA_EXPORT void *pa_calloc(size_t nelem, size_t elsize)
 {
     void *p = cached_calloc(nelem, elsize);
-    return p != NULL ? p : calloc_core(nelem, elsize, __builtin_return_address(0), NULL, 0);
+    return p != NULL ? p : pa__entry_calloc_core(nelem, elsize, __builtin_return_address(0), NULL, 0);
 }
 
 PA_EXPORT void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int line)
 {
     void *p = cached_calloc(nelem, elsize);
-    return p != NULL ? p : calloc_core(nelem, elsize, __builtin_return_address(0), file, line);
+    return p != NULL ? p : pa__entry_calloc_core(nelem, elsize, __builtin_return_address(0), file, line);
 }
 
 /* -------------------------------------------------------------------- free */
@@ -171,7 +175,7 @@ PA_EXPORT void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int 
 /* What the thread cache's fast path did not finish: a list to drain (taken
    == 2); else this thread's first free (it gets a cache), an arena slot to
    fill, then one more try; else a block for the core (large, bad, tracing). */
-static __attribute__((noinline)) void free_slow(void *p, int taken)
+PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, int taken)
 {
     if (taken == 2) {
         uint32_t index = ((const pa__pool *)((uintptr_t)p & ~(uintptr_t)(PA__POOL_SIZE - 1)))->size_index;
@@ -185,7 +189,7 @@ static __attribute__((noinline)) void free_slow(void *p, int taken)
         if (tc != NULL && pa__tcache_arena_slot(tc, (uintptr_t)p) >= 0
             && (taken = pa__tcache_push(p)) != 0) {
             if (taken == 2)
-                free_slow(p, taken);
+                pa__entry_free_slow(p, taken);
             return;
         }
     }
@@ -197,7 +201,7 @@ PA_EXPORT void pa_free(void *p)
     int taken = PA__LIKELY(pa__fp.enabled) ? pa__tcache_push(p) : 0;
     if (PA__LIKELY(taken == 1))
         return;
-    free_slow(p, taken);
+    pa__entry_free_slow(p, taken);
 }
 
 /* ------------------------------------------- the rest: straight to the core */
