@@ -104,70 +104,68 @@ PA_LOCAL __attribute__((noinline)) void pa__entry_capture(pa__site *site, void *
 
 /* ------------------------------------------------------------------ malloc */
 
-/* The core's malloc and calloc, for what the thread cache does not serve.
-   Out of line, so that the fast paths keep no frame for the site. */
-PA_LOCAL __attribute__((noinline)) void *pa__entry_malloc_core(size_t n, void *caller, const char *file, int line)
+/* The slow half of pa_malloc: the thread cache's refill (or its first use),
+   else the core (large requests, caches off, tracing).  One function, reached
+   by a tail call, so that pa_malloc itself keeps no frame and saves no
+   register: its fast path is a TLS load, a list pop and a return. */
+PA_LOCAL __attribute__((noinline)) void *pa__entry_malloc_slow(size_t n, void *caller, const char *file, int line)
 {
+    if (PA__LIKELY(pa__fp.enabled)) {
+        void *p = pa__tcache_malloc_slow(n);
+        if (p != NULL)
+            return p;
+    }
     if (PA__UNLIKELY(!pa__fp.attached))
         pa__tcache_attach();
     SITE_OF(caller, file, line)
     return pa__malloc(n, sitep_);
 }
 
-PA_LOCAL __attribute__((noinline)) void *pa__entry_calloc_core(size_t nelem, size_t elsize, void *caller,
-                                                   const char *file, int line)
+/* calloc: a small request from the cache (popped, or refilled), zeroed here;
+   anything else to the core, which checks the product for overflow. */
+PA_LOCAL __attribute__((noinline)) void *pa__entry_calloc(size_t nelem, size_t elsize, void *caller,
+                                                          const char *file, int line)
 {
+    size_t n;
+    if (PA__LIKELY(pa__fp.enabled) && !__builtin_mul_overflow(nelem, elsize, &n) && n <= PA__SMALL_MAX) {
+        void *p = pa__tcache_pop(n);
+        if (p == NULL)
+            p = pa__tcache_malloc_slow(n);
+        if (p != NULL)
+            return memset(p, 0, n);
+    }
     if (PA__UNLIKELY(!pa__fp.attached))
         pa__tcache_attach();
     SITE_OF(caller, file, line)
     return pa__calloc(nelem, elsize, sitep_);
 }
 
-/* The thread cache's malloc, NULL when it cannot serve n. */
-static inline void *cached_malloc(size_t n)
+/* A block from the calling thread's cache, or NULL. */
+static inline __attribute__((always_inline)) void *cached_pop(size_t n)
 {
-    if (PA__LIKELY(pa__fp.enabled)) {
-        void *p = pa__tcache_pop(n);
-        if (PA__LIKELY(p != NULL))
-            return p;
-        return pa__tcache_malloc_slow(n);
-    }
-    return NULL;
-}
-
-static inline void *cached_calloc(size_t nelem, size_t elsize)
-{
-    size_t n;
-    if (PA__LIKELY(pa__fp.enabled) && !__builtin_mul_overflow(nelem, elsize, &n) && n <= PA__SMALL_MAX) {
-        void *p = cached_malloc(n);
-        if (p != NULL)
-            return memset(p, 0, n);
-    }
-    return NULL;
+    return PA__LIKELY(pa__fp.enabled) ? pa__tcache_pop(n) : NULL;
 }
 
 PA_EXPORT void *pa_malloc(size_t n)
 {
-    void *p = cached_malloc(n);
-    return PA__LIKELY(p != NULL) ? p : pa__entry_malloc_core(n, __builtin_return_address(0), NULL, 0);
+    void *p = cached_pop(n);
+    return PA__LIKELY(p != NULL) ? p : pa__entry_malloc_slow(n, __builtin_return_address(0), NULL, 0);
 }
 
 PA_EXPORT void *pa_malloc_at(size_t n, const char *file, int line)
 {
-    void *p = cached_malloc(n);
-    return PA__LIKELY(p != NULL) ? p : pa__entry_malloc_core(n, __builtin_return_address(0), file, line);
+    void *p = cached_pop(n);
+    return PA__LIKELY(p != NULL) ? p : pa__entry_malloc_slow(n, __builtin_return_address(0), file, line);
 }
 
 PA_EXPORT void *pa_calloc(size_t nelem, size_t elsize)
 {
-    void *p = cached_calloc(nelem, elsize);
-    return p != NULL ? p : pa__entry_calloc_core(nelem, elsize, __builtin_return_address(0), NULL, 0);
+    return pa__entry_calloc(nelem, elsize, __builtin_return_address(0), NULL, 0);
 }
 
 PA_EXPORT void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int line)
 {
-    void *p = cached_calloc(nelem, elsize);
-    return p != NULL ? p : pa__entry_calloc_core(nelem, elsize, __builtin_return_address(0), file, line);
+    return pa__entry_calloc(nelem, elsize, __builtin_return_address(0), file, line);
 }
 
 /* -------------------------------------------------------------------- free */
