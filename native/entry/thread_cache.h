@@ -56,7 +56,7 @@ typedef struct pa__arena {
     void *next, *prev;        /* 24, 32 */
     void *heap;               /* 40: the heap whose pools these are */
     uint32_t nfree, ntotal;   /* 48, 52 */
-    uint64_t *live_bits;      /* 56: per pool, a bit per 16-byte granule after the header */
+    uint64_t *live_bits;      /* 56: a bit per 16-byte granule of the arena, set where a live block starts */
 } pa__arena;
 
 /* PoolHeader (Types.cs): the size class of a pool's blocks is its second word. */
@@ -163,15 +163,12 @@ static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
     unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
     if (PA__UNLIKELY(tc->arena_base[slot] != base || tc->arena_epoch != pa__fp.arena_epoch))
         return 0;                     /* a slot to fill, or not a process heap's arena */
-    const uint64_t *live = tc->live[slot];
-    uintptr_t pool = a & ~(uintptr_t)(PA__POOL_SIZE - 1);
-    uintptr_t offset = a - pool;
-    if (PA__UNLIKELY(offset < PA__POOL_OVERHEAD))
-        return 0;
-    uintptr_t granule = (offset - PA__POOL_OVERHEAD) >> 4;
-    uint64_t word = live[((a >> 14) & (PA__POOLS_PER_ARENA - 1)) * PA__LIVE_WORDS_PER_POOL + (granule >> 6)];
-    if (PA__UNLIKELY(((word >> (granule & 63)) & 1) == 0))
+    /* The block's live bit is bit (a >> 4) mod 65536 of its arena's bitmap (a
+       pool header's granules are never set, so a pointer into one fails here). */
+    uint64_t word = tc->live[slot][(a >> 10) & (PA__POOLS_PER_ARENA * PA__LIVE_WORDS_PER_POOL - 1)];
+    if (PA__UNLIKELY(((word >> ((a >> 4) & 63)) & 1) == 0))
         return 0;                     /* not a live block: the core reports it */
+    uintptr_t pool = a & ~(uintptr_t)(PA__POOL_SIZE - 1);
     uintptr_t *b = (uintptr_t *)p;
     uintptr_t tag = pa__fp.secret ^ a;
     if (PA__UNLIKELY(b[1] == tag))

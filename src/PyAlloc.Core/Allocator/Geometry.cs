@@ -25,8 +25,12 @@ internal static class Geometry
     /// <summary>sizeof(PoolHeader), already a multiple of <see cref="Alignment"/>.</summary>
     public const int PoolOverhead = 48;
 
-    /// <summary>Live bits per pool: one per 16-byte granule after the header, rounded to 64.</summary>
-    public const int LiveBitsPerPool = ((PoolSize - PoolOverhead) / Alignment + 63) & ~63;
+    /// <summary>
+    /// Live bits per pool: one per 16-byte granule of the whole pool, header included (its
+    /// granules are never set), so that a block's bit is bit (address &gt;&gt; 4) mod 65536 of
+    /// its arena's bitmap: the C fast path finds it with a shift and a mask.
+    /// </summary>
+    public const int LiveBitsPerPool = PoolSize / Alignment;
     public const int LiveWordsPerPool = LiveBitsPerPool / 64;
     public const int LiveWordsPerArena = PoolsPerArena * LiveWordsPerPool;
 

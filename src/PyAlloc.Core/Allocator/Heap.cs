@@ -266,16 +266,21 @@ internal unsafe partial struct Heap
     }
 
     /* The word of the arena's live bitmap that holds p's bit, and the bit.  One bit per
-       16-byte granule, so no division by the block size is needed. */
+       16-byte granule of the arena (pool headers included, never set), so no division by the
+       block size is needed: the bit's number is p's offset in its arena over 16, which is how
+       thread_cache.h's push finds it too. */
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong* LiveWord(byte* p, out ulong bit)
     {
         PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
-        nuint granule = (nuint)(p - (byte*)pool - Geometry.PoolOverhead) >> Geometry.AlignmentShift;
-        nuint poolIndex = ((nuint)pool >> Geometry.PoolBits) & (Geometry.PoolsPerArena - 1);
+        nuint granule = ((nuint)p >> Geometry.AlignmentShift) & (Geometry.LiveWordsPerArena * 64 - 1);
         bit = 1UL << (int)(granule & 63);
-        return pool->Arena->LiveBits + poolIndex * Geometry.LiveWordsPerPool + (granule >> 6);
+        return pool->Arena->LiveBits + (granule >> 6);
     }
+
+    /* The granule of block k of a pool of blocks of size bytes: its bit in PoolLiveBits. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint BlockGranule(uint k, uint size) => (Geometry.PoolOverhead + k * size) >> Geometry.AlignmentShift;
 
     /* The pool's free list just ran dry: carve the next never-used block, or,
        when the pool has none left, bring back the blocks pa_trim parked, or, when
@@ -774,7 +779,7 @@ internal unsafe partial struct Heap
         for (uint k = first; k < end; k++)
         {
             // Invariants: blocks first..k-1 are free.
-            uint granule = k * size >> Geometry.AlignmentShift;
+            uint granule = BlockGranule(k, size);
             if ((live[granule >> 6] & (1UL << (int)(granule & 63))) != 0)
                 return true;
         }
@@ -793,7 +798,7 @@ internal unsafe partial struct Heap
         for (uint k = 0; k < carved; k++, offset += size)
         {
             // Invariants: head..*tail links the kept free blocks below offset, in address order.
-            uint granule = k * size >> Geometry.AlignmentShift;
+            uint granule = BlockGranule(k, size);
             if ((live[granule >> 6] & (1UL << (int)(granule & 63))) != 0)
                 continue;
             if ((PagesOf(offset, size, pageShift) & parked) != 0)
@@ -887,7 +892,7 @@ internal unsafe partial struct Heap
             // Invariants: head..*tail links the parked blocks below offset, in address order.
             if ((PagesOf(offset, size, pageShift) & parked) == 0)
                 continue;
-            uint granule = k * size >> Geometry.AlignmentShift;
+            uint granule = BlockGranule(k, size);
             if ((live[granule >> 6] & (1UL << (int)(granule & 63))) != 0)
                 continue;
             byte* block = (byte*)pool + offset;

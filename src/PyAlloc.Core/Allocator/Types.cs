@@ -123,7 +123,7 @@ internal unsafe struct ArenaObject
     /// <summary>Pools in the arena: always <see cref="Geometry.PoolsPerArena"/>.</summary>
     [FieldOffset(52)] public uint NTotalPools;
     /// <summary>
-    /// The live-block bitmap: per pool, one bit per 16-byte granule after the header, set
+    /// The live-block bitmap: one bit per 16-byte granule of the arena (pool headers' never set), set
     /// while a block starting there is allocated (<see cref="Geometry.LiveBitsPerPool"/>).
     /// After it, one byte per pool: the pages of the pool that pa_trim released with free
     /// blocks on them (<see cref="Geometry.ArenaSideBytes"/>, Heap.ReleasedPages).

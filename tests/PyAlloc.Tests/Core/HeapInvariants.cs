@@ -165,7 +165,7 @@ internal static unsafe class HeapInvariants
     /// <summary>True when the block at <paramref name="offset"/> of pool <paramref name="k"/> is live.</summary>
     public static bool IsLive(ArenaObject* a, long k, uint offset)
     {
-        uint granule = (offset - Geometry.PoolOverhead) >> Geometry.AlignmentShift;
+        uint granule = offset >> Geometry.AlignmentShift;
         ulong* words = a->LiveBits + (nint)k * Geometry.LiveWordsPerPool;
         return (words[granule >> 6] & (1UL << (int)(granule & 63))) != 0;
     }
