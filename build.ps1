@@ -6,7 +6,7 @@
 #   ./build.ps1 test             build and run every test (C under CTest, .NET under NUnit);
 #                                the last line is "N passed, N failed" over both
 #   ./build.ps1 install PREFIX   install header, library, pkg-config and CMake files
-#   ./build.ps1 bench            build and run the benchmarks
+#   ./build.ps1 bench            build and run the benchmarks (--dotnet: only the .NET ones)
 #   ./build.ps1 clean            remove build/
 #
 # On Linux (pwsh) missing Debian packages are installed with apt-get, as build.sh

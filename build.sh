@@ -12,7 +12,9 @@
 #                              with the debug hooks on (PYALLOC_MALLOC=debug)
 #   ./build.sh install PREFIX  install header, library, pkg-config and CMake files
 #   ./build.sh bench           build and run the benchmarks (installs the peers
-#                              mimalloc, jemalloc, tcmalloc from Debian when missing)
+#                              mimalloc, jemalloc, tcmalloc from Debian when missing);
+#                              the .NET ones (BenchmarkDotNet) last, when dotnet is there
+#   ./build.sh bench --dotnet  build and run only the .NET benchmarks (bench/dotnet)
 #   ./build.sh profile WORKLOAD  record one benchmark workload of PyAlloc with perf
 #                              (pair, batch, churn, threads, gc-full, gc-cycles, chain,
 #                              trace) into build/bench/perf-WORKLOAD.data; top symbols
@@ -142,7 +144,8 @@ ensure_bench_deps() {
 }
 
 run_bench() {
-    ensure_bench_deps
+    # the peers are for the C benchmark only
+    case " $* " in *" --dotnet "*) ;; *) ensure_bench_deps ;; esac
     configure_and_build
     "$ROOT/bench/run.sh" "$CMAKE_BUILD" "$@"
 }
@@ -192,6 +195,6 @@ case "${1:-}" in
     install) shift; install_to "$@" ;;
     bench)   shift; run_bench "$@" ;;
     clean)   rm -rf "$BUILD" ;;
-    -h|--help|help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)       die "unknown command '$1' (try ./build.sh help)" ;;
 esac

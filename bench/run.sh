@@ -1,16 +1,61 @@
 #!/usr/bin/env bash
 # Runs the benchmarks built in the CMake build directory $1 and writes their
 # results to build/bench/ (CSV beside the printed tables).
-#   bench/run.sh BUILD_DIR [--runs N]
+#   bench/run.sh BUILD_DIR [--runs N] [--dotnet | --no-dotnet]
+# --dotnet runs only the .NET part (BenchmarkDotNet, bench/dotnet/), --no-dotnet
+# only the C and Python part; by default both, the .NET part when dotnet is on PATH.
 set -euo pipefail
 build="$1"; shift
 runs=7
-if [ "${1:-}" = "--runs" ]; then runs="$2"; shift 2; fi
+c_part=1 dotnet_part=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) runs="$2"; shift 2 ;;
+        --dotnet) c_part=0; shift ;;
+        --no-dotnet) dotnet_part=0; shift ;;
+        *) echo "bench/run.sh: unknown option '$1'" >&2; exit 2 ;;
+    esac
+done
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/build/bench"
 mkdir -p "$out"
 echo "== machine: $(nproc) cores, $(uname -r); $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
+
+# What a .NET caller sees (bench/dotnet/PyAlloc.Benchmarks, BenchmarkDotNet): pa_malloc/pa_free
+# through the binding against NativeMemory, and objects and collections through PyRuntime.  A short
+# in-process job (about 2.5 minutes on 2 cores); BenchmarkDotNet's long log goes to a file and only
+# its markdown tables are printed.  PYALLOC_LIBRARY names the library just built, whatever copy
+# sits beside the program.
+run_dotnet() {
+    local proj="$root/bench/dotnet/PyAlloc.Benchmarks/PyAlloc.Benchmarks.csproj"
+    local results="$out/dotnet/results" log="$out/dotnet/benchmarkdotnet.log"
+    echo "== .NET caller: PyAlloc through the binding vs NativeMemory (BenchmarkDotNet, short job)"
+    dotnet build "$proj" -c Release -p:PyAllocNativeDir="$build/native/" --nologo -v quiet >/dev/null \
+        || dotnet build "$proj" -c Release -p:PyAllocNativeDir="$build/native/" --nologo
+    mkdir -p "$out/dotnet"
+    rm -rf "$results"   # old tables would be printed again below
+    if ! PYALLOC_LIBRARY="$build/native/libpyalloc.so" \
+        dotnet "$root/build/dotnet/bin/PyAlloc.Benchmarks/Release/net10.0/PyAlloc.Benchmarks.dll" \
+        --filter '*' > "$log" 2>&1; then
+        tail -n 40 "$log"
+        echo "bench/run.sh: the .NET benchmarks failed (full log: $log)" >&2
+        return 1
+    fi
+    for f in "$results"/*-report-github.md; do
+        echo "-- $(basename "$f" -report-github.md | sed 's/^PyAlloc\.Benchmarks\.//')"
+        # the table only: the environment header is the same for every class
+        grep '^|' "$f"
+        echo
+    done
+    grep -m1 'BenchmarkDotNet v' "$log" || true
+    echo "Markdown: $results/*-report-github.md (Ratio = PyAlloc / NativeMemory); log: $log"
+}
+
+if [ "$c_part" -eq 0 ]; then
+    run_dotnet
+    exit 0
+fi
 echo "== allocator: PyAlloc vs the system allocator and installed peers"
 "$build/bench/c/bench_alloc" --runs "$runs" --csv "$out/alloc.csv"
 echo
@@ -44,3 +89,12 @@ done < "$out/gc_pyalloc.txt"
 echo
 echo "CSV: $out/alloc.csv (ratio = PyAlloc / allocator), $out/gc.csv (ratio = PyAlloc / CPython); below 1 PyAlloc is faster"
 python3 "$root/bench/chart.py" "$out"
+
+if [ "$dotnet_part" -eq 1 ]; then
+    if command -v dotnet >/dev/null; then
+        echo
+        run_dotnet
+    else
+        echo "(dotnet is not on PATH: the .NET benchmarks are skipped)"
+    fi
+fi
