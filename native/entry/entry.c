@@ -196,6 +196,8 @@ PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, int taken)
 
 PA_EXPORT void pa_free(void *p)
 {
+    if (PA__UNLIKELY(p == NULL))
+        return;                       /* free(NULL): nothing to do, no call into the core */
     int taken = PA__LIKELY(pa__fp.enabled) ? pa__tcache_push(p) : 0;
     if (PA__LIKELY(taken == 1))
         return;

@@ -16,9 +16,10 @@ extern void pa__cache_register(pa__tcache *tc);
 
 pa__fastpath pa__fp;
 
-/* Global-dynamic TLS through descriptors (-mtls-dialect=gnu2): a library that
-   is dlopened (as .NET loads it) needs no static TLS, and when glibc could give
-   the module static TLS the access is a call that returns an offset. */
+/* Initial-exec TLS, as in mimalloc, jemalloc and tcmalloc: the fast path's
+   access is one %fs-relative load.  The library is marked STATIC_TLS, so a
+   program that dlopens it (as .NET does) needs room in glibc's static TLS
+   surplus: see the README's known issues. */
 __thread pa__tcache *pa__tc __attribute__((tls_model("initial-exec")));
 
 /* 8 KiB of blocks per class, 16 to 128 blocks: a refill or drain moves half. */

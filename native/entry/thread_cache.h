@@ -26,6 +26,11 @@
      arena is mapped.  Anything unusual (not 16-byte aligned, not our process
      heap's arena, bit clear, tagged) goes to the core, which decides with its
      lock held and reports.
+     The limit: a free of a stale pointer (a double free) that races with
+     another thread unmapping that pointer's arena may read the arena's bitmap
+     after it is freed, between the epoch check and the bitmap load; and two
+     threads freeing one block at the same moment may both cache it.  Neither
+     can happen in a program that frees each block once.
 
    What the core owns
      Everything.  This file mirrors the few fields it reads (pa__arena,
@@ -86,7 +91,7 @@ typedef struct pa__tcache {
        its slot on most frees and walked the map: churn 74-78 -> 37-58 ns. */
     uint64_t arena_epoch;
     uintptr_t arena_base[PA__ARENA_SLOTS];
-    const uint64_t *live[PA__ARENA_SLOTS];
+    uint64_t *live[PA__ARENA_SLOTS];
 } pa__tcache;
 
 /* FastPath (ThreadCache.cs): what the core tells the C fast path. */
@@ -161,11 +166,13 @@ static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
         return 0;
     uintptr_t base = a & ~(((uintptr_t)1 << PA__ARENA_BITS) - 1);
     unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
-    if (PA__UNLIKELY(tc->arena_base[slot] != base || tc->arena_epoch != pa__fp.arena_epoch))
+    if (PA__UNLIKELY(tc->arena_base[slot] != base
+                     || tc->arena_epoch != __atomic_load_n(&pa__fp.arena_epoch, __ATOMIC_RELAXED)))
         return 0;                     /* a slot to fill, or not a process heap's arena */
     /* The block's live bit is bit (a >> 4) mod 65536 of its arena's bitmap (a
        pool header's granules are never set, so a pointer into one fails here). */
-    uint64_t word = tc->live[slot][(a >> 10) & (PA__POOLS_PER_ARENA * PA__LIVE_WORDS_PER_POOL - 1)];
+    uint64_t word = __atomic_load_n(&tc->live[slot][(a >> 10) & (PA__POOLS_PER_ARENA * PA__LIVE_WORDS_PER_POOL - 1)],
+                                    __ATOMIC_RELAXED);   /* the core sets other bits of it meanwhile */
     if (PA__UNLIKELY(((word >> ((a >> 4) & 63)) & 1) == 0))
         return 0;                     /* not a live block: the core reports it */
     uintptr_t pool = a & ~(uintptr_t)(PA__POOL_SIZE - 1);

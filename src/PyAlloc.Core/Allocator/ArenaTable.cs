@@ -59,21 +59,31 @@ internal static unsafe class ArenaTable
 
         s_lock.Enter();
         ArenaObject* arena = TakeSpareDescriptor();
-        if (arena == null || !ArenaMap.Set(address, arena))
+        if (arena != null)
         {
-            if (arena != null)
+            // Whole before the map names it: the C fast path (pa__tcache_arena_slot) reads a
+            // descriptor it finds in the map without this lock, even for a pointer that is
+            // not a block at all.
+            *arena = default;
+            arena->Address = address;
+            arena->LiveBits = liveBits;
+            arena->PoolAddress = address;
+            arena->Heap = heap;
+            arena->NFreePools = arena->NTotalPools = Geometry.PoolsPerArena;
+            if (!ArenaMap.Set(address, arena))
+            {
+                *arena = default;
                 ReturnSpareDescriptor(arena);
+                arena = null;
+            }
+        }
+        if (arena == null)
+        {
             s_lock.Exit();
             OsMemory.Unmap(address, Geometry.ArenaSize);
             NativeMemory.Free(liveBits);
             return null;
         }
-        *arena = default;
-        arena->Address = address;
-        arena->LiveBits = liveBits;
-        arena->PoolAddress = address;
-        arena->Heap = heap;
-        arena->NFreePools = arena->NTotalPools = Geometry.PoolsPerArena;
         s_arenasMapped++;
         s_lock.Exit();
         // The heap's own counters: its lock is held by the caller.
@@ -96,7 +106,8 @@ internal static unsafe class ArenaTable
         heap->ArenasCurrent--;
         s_lock.Enter();
         ArenaMap.Set(address, null);
-        ThreadCaches.OnArenaUnmapped();
+        if (Pymalloc.IsProcessHeap(heap))
+            ThreadCaches.OnArenaUnmapped();   // only a process heap's arenas are ever in a thread's slots
         arena->Address = null;
         arena->Heap = null;
         ReturnSpareDescriptor(arena);

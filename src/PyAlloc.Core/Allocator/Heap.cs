@@ -234,7 +234,9 @@ internal unsafe partial struct Heap
     /// live, so its pool and arena stay, and an arena never changes heap. A run of blocks
     /// of one heap costs one lock. The C side checked each block when it was freed; a block
     /// whose live bit is clear now can only come from two threads freeing it at the same
-    /// moment: it is skipped, so it is never linked into a pool twice.
+    /// moment (both caches took it): it is skipped, so it is never linked into a pool twice,
+    /// though until then the two caches may each have handed it out (the one race of an
+    /// illegal program the lock-free push cannot see; thread_cache.h names the limits).
     /// </remarks>
     public static void DrainCache(byte* list, uint count)
     {
