@@ -86,6 +86,13 @@ PA_API const char *pa_version(void);
 
    Every call is thread-safe, and a block may be freed (or reallocated) by a
    thread other than the one that allocated it.
+
+   Thread exit: the library's .NET runtime lets a thread go in a TLS
+   destructor of its own, before PyAlloc's.  A TLS destructor that runs after
+   PyAlloc's (a pthread key made later) may still pa_free: the block is freed
+   later, on another thread's call.  pa_malloc, pa_calloc and pa_realloc there
+   return NULL with errno ENOMEM when they would need the core (they cannot
+   set pa_last_error()); any other call there stops the process.
 ============================================================================ */
 
 /* The largest request served from pools; larger ones go to malloc. */

@@ -12,6 +12,7 @@
 #include "pyalloc.h"
 #include "thread_cache.h"
 
+#include <errno.h>
 #include <execinfo.h>
 #include <stddef.h>
 #include <string.h>
@@ -104,6 +105,19 @@ PA_LOCAL __attribute__((noinline)) void pa__entry_capture(pa__site *site, void *
 
 /* ------------------------------------------------------------------ malloc */
 
+/* A thread whose cache went to the orphans is ending after NativeAOT let it
+   go: a call into the core would stop the process.  Allocation fails instead,
+   as out of memory (errno ENOMEM; pa_last_error() cannot be set without the
+   core).  Frees are put off (pa__tcache_defer_free). */
+static inline int ending_thread(void)
+{
+    if (PA__UNLIKELY(pa__tcache_exited())) {
+        errno = ENOMEM;
+        return 1;
+    }
+    return 0;
+}
+
 /* The slow half of pa_malloc: the thread cache's refill (or its first use),
    else the core (large requests, caches off, tracing).  One function, reached
    by a tail call, so that pa_malloc itself keeps no frame and saves no
@@ -115,6 +129,8 @@ PA_LOCAL __attribute__((noinline)) void *pa__entry_malloc_slow(size_t n, void *c
         if (p != NULL)
             return p;
     }
+    if (ending_thread())
+        return NULL;
     if (PA__UNLIKELY(!pa__fp.attached))
         pa__tcache_attach();
     SITE_OF(caller, file, line)
@@ -134,6 +150,8 @@ PA_LOCAL __attribute__((noinline)) void *pa__entry_calloc(size_t nelem, size_t e
         if (p != NULL)
             return memset(p, 0, n);
     }
+    if (ending_thread())
+        return NULL;
     if (PA__UNLIKELY(!pa__fp.attached))
         pa__tcache_attach();
     SITE_OF(caller, file, line)
@@ -191,6 +209,8 @@ PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, int taken)
             return;
         }
     }
+    if (PA__UNLIKELY(pa__tcache_defer_free(p)))
+        return;                       /* the thread is ending: the core takes it later */
     pa__free(p);
 }
 
@@ -208,12 +228,16 @@ PA_EXPORT void pa_free(void *p)
 
 PA_EXPORT void *pa_realloc(void *p, size_t n)
 {
+    if (ending_thread())
+        return NULL;
     SITE(NULL, 0)
     return pa__realloc(p, n, sitep_);
 }
 
 PA_EXPORT void *pa_realloc_at(void *p, size_t n, const char *file, int line)
 {
+    if (ending_thread())
+        return NULL;
     SITE(file, line)
     return pa__realloc(p, n, sitep_);
 }

@@ -41,10 +41,14 @@ static int exit_key_made;
 /* The thread is ending: its cache goes to the core's orphan stack, which the
    core empties at its next refill, drain or flush (from any thread).  No call
    into the core here: the .NET runtime may have let go of this thread already. */
+/* 1 once this thread's cache went to the orphans: the thread is ending. */
+static __thread int exited __attribute__((tls_model("initial-exec")));
+
 static void on_thread_exit(void *value)
 {
     pa__tcache *tc = (pa__tcache *)value;
     pa__tc = NULL;
+    exited = 1;
     pa__tcache *head = __atomic_load_n(&pa__fp.orphans, __ATOMIC_RELAXED);
     do
         tc->next_orphan = head;
@@ -61,7 +65,7 @@ static void make_exit_key(void)
    strand its blocks when the thread ends). */
 pa__tcache *pa__tcache_create(void)
 {
-    if (!pa__fp.enabled)
+    if (!pa__fp.enabled || exited)
         return NULL;
     pthread_once(&exit_key_once, make_exit_key);
     if (!exit_key_made)
@@ -143,4 +147,31 @@ void pa__tcache_flush_current(void)
     if (!pa__fp.attached)
         pa__tcache_attach();
     pa__cache_flush(pa__tc);          /* NULL: the core only adopts orphans */
+}
+
+/* pa_free after this thread's cache was given back: NativeAOT makes its key
+   earlier than ours, so its thread-exit hook has run too and a call into the
+   core would stop the process.  The block waits on fp.deferred (a node from
+   the C library's malloc) for the core, which frees it at its next refill,
+   drain or flush on any thread.  Returns 0 when the thread is not ending. */
+int pa__tcache_defer_free(void *p)
+{
+    if (!exited)
+        return 0;
+    pa__deferred *node = (pa__deferred *)malloc(sizeof *node);
+    if (node == NULL)
+        return 1;                     /* no memory even for the note: the block is kept */
+    node->block = p;
+    pa__deferred *head = __atomic_load_n(&pa__fp.deferred, __ATOMIC_RELAXED);
+    do
+        node->next = head;
+    while (!__atomic_compare_exchange_n(&pa__fp.deferred, &head, node, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    return 1;
+}
+
+/* 1 when this thread's cache went to the orphans: the thread is ending, and
+   only calls that need no core can be served (see pa__tcache_defer_free). */
+int pa__tcache_exited(void)
+{
+    return exited;
 }

@@ -94,6 +94,15 @@ typedef struct pa__tcache {
     uint64_t *live[PA__ARENA_SLOTS];
 } pa__tcache;
 
+/* A pa_free made after this thread's cache was given back (a TLS destructor
+   that runs after ours, when the NativeAOT runtime has let the thread go and a
+   call into the core would stop the process): the pointer waits here, in
+   memory from the C library, until the core frees it on another call. */
+typedef struct pa__deferred {
+    struct pa__deferred *next;
+    void *block;
+} pa__deferred;
+
 /* FastPath (ThreadCache.cs): what the core tells the C fast path. */
 typedef struct pa__fastpath {
     volatile int enabled;                /* 1: the caches may serve (pymalloc, not tracing) */
@@ -104,6 +113,7 @@ typedef struct pa__fastpath {
     pa__tcache *volatile orphans;        /* caches of ended threads, a lock-free stack */
     uintptr_t heaps_span;                /* the process heaps are [heaps, heaps + heaps_span) */
     volatile uint64_t arena_epoch;       /* raised whenever an arena is unmapped */
+    pa__deferred *volatile deferred;     /* frees of ended threads, a lock-free stack */
 } pa__fastpath;
 
 
@@ -128,6 +138,8 @@ void pa__tcache_overflow(pa__tcache *tc, uint32_t index);
 int pa__tcache_arena_slot(pa__tcache *tc, uintptr_t a);
 void pa__tcache_attach(void);
 void pa__tcache_flush_current(void);
+int pa__tcache_defer_free(void *p);
+int pa__tcache_exited(void);
 
 #define PA__LIKELY(x) __builtin_expect(!!(x), 1)
 #define PA__UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -10,9 +10,12 @@
      then return every arena.
    - Blocks of arenas that share one of the cache's arena slots are checked
      and taken back as well as any.
+   - Frees from a TLS destructor that runs after the cache's own are put off,
+     not sent into the core (the runtime has let the thread go), and done later.
    - Turning tracemalloc on turns the caches off: new blocks are traced. */
 #include "test_util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -254,6 +257,56 @@ static void blocks_of_arenas_that_share_a_slot_are_still_checked(void **state)
     pa_trim();
 }
 
+/* A TLS destructor that runs after the cache's own (its key made later) frees
+   the thread's blocks: NativeAOT has let the thread go by then, so the frees
+   wait for the core instead of calling it, and come back on the next call; a
+   malloc that would need the core fails with ENOMEM. */
+enum { LATE = 300 };
+static pthread_key_t late_key;
+static void *late_malloc = (void *)1;
+static int late_errno;
+
+static void free_late(void *value)
+{
+    void **blocks = value;
+    for (int i = 0; i < LATE; i++)
+        pa_free(blocks[i]);             /* small blocks, one large, and one freed twice */
+    pa_free(blocks[0]);
+    late_malloc = pa_malloc(5000);      /* needs the core: refused, not a stopped process */
+    late_errno = errno;
+}
+
+static void *allocate_then_end(void *arg)
+{
+    void **blocks = arg;
+    for (int i = 0; i < LATE; i++)
+        blocks[i] = pa_malloc(i == LATE - 1 ? 5000 : 48);
+    pa_free(pa_malloc(48));             /* the cache exists, so its key does */
+    pthread_setspecific(late_key, blocks);
+    return NULL;
+}
+
+static void frees_in_a_late_tls_destructor_come_back_and_mallocs_fail_cleanly(void **state)
+{
+    (void)state;
+    static void *blocks[LATE];
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, allocate_then_end, blocks), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);   /* the cache's key exists now */
+    assert_int_equal(pthread_key_create(&late_key, free_late), 0);
+    pa_malloc_stats before = pa_stats_now();
+    assert_int_equal(pthread_create(&t, NULL, allocate_then_end, blocks), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pa_clear_error();
+    pa_malloc_stats after = pa_stats_now();         /* flushes: the deferred frees are done */
+    assert_int_equal(after.classes[pa_class_of(48)].blocks_in_use,
+                     before.classes[pa_class_of(48)].blocks_in_use);
+    assert_string_equal(pa_last_error(), "");       /* the double free is not this thread's error */
+    assert_null(late_malloc);
+    assert_int_equal(late_errno, ENOMEM);
+    pthread_key_delete(late_key);
+}
+
 static void tracing_turns_the_cache_off_so_new_blocks_are_traced(void **state)
 {
     (void)state;
@@ -291,6 +344,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(a_thread_that_only_frees_gives_the_blocks_back_when_it_ends),
         cmocka_unit_test(caches_of_many_short_threads_all_come_back),
         cmocka_unit_test(blocks_of_arenas_that_share_a_slot_are_still_checked),
+        cmocka_unit_test(frees_in_a_late_tls_destructor_come_back_and_mallocs_fail_cleanly),
         cmocka_unit_test(tracing_turns_the_cache_off_so_new_blocks_are_traced),
     };
     return PA_RUN_TESTS(tests, argc, argv);

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
+using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
 
@@ -42,7 +43,7 @@ namespace PyAlloc.Core.Allocator;
 ============================================================================ */
 
 /// <summary>The C fast path's view of the core (<c>pa__fastpath</c> in thread_cache.h).</summary>
-[StructLayout(LayoutKind.Explicit, Size = 56)]
+[StructLayout(LayoutKind.Explicit, Size = 64)]
 internal unsafe struct FastPath
 {
     /// <summary>1 while the caches may serve: pymalloc mode, and tracemalloc off.</summary>
@@ -61,6 +62,21 @@ internal unsafe struct FastPath
     [FieldOffset(40)] public nuint HeapsSpan;
     /// <summary>Raised whenever an arena is unmapped: the C side's arena slots are stale then.</summary>
     [FieldOffset(48)] public ulong ArenaEpoch;
+    /// <summary>
+    /// Blocks freed by threads that were ending (after their cache went to the orphans),
+    /// as <see cref="DeferredFree"/> nodes from the C library's malloc: the core frees them.
+    /// </summary>
+    [FieldOffset(56)] public DeferredFree* Deferred;
+}
+
+/// <summary>A free put off by an ending thread (<c>pa__deferred</c> in thread_cache.h).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct DeferredFree
+{
+    /// <summary>The next node of the stack.</summary>
+    public DeferredFree* Next;
+    /// <summary>The pointer given to pa_free.</summary>
+    public void* Block;
 }
 
 /// <summary>One thread's cache (<c>pa__tcache</c> in thread_cache.h).</summary>
@@ -259,6 +275,30 @@ internal static unsafe class ThreadCaches
     {
         if (s_fast != null && Volatile.Read(ref *(nint*)&s_fast->Orphans) != 0)
             AdoptOrphansSlow();
+        if (s_fast != null && Volatile.Read(ref *(nint*)&s_fast->Deferred) != 0)
+            FreeDeferred();
+    }
+
+    /* The frees that ending threads put off: each pointer goes to Pymalloc.Free as pa_free
+       would have sent it.  A bad one (a double free, a foreign pointer) is refused there
+       as ever, but its message is not this thread's error: the caller's is kept. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeDeferred()
+    {
+        DeferredFree* node = (DeferredFree*)Interlocked.Exchange(ref *(nint*)&s_fast->Deferred, 0);
+        if (node == null)
+            return;
+        byte* saved = stackalloc byte[Errors.Capacity];
+        Errors.CopyTo(saved);
+        while (node != null)
+        {
+            // Invariants: the pointers of every node before node are freed, their nodes too.
+            DeferredFree* next = node->Next;
+            Pymalloc.Free(node->Block);
+            Libc.Free(node);
+            node = next;
+        }
+        Errors.Restore(saved);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

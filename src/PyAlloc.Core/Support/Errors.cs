@@ -59,6 +59,37 @@ internal static unsafe class Errors
         m[n] = 0;
     }
 
+    /// <summary>
+    /// Copies the calling thread's message (possibly "") into <paramref name="buffer"/> of
+    /// <see cref="Capacity"/> bytes, for <see cref="Restore"/> after work whose errors are
+    /// not the caller's.
+    /// </summary>
+    public static void CopyTo(byte* buffer)
+    {
+        byte* m = LastError;
+        int n = 0;
+        while (n < Capacity - 1 && m[n] != 0)
+        {
+            buffer[n] = m[n];
+            n++;
+        }
+        buffer[n] = 0;
+    }
+
+    /// <summary>Puts back a message saved by <see cref="CopyTo"/>.</summary>
+    public static void Restore(byte* saved)
+    {
+        if (saved[0] == 0)
+        {
+            Clear();
+            return;
+        }
+        byte* m = t_message;   // non-null: the saved message came from it
+        int n = 0;
+        while ((m[n] = saved[n]) != 0)
+            n++;
+    }
+
     /// <summary>Records the error and returns null, for pointer-returning calls.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void* Null(string message)
