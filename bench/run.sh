@@ -70,6 +70,7 @@ for v in 3.11 3.12; do
 done
 "$build/bench/c/bench_gc" --runs "$runs" > "$out/gc_pyalloc.txt"
 : > "$out/gc_python.txt"
+: > "$out/trace_python.txt"
 if [ "${#pythons[@]}" -eq 0 ]; then
     python3 "$root/bench/python/bench_gc.py" --runs "$runs" 2>/dev/null | sed "s/^/python3 /" >> "$out/gc_python.txt"
 else
@@ -87,7 +88,26 @@ while read -r name _min med _max; do
     echo "$name,$med,$cp_ns,$cp_ver,$ratio" >> "$out/gc.csv"
 done < "$out/gc_pyalloc.txt"
 echo
-echo "CSV: $out/alloc.csv (ratio = PyAlloc / allocator), $out/gc.csv (ratio = PyAlloc / CPython); below 1 PyAlloc is faster"
+
+# tracemalloc's cost: the same loop traced (one frame) and untraced, in PyAlloc and
+# in each CPython (bench/python/bench_trace.py, three rounds each); ratio = traced / untraced.
+echo "== tracing: traced / untraced, 1,000,000 blocks of 16-271 bytes allocated and freed"
+"$build/bench/c/bench_trace" --runs "$runs" > "$out/trace_pyalloc.txt"
+cat "$out/trace_pyalloc.txt"
+trace_median="$(awk 'NR > 1 { print $4 }' "$out/trace_pyalloc.txt" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+echo "which,ratio" > "$out/trace.csv"
+echo "pyalloc,$trace_median" >> "$out/trace.csv"
+echo "PyAlloc median ratio: $trace_median"
+if [ "${#pythons[@]}" -eq 0 ]; then
+    python3 "$root/bench/python/bench_trace.py" 2>/dev/null | tee -a "$out/trace_python.txt" | sed 's/^/CPython /'
+else
+    for ver in "${pythons[@]}"; do
+        PYENV_VERSION="$ver" python3 "$root/bench/python/bench_trace.py" 2>/dev/null \
+            | tee -a "$out/trace_python.txt" | sed 's/^/CPython /'
+    done
+fi
+echo
+echo "CSV: $out/alloc.csv (ratio = PyAlloc / allocator), $out/gc.csv (ratio = PyAlloc / CPython), $out/trace.csv; below 1 PyAlloc is faster"
 python3 "$root/bench/chart.py" "$out"
 
 if [ "$dotnet_part" -eq 1 ]; then
