@@ -188,7 +188,10 @@ typedef struct pa_malloc_stats {
    thread for that thread's next pa_malloc.  The calling thread's cache is
    emptied first; blocks waiting in other threads' caches count as free
    blocks (so a pool in use may show no block in use), and come back to
-   their pools when those threads end. */
+   their pools when those threads end.  A cache also keeps up to eight freed
+   blocks of 513 bytes to 16 KiB for its thread's next pa_malloc they fit (at
+   most twice over); other threads' kept blocks count in large_blocks and
+   large_bytes until those threads end. */
 PA_API int pa_get_malloc_stats(pa_malloc_stats *out);
 
 /* Print the figures as a table in the spirit of sys._debugmallocstats():

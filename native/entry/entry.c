@@ -125,7 +125,9 @@ static inline int ending_thread(void)
 PA_LOCAL __attribute__((noinline)) void *pa__entry_malloc_slow(size_t n, void *caller, const char *file, int line)
 {
     if (PA__LIKELY(pa__fp.enabled)) {
-        void *p = pa__tcache_malloc_slow(n);
+        pa__tcache *tc = pa__tc;
+        void *p = n > PA__SMALL_MAX ? (tc != NULL && tc->nlarge != 0 ? pa__tcache_large_pop(tc, n) : NULL)
+                                    : pa__tcache_malloc_slow(n);
         if (p != NULL)
             return p;
     }
@@ -143,10 +145,16 @@ PA_LOCAL __attribute__((noinline)) void *pa__entry_calloc(size_t nelem, size_t e
                                                           const char *file, int line)
 {
     size_t n;
-    if (PA__LIKELY(pa__fp.enabled) && !__builtin_mul_overflow(nelem, elsize, &n) && n <= PA__SMALL_MAX) {
-        void *p = pa__tcache_pop(n);
-        if (p == NULL)
-            p = pa__tcache_malloc_slow(n);
+    if (PA__LIKELY(pa__fp.enabled) && !__builtin_mul_overflow(nelem, elsize, &n)) {
+        pa__tcache *tc = pa__tc;
+        void *p;
+        if (n <= PA__SMALL_MAX) {
+            p = pa__tcache_pop(n);
+            if (p == NULL)
+                p = pa__tcache_malloc_slow(n);
+        } else {
+            p = tc != NULL && tc->nlarge != 0 ? pa__tcache_large_pop(tc, n) : NULL;
+        }
         if (p != NULL)
             return memset(p, 0, n);
     }
@@ -202,11 +210,16 @@ PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, int taken)
         pa__tcache *tc = pa__tc;
         if (tc == NULL)
             tc = pa__tcache_create();
-        if (tc != NULL && pa__tcache_arena_slot(tc, (uintptr_t)p) >= 0
-            && (taken = pa__tcache_push(p)) != 0) {
-            if (taken == 2)
-                pa__entry_free_slow(p, taken);
-            return;
+        if (tc != NULL) {
+            if (pa__tcache_arena_slot(tc, (uintptr_t)p) < 0) {
+                pa__tcache_large_push(tc, p);   /* not a process heap's: large, or the core's to refuse */
+                return;
+            }
+            if ((taken = pa__tcache_push(p)) != 0) {
+                if (taken == 2)
+                    pa__entry_free_slow(p, taken);
+                return;
+            }
         }
     }
     if (PA__UNLIKELY(pa__tcache_defer_free(p)))

@@ -13,6 +13,7 @@ extern uint32_t pa__cache_refill(pa__tcache *tc, uint32_t index, uint32_t want);
 extern void pa__cache_drain(pa__tcache *tc, uint32_t index, uint32_t keep);
 extern void pa__cache_flush(pa__tcache *tc);
 extern void pa__cache_register(pa__tcache *tc);
+extern size_t pa__free_keep_large(void *p, void *evict);
 
 pa__fastpath pa__fp;
 
@@ -174,4 +175,45 @@ int pa__tcache_defer_free(void *p)
 int pa__tcache_exited(void)
 {
     return exited;
+}
+
+/* A kept large block of at least n bytes and at most twice n (no 16 KiB block
+   for a 600-byte request), or NULL.  Eight slots: a scan is cheaper than the
+   call into the core it saves. */
+void *pa__tcache_large_pop(pa__tcache *tc, size_t n)
+{
+    for (uint32_t i = 0; i < tc->nlarge; i++) {
+        size_t size = tc->large_size[i];
+        if (size >= n && size / 2 <= n) {
+            uintptr_t *b = (uintptr_t *)tc->large[i];
+            tc->nlarge--;
+            tc->large[i] = tc->large[tc->nlarge];
+            tc->large_size[i] = tc->large_size[tc->nlarge];
+            b[1] = 0;                 /* the tag goes: the block is the user's now */
+            return b;
+        }
+    }
+    return NULL;
+}
+
+/* pa_free of p, which is in no arena of the process heaps: the core frees it,
+   or, for a live large block it may keep, tags it and returns its size, and
+   the cache keeps it (the oldest kept block goes back in the same call when
+   all slots are taken).  Returns 1: done, nothing left for the caller. */
+int pa__tcache_large_push(pa__tcache *tc, void *p)
+{
+    void *evict = NULL;
+    if (tc->nlarge == PA__LARGE_SLOTS) {
+        evict = tc->large[0];
+        tc->nlarge--;
+        tc->large[0] = tc->large[tc->nlarge];
+        tc->large_size[0] = tc->large_size[tc->nlarge];
+    }
+    size_t size = pa__free_keep_large(p, evict);
+    if (size != 0) {
+        tc->large[tc->nlarge] = p;
+        tc->large_size[tc->nlarge] = size;
+        tc->nlarge++;
+    }
+    return 1;
 }

@@ -74,12 +74,19 @@ typedef struct pa__pool {
    to the core through fp.orphans when the thread ends.  The core reads the
    fields up to heap; the arena slots after it are the C side's own. */
 #define PA__ARENA_SLOTS 256
+#define PA__LARGE_SLOTS 8
 typedef struct pa__tcache {
     void *heads[PA__NUM_CLASSES];      /* cached blocks, linked by their first word */
     uint32_t counts[PA__NUM_CLASSES];  /* length of each list */
     struct pa__tcache *next_orphan;
     struct pa__tcache *next_live, *prev_live;  /* the core's registry of caches */
     void *heap;                                /* the process heap it refills from (the core's) */
+    /* Freed blocks over 512 bytes (at most 16 KiB) kept for this thread's next
+       pa_malloc they fit: still registered with the core, tagged like cached
+       pool blocks.  The core frees them at a flush and when the thread ends. */
+    uint32_t nlarge;
+    void *large[PA__LARGE_SLOTS];
+    size_t large_size[PA__LARGE_SLOTS];
     /* The arenas of the process heaps this thread freed into lately, by
        (address >> 20) % SLOTS, with their live bitmaps: a free need not walk
        the arena map (three dependent loads) nor read the descriptor.  Valid
@@ -140,6 +147,8 @@ void pa__tcache_attach(void);
 void pa__tcache_flush_current(void);
 int pa__tcache_defer_free(void *p);
 int pa__tcache_exited(void);
+void *pa__tcache_large_pop(pa__tcache *tc, size_t n);
+int pa__tcache_large_push(pa__tcache *tc, void *p);
 
 #define PA__LIKELY(x) __builtin_expect(!!(x), 1)
 #define PA__UNLIKELY(x) __builtin_expect(!!(x), 0)

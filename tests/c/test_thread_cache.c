@@ -4,6 +4,9 @@
    - A block freed into the cache is free to the user: freeing it again, asking
      its usable size or reallocating it is refused, and it is handed out once.
    - calloc from the cache zeroes the block.
+   - A freed block over 512 bytes (at most 16 KiB) is kept for the thread's
+     next malloc it fits, eight at most, free to the user meanwhile, and
+     given back at a flush or when the thread ends.
    - Statistics count cached blocks as free, also those of a thread that is
      still running; blocks of threads that ended come back to the heap, even
      from a thread that only freed (the cross-thread case), and pa_trim can
@@ -20,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void double_free_of_a_cached_block_is_refused(void **state)
 {
@@ -90,6 +94,113 @@ static void a_freed_block_is_the_next_one_handed_out(void **state)
     void *q = pa_malloc(200);
     assert_ptr_equal(p, q);
     pa_free(q);
+}
+
+/* ------------------------------------------------------- large blocks */
+
+/* A freed block over 512 bytes (at most 16 KiB) is kept by the thread's cache
+   for its next malloc that it fits, no more than twice over. */
+static void a_freed_large_block_is_handed_out_again_for_a_size_it_fits(void **state)
+{
+    (void)state;
+    void *p = pa_malloc(4000);
+    assert_non_null(p);
+    pa_free(p);
+    void *small = pa_malloc(1000);            /* 4000 is more than twice 1000: not this one */
+    assert_non_null(small);
+    assert_ptr_not_equal(small, p);
+    void *q = pa_malloc(3000);                /* fits: the kept block */
+    assert_ptr_equal(q, p);
+    assert_true(pa_usable_size(q) >= 4000);
+    memset(q, 0x5a, 3000);
+    pa_free(q);
+    unsigned char *z = pa_calloc(100, 30);    /* from the cache, and zeroed */
+    assert_ptr_equal(z, p);
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(z[i], 0);
+    pa_free(z);
+    pa_free(small);
+}
+
+static void a_kept_large_block_is_free_to_the_user(void **state)
+{
+    (void)state;
+    void *p = pa_malloc(2048);
+    assert_non_null(p);
+    pa_malloc_stats before = pa_stats_now();  /* flushes: nothing kept yet but p's neighbours */
+    pa_free(p);                               /* kept */
+    pa_clear_error();
+    pa_free(p);
+    PA_ASSERT_ERROR_MENTIONS("double free");
+    pa_clear_error();
+    assert_int_equal(pa_usable_size(p), 0);
+    PA_ASSERT_ERROR_MENTIONS("double free");
+    pa_clear_error();
+    assert_null(pa_realloc(p, 4096));
+    PA_ASSERT_ERROR_MENTIONS("not a live block");
+    pa_malloc_stats after = pa_stats_now();   /* the flush frees the kept block */
+    assert_int_equal(after.large_blocks, before.large_blocks - 1);
+    void *q = pa_malloc(2048);                /* and the cache keeps no stale pointer */
+    assert_non_null(q);
+    pa_free(q);
+}
+
+static void a_cache_keeps_eight_large_blocks_and_gives_the_rest_back(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    void *blocks[N];
+    pa_malloc_stats before = pa_stats_now();
+    for (int i = 0; i < N; i++)
+        blocks[i] = pa_malloc(1000 + 100 * (size_t)i);
+    for (int i = 0; i < N; i++)
+        pa_free(blocks[i]);
+    /* What is kept is handed out again: at most eight of the twelve. */
+    void *again[N];
+    int reused = 0;
+    for (int i = 0; i < N; i++) {
+        again[i] = pa_malloc(1000 + 100 * (size_t)i);
+        assert_non_null(again[i]);
+        for (int j = 0; j < N; j++)
+            reused += again[i] == blocks[j];
+    }
+    assert_true(reused >= 1 && reused <= 8);
+    for (int i = 0; i < N; i++)
+        pa_free(again[i]);
+    pa_malloc_stats after = pa_stats_now();
+    assert_int_equal(after.large_blocks, before.large_blocks);
+}
+
+static pthread_barrier_t kept, counted;
+
+static void *keep_large_and_wait(void *arg)
+{
+    (void)arg;
+    void *kept5k = pa_malloc(5000), *big = pa_malloc(40000);
+    pa_free(kept5k);                          /* kept by this thread's cache */
+    pa_free(big);                             /* over 16 KiB: freed at once */
+    pthread_barrier_wait(&kept);
+    pthread_barrier_wait(&counted);
+    return NULL;                              /* the kept block goes back when the thread ends */
+}
+
+static void large_blocks_kept_by_a_thread_come_back_when_it_ends(void **state)
+{
+    (void)state;
+    pa_malloc_stats before = pa_stats_now();
+    pthread_barrier_init(&kept, NULL, 2);
+    pthread_barrier_init(&counted, NULL, 2);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, keep_large_and_wait, NULL), 0);
+    pthread_barrier_wait(&kept);
+    pa_malloc_stats during = pa_stats_now();
+    assert_int_equal(during.large_blocks, before.large_blocks + 1);  /* the 5000, not the 40000 */
+    pthread_barrier_wait(&counted);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pa_malloc_stats after = pa_stats_now();
+    assert_int_equal(after.large_blocks, before.large_blocks);
+    pthread_barrier_destroy(&kept);
+    pthread_barrier_destroy(&counted);
 }
 
 /* ------------------------------------------------------- other threads */
@@ -340,6 +451,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(usable_size_and_realloc_of_a_cached_block_are_refused),
         cmocka_unit_test(calloc_from_the_cache_is_zeroed),
         cmocka_unit_test(a_freed_block_is_the_next_one_handed_out),
+        cmocka_unit_test(a_freed_large_block_is_handed_out_again_for_a_size_it_fits),
+        cmocka_unit_test(a_kept_large_block_is_free_to_the_user),
+        cmocka_unit_test(a_cache_keeps_eight_large_blocks_and_gives_the_rest_back),
+        cmocka_unit_test(large_blocks_kept_by_a_thread_come_back_when_it_ends),
         cmocka_unit_test(blocks_cached_by_a_running_thread_count_as_free),
         cmocka_unit_test(a_thread_that_only_frees_gives_the_blocks_back_when_it_ends),
         cmocka_unit_test(caches_of_many_short_threads_all_come_back),

@@ -358,7 +358,7 @@ internal static unsafe class DebugHooks
         if (block.Arena != null)
             Heap.Free(block.Heap, block.Arena, block.Base, "debug free");
         else if (block.Domain == ApiMalloc)
-            LargeBlocks.Free(block.Base);
+            LargeBlocks.Free(block.Base, out _);
         else
             ObjectBlocks.Free(block.Owner, block.Base);
     }

@@ -12,6 +12,12 @@ namespace PyAlloc.Core.Allocator;
    from each live large block to its usable size, under one lock.  Its cost
    is a hash probe per large malloc and free, small beside the system call it
    accompanies.
+
+   A thread cache may keep a freed block of at most MaxCached bytes for the
+   thread's next pa_malloc of a size it fits (native/entry/thread_cache.h):
+   the block stays registered, and its second word carries the caches' tag,
+   so a second free of it, its usable size or a realloc are refused as for a
+   pool block in a cache.  The tag is read only from registered blocks.
 ============================================================================ */
 
 /// <summary>The system allocator, with a registry of the blocks it served us.</summary>
@@ -46,27 +52,90 @@ internal static unsafe class LargeBlocks
         return p;
     }
 
-    /// <summary>True when <paramref name="p"/> is a live large block.</summary>
+    /// <summary>The most usable bytes of a block a thread cache may keep (<see cref="Keep"/>).</summary>
+    public const nuint MaxCached = 16384;
+
+    /// <summary>True when <paramref name="p"/> is a live large block (not one a thread cache keeps).</summary>
     public static bool Contains(void* p)
     {
         s_lock.Enter();
-        bool found = s_blocks.Contains(p);
+        bool found = s_blocks.Contains(p) && !ThreadCaches.IsCached((byte*)p);
         s_lock.Exit();
         return found;
     }
 
-    /// <summary>Frees <paramref name="p"/> when it is a live large block; false (nothing done) otherwise.</summary>
-    public static bool Free(void* p)
+    /// <summary>True when <paramref name="p"/> is a registered block a thread cache keeps.</summary>
+    public static bool IsKept(void* p)
+    {
+        s_lock.Enter();
+        bool kept = s_blocks.Contains(p) && ThreadCaches.IsCached((byte*)p);
+        s_lock.Exit();
+        return kept;
+    }
+
+    /// <summary>
+    /// Frees <paramref name="p"/> when it is a live large block; false (nothing done) otherwise,
+    /// with <paramref name="cached"/> set when p is registered but waits in a thread cache
+    /// (freed already: a double free).
+    /// </summary>
+    public static bool Free(void* p, out bool cached)
     {
         s_lock.Enter();
         nuint usable = s_blocks.Get(p);
-        bool found = usable != 0 && s_blocks.Remove(p);
+        cached = usable != 0 && ThreadCaches.IsCached((byte*)p);
+        bool found = usable != 0 && !cached && s_blocks.Remove(p);
         if (found)
             s_bytes -= usable;
         s_lock.Exit();
         if (found)
             Libc.Free(p);
         return found;
+    }
+
+    /// <summary>
+    /// pa_free of a live large block whose thread cache will keep it for a later pa_malloc:
+    /// it stays registered (and counted), tagged as cached like a pool block in a cache.
+    /// </summary>
+    /// <returns>
+    /// Its usable size; 0 when it is too large to keep (then it is freed, and
+    /// <paramref name="freed"/> is set), or when p is not a live large block: not registered,
+    /// or waiting in a cache already (<paramref name="cached"/>: a double free).
+    /// </returns>
+    public static nuint Keep(void* p, nuint secret, out bool freed, out bool cached)
+    {
+        s_lock.Enter();
+        nuint usable = s_blocks.Get(p);
+        cached = usable != 0 && ThreadCaches.IsCached((byte*)p);
+        bool live = usable != 0 && !cached;
+        if (live && usable <= MaxCached)
+        {
+            ((nuint*)p)[1] = secret ^ (nuint)p;
+            s_lock.Exit();
+            freed = false;
+            return usable;
+        }
+        s_lock.Exit();
+        freed = live && Free(p, out _);
+        return 0;
+    }
+
+    /// <summary>
+    /// Frees a block a thread cache kept (<see cref="Keep"/>): its tag goes, then the block.
+    /// A pointer that is not a kept block is left alone.
+    /// </summary>
+    public static void ReleaseCached(void* p)
+    {
+        s_lock.Enter();
+        nuint usable = s_blocks.Get(p);
+        bool found = usable != 0 && ThreadCaches.IsCached((byte*)p) && s_blocks.Remove(p);
+        if (found)
+        {
+            s_bytes -= usable;
+            ((nuint*)p)[1] = 0;
+        }
+        s_lock.Exit();
+        if (found)
+            Libc.Free(p);
     }
 
     /// <summary>

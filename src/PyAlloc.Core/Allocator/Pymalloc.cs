@@ -162,8 +162,35 @@ public static unsafe class Pymalloc
     {
         if (DebugHooksOn)
             DebugHooks.Free(p, DebugHooks.ProcessDomain, "pa_free");
-        else if (!LargeBlocks.Free(p))
-            ReportForeign("pa_free", p);
+        else if (!LargeBlocks.Free(p, out bool cached))
+            ReportLargeRefused("pa_free", p, cached);
+    }
+
+    /// <summary>
+    /// pa_free of a pointer the C thread cache could not take as a pool block: a large block
+    /// it may keep is tagged and its usable size returned; anything else is freed (or refused)
+    /// as by <see cref="Free"/>, and 0 returned.
+    /// </summary>
+    public static nuint FreeOrKeepLarge(void* p)
+    {
+        if (p == null || s_mode != AllocatorMode.Pymalloc || ThreadCaches.Secret == 0 || ArenaMap.Lookup(p) != null)
+        {
+            Free(p);
+            return 0;
+        }
+        nuint usable = LargeBlocks.Keep(p, ThreadCaches.Secret, out bool freed, out bool cached);
+        if (usable == 0 && !freed)
+            ReportLargeRefused("pa_free", p, cached);
+        return usable;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReportLargeRefused(string caller, void* p, bool cached)
+    {
+        if (cached)
+            Errors.Set($"{caller}: double free of {Errors.Hex(p)}: it is free already (kept in a thread cache)");
+        else
+            ReportForeign(caller, p);
     }
 
     // ------------------------------------------------------------------ realloc
@@ -205,7 +232,10 @@ public static unsafe class Pymalloc
         }
         else
         {
-            ReportForeign("pa_realloc", p);
+            if (LargeBlocks.IsKept(p))
+                Errors.Set($"pa_realloc: {Errors.Hex(p)} is not a live block: it was freed (kept in a thread cache)");
+            else
+                ReportForeign("pa_realloc", p);
             return null;
         }
 
@@ -248,7 +278,7 @@ public static unsafe class Pymalloc
             return Heap.UsableSize(arena->Heap, arena, (byte*)p, "pa_usable_size");
         if (LargeBlocks.Contains(p))
             return Libc.MallocUsableSize(p);
-        ReportForeign("pa_usable_size", p);
+        ReportLargeRefused("pa_usable_size", p, LargeBlocks.IsKept(p));
         return 0;
     }
 

@@ -93,6 +93,12 @@ internal unsafe struct ThreadCache
     public ThreadCache* NextLive, PrevLive;
     /// <summary>The process heap this cache refills from (set at <see cref="ThreadCaches.Register"/>).</summary>
     public Heap* Heap;
+    /// <summary>How many large blocks the cache keeps (at most <see cref="ThreadCaches.LargeSlots"/>).</summary>
+    public uint LargeCount;
+    /// <summary>Freed large blocks kept for the thread's next pa_malloc they fit (LargeBlocks.Keep).</summary>
+    public fixed ulong Large[ThreadCaches.LargeSlots];
+    /// <summary>Their usable sizes.</summary>
+    public fixed ulong LargeSizes[ThreadCaches.LargeSlots];
 }
 
 /// <summary>Refill, drain and flush of the C thread caches; the tag key.</summary>
@@ -103,6 +109,9 @@ internal static unsafe class ThreadCaches
     private static NativeLock s_lock;
     private static NativeLock s_registryLock;     // guards s_live and every cache's live links
     private static ThreadCache* s_live;
+
+    /// <summary>Large blocks a thread cache keeps at most (<c>PA__LARGE_SLOTS</c>).</summary>
+    public const int LargeSlots = 8;
 
     /// <summary>The tag key, or 0 while no cache can exist.</summary>
     public static nuint Secret => s_secret;
@@ -192,6 +201,16 @@ internal static unsafe class ThreadCaches
             return;
         for (uint i = 0; i < Geometry.NumSizeClasses; i++)
             DrainList(tc, i, 0);
+        ReleaseLarge(tc);
+    }
+
+    /* Frees the large blocks the cache keeps.  Post: it keeps none. */
+    private static void ReleaseLarge(ThreadCache* tc)
+    {
+        uint n = Math.Min(tc->LargeCount, LargeSlots);
+        tc->LargeCount = 0;
+        for (uint i = 0; i < n; i++)
+            LargeBlocks.ReleaseCached((void*)tc->Large[i]);
     }
 
     /// <summary>A thread made its cache: it joins the registry until it is adopted.</summary>
@@ -312,6 +331,7 @@ internal static unsafe class ThreadCaches
             Unregister(tc);
             for (uint i = 0; i < Geometry.NumSizeClasses; i++)
                 DrainList(tc, i, 0);
+            ReleaseLarge(tc);
             NativeMemory.Free(tc);
             tc = next;
         }

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Support;
+using PyAlloc.Core.Tracing;
 
 namespace PyAlloc.Native.Exports;
 
@@ -37,6 +38,23 @@ internal static unsafe class ThreadCacheExports
     {
         try { ThreadCaches.Drain(tc, index, keep); }
         catch (Exception e) { Errors.SetInternal("pa_free", e); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa__free_keep_large")]
+    public static nuint FreeKeepLarge(void* p, void* evict)
+    {
+        try
+        {
+            if (evict != null)
+                LargeBlocks.ReleaseCached(evict);
+            if (Tracemalloc.IsTracing)
+            {
+                Traced.Free(p);   // tracing began meanwhile: the plain pa_free
+                return 0;
+            }
+            return Pymalloc.FreeOrKeepLarge(p);
+        }
+        catch (Exception e) { Errors.SetInternal("pa_free", e); return 0; }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__cache_flush")]

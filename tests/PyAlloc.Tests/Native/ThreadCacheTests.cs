@@ -44,6 +44,23 @@ public sealed unsafe class ThreadCacheTests
     }
 
     [Test]
+    public void AFreedLargeBlock_IsKeptForTheNextMallocItFits_AndFreeingItAgainIsRefused()
+    {
+        void* p = pa_malloc(4000);
+        Assert.That((nint)p, Is.Not.Zero);
+        long before = PyMemory.GetStats().LargeBlocks;   // flushes this thread's cache first
+        pa_free(p);
+        pa_free(p);
+        Assert.That(PyMemory.LastError, Does.StartWith("pa_free:").And.Contain("double free"));
+        pa_clear_error();
+        void* q = pa_malloc(3000);
+        Assert.That((nint)q, Is.EqualTo((nint)p), "the kept block serves a request it fits");
+        Assert.That(pa_usable_size(q), Is.GreaterThanOrEqualTo((nuint)4000));
+        pa_free(q);
+        Assert.That(PyMemory.GetStats().LargeBlocks, Is.EqualTo(before - 1), "a flush frees the kept block");
+    }
+
+    [Test]
     public void UsableSizeOfACachedBlock_IsRefused()
     {
         void* p = pa_malloc(100);
