@@ -198,7 +198,10 @@ PA_EXPORT void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int 
 
 /* What the thread cache's fast path did not finish: a list to drain (taken
    == 2); else this thread's first free (it gets a cache), an arena slot to
-   fill, then one more try; else a block for the core (large, bad, tracing). */
+   fill, then one more try; a pointer in no process heap's arena goes to the
+   core through the cache's large-block slots (kept there when it is a large
+   block the cache may keep); else to the core (bad, tracing, other modes),
+   or, on a thread that is ending, to the deferred frees. */
 PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, int taken)
 {
     if (taken == 2) {

@@ -39,12 +39,12 @@ static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static int exit_key_made;
 
-/* The thread is ending: its cache goes to the core's orphan stack, which the
-   core empties at its next refill, drain or flush (from any thread).  No call
-   into the core here: the .NET runtime may have let go of this thread already. */
 /* 1 once this thread's cache went to the orphans: the thread is ending. */
 static __thread int exited __attribute__((tls_model("initial-exec")));
 
+/* The thread is ending: its cache goes to the core's orphan stack, which the
+   core empties at its next refill, drain or flush (from any thread).  No call
+   into the core here: the .NET runtime may have let go of this thread already. */
 static void on_thread_exit(void *value)
 {
     pa__tcache *tc = (pa__tcache *)value;

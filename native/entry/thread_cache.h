@@ -72,7 +72,7 @@ typedef struct pa__pool {
 
 /* ThreadCache (ThreadCache.cs): one per thread, made on first use, given back
    to the core through fp.orphans when the thread ends.  The core reads the
-   fields up to heap; the arena slots after it are the C side's own. */
+   fields up to large_size; the arena slots after them are the C side's own. */
 #define PA__ARENA_SLOTS 256
 #define PA__LARGE_SLOTS 8
 typedef struct pa__tcache {
