@@ -171,7 +171,9 @@ static void a_cache_keeps_eight_large_blocks_and_gives_the_rest_back(void **stat
     assert_int_equal(after.large_blocks, before.large_blocks);
 }
 
-static pthread_barrier_t kept, counted;
+/* ------------------------------------------------------- other threads */
+
+static pthread_barrier_t cached, checked;   /* a thread has done its part / the main thread has looked */
 
 static void *keep_large_and_wait(void *arg)
 {
@@ -179,8 +181,8 @@ static void *keep_large_and_wait(void *arg)
     void *kept5k = pa_malloc(5000), *big = pa_malloc(40000);
     pa_free(kept5k);                          /* kept by this thread's cache */
     pa_free(big);                             /* over 16 KiB: freed at once */
-    pthread_barrier_wait(&kept);
-    pthread_barrier_wait(&counted);
+    pthread_barrier_wait(&cached);
+    pthread_barrier_wait(&checked);
     return NULL;                              /* the kept block goes back when the thread ends */
 }
 
@@ -188,24 +190,20 @@ static void large_blocks_kept_by_a_thread_come_back_when_it_ends(void **state)
 {
     (void)state;
     pa_malloc_stats before = pa_stats_now();
-    pthread_barrier_init(&kept, NULL, 2);
-    pthread_barrier_init(&counted, NULL, 2);
+    pthread_barrier_init(&cached, NULL, 2);
+    pthread_barrier_init(&checked, NULL, 2);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, keep_large_and_wait, NULL), 0);
-    pthread_barrier_wait(&kept);
+    pthread_barrier_wait(&cached);
     pa_malloc_stats during = pa_stats_now();
     assert_int_equal(during.large_blocks, before.large_blocks + 1);  /* the 5000, not the 40000 */
-    pthread_barrier_wait(&counted);
+    pthread_barrier_wait(&checked);
     assert_int_equal(pthread_join(t, NULL), 0);
     pa_malloc_stats after = pa_stats_now();
     assert_int_equal(after.large_blocks, before.large_blocks);
-    pthread_barrier_destroy(&kept);
-    pthread_barrier_destroy(&counted);
+    pthread_barrier_destroy(&cached);
+    pthread_barrier_destroy(&checked);
 }
-
-/* ------------------------------------------------------- other threads */
-
-static pthread_barrier_t cached, checked;
 
 static void *cache_and_wait(void *arg)
 {
