@@ -45,6 +45,8 @@ ensure_deps() {
     command -v nm >/dev/null         || missing+=(binutils)
     [ -f /usr/include/cmocka.h ]     || missing+=(libcmocka-dev)
     [ -f /usr/include/zlib.h ]       || missing+=(zlib1g-dev)      # NativeAOT links -lz
+    [ -f /usr/include/valgrind/memcheck.h ] || missing+=(valgrind)  # native/track; the memcheck tests
+    ldconfig -p | grep -q 'libasan\.so\.8 ' || missing+=(libasan8) # gcc's ASan runtime: the ASan tests
     if [ "${#missing[@]}" -gt 0 ]; then
         log "installing Debian packages: ${missing[*]}"
         local sudo=""
