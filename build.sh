@@ -45,6 +45,8 @@ ensure_deps() {
     command -v nm >/dev/null         || missing+=(binutils)
     [ -f /usr/include/cmocka.h ]     || missing+=(libcmocka-dev)
     [ -f /usr/include/zlib.h ]       || missing+=(zlib1g-dev)      # NativeAOT links -lz
+    [ -f /usr/include/valgrind/memcheck.h ] || missing+=(valgrind)  # native/track; the memcheck tests
+    ldconfig -p | grep -q 'libasan\.so\.8 ' || missing+=(libasan8) # gcc's ASan runtime: the ASan tests
     if [ "${#missing[@]}" -gt 0 ]; then
         log "installing Debian packages: ${missing[*]}"
         local sudo=""
@@ -174,7 +176,7 @@ run_profile() {
     data="$out/perf-$w.data"
     log "recording: ${cmd[*]}"
     perf record -q -e cpu-clock -g -o "$data" -- "${cmd[@]}"
-    log "top symbols ($data; libpyalloc.so's come from libpyalloc.so.dbg beside it, by its .gnu_debuglink)"
+    log "top symbols ($data; libpyalloc.so's from its own symbol table, lines from libpyalloc.so.X.Y.Z.debug beside it)"
     local report
     # -g none: the flat profile; "|| true": head closes the pipe early
     report="$(perf report -i "$data" --stdio --no-children -g none --sort dso,symbol 2>/dev/null \
@@ -183,7 +185,7 @@ run_profile() {
     if grep -qE 'libpyalloc\.so +\[\.\] PyAlloc_' <<<"$report"; then
         log "C# method names (PyAlloc_Core_...) resolved in libpyalloc.so"
     elif grep -q 'libpyalloc.so' <<<"$report"; then
-        log "WARNING: no C# method names in libpyalloc.so's samples: perf did not find its symbols ($NATIVE_DIR/libpyalloc.so.dbg)"
+        log "WARNING: no C# method names in libpyalloc.so's samples: perf did not find its symbols ($NATIVE_DIR)"
     fi
 }
 

@@ -32,7 +32,10 @@ typedef struct pa__site {
     int nframes;
 } pa__site;
 
-/* The core's entry points (C# [UnmanagedCallersOnly] exports). */
+/* The core's entry points (C# [UnmanagedCallersOnly] methods), declared hidden:
+   the calls bind inside the library, and the build keeps these names out of
+   the dynamic symbol table (PyAlloc.Native.csproj, KeepHeaderExportsOnly). */
+#pragma GCC visibility push(hidden)
 extern int *pa__tracemalloc_flag(void);
 extern void *pa__malloc(size_t n, const pa__site *site);
 extern void *pa__calloc(size_t nelem, size_t elsize, const pa__site *site);
@@ -44,6 +47,7 @@ extern int pa__print_malloc_stats(FILE *out);
 extern size_t pa__pool_map(pa_pool_info *out, size_t cap);
 extern pa_object *pa__object_new(pa_type *t, size_t nitems, int var, const pa__site *site);
 extern pa_object *pa__list_new(pa_runtime *rt, const pa__site *site);
+#pragma GCC visibility pop
 
 /* The tracer's frame count: 0 while not tracing.  The pointer never changes
    once the core has made it, so caching it without a lock is safe. */

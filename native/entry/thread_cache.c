@@ -7,13 +7,16 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-/* The core's side (C# [UnmanagedCallersOnly] exports, ThreadCacheExports.cs). */
+/* The core's side (C# [UnmanagedCallersOnly] methods, ThreadCacheExports.cs),
+   hidden: bound inside the library, as in entry.c. */
+#pragma GCC visibility push(hidden)
 extern void pa__fastpath_attach(pa__fastpath *fp);
 extern uint32_t pa__cache_refill(pa__tcache *tc, uint32_t index, uint32_t want);
 extern void pa__cache_drain(pa__tcache *tc, uint32_t index, uint32_t keep);
 extern void pa__cache_flush(pa__tcache *tc);
 extern void pa__cache_register(pa__tcache *tc);
 extern size_t pa__free_keep_large(void *p, void *evict);
+#pragma GCC visibility pop
 
 pa__fastpath pa__fp;
 

@@ -12,8 +12,9 @@ foreach(var LIBRARY HEADER NM)
   endif()
 endforeach()
 
-# The NativeAOT runtime's own export, needed by debuggers.
-set(runtime_exports DotNetRuntimeDebugHeader)
+# What the runtime cannot do without in the dynamic symbol table: nothing
+# (its debugger header, DotNetRuntimeDebugHeader, is kept local).
+set(runtime_exports "")
 
 execute_process(COMMAND "${NM}" -D --defined-only "${LIBRARY}"
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -50,9 +51,11 @@ file(READ "${HEADER}" header)
 string(REGEX MATCHALL "PA_API[^;(]*[ *](pa_[A-Za-z0-9_]+)[ ]*\\(" decls "${header}")
 set(missing "")
 set(declared 0)
+set(declared_names "")
 foreach(decl IN LISTS decls)
   string(REGEX REPLACE ".*[ *](pa_[A-Za-z0-9_]+)[ ]*\\($" "\\1" fn "${decl}")
   math(EXPR declared "${declared} + 1")
+  list(APPEND declared_names "${fn}")
   if(NOT fn IN_LIST exported)
     list(APPEND missing "${fn}")
   endif()
@@ -63,4 +66,16 @@ endif()
 message("pyalloc.h declares ${declared} functions")
 if(missing)
   message(FATAL_ERROR "declared in pyalloc.h but not exported by libpyalloc.so: ${missing}")
+endif()
+
+# And nothing of its own beyond them: the private pa__* calls between the C
+# entry layer and the core bind inside the library.
+set(extra "")
+foreach(fn IN LISTS exported)
+  if(NOT fn IN_LIST declared_names)
+    list(APPEND extra "${fn}")
+  endif()
+endforeach()
+if(extra)
+  message(FATAL_ERROR "exported by libpyalloc.so but not declared in pyalloc.h: ${extra}")
 endif()

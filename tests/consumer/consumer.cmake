@@ -1,14 +1,16 @@
 # consumer.cmake -- CTest driver for the installed-package tests (cmake -P).
 #
 #   -DSTEP=install          cmake --install BUILD_DIR into a fresh PREFIX
-#   -DSTEP=installed_files  the header, library, .dbg, pkg-config and CMake
-#                           package files are in PREFIX; pkg-config reports
-#                           the project's version
+#   -DSTEP=installed_files  the header, library (with its soname and
+#                           development links), debug file, pkg-config and
+#                           CMake package files are in PREFIX; pkg-config
+#                           reports the project's version
 #   -DSTEP=find_package     configure, build and run tests/consumer against
 #                           PREFIX with find_package(PyAlloc)
 #   -DSTEP=pkg_config       compile tests/consumer/consumer.c with
 #                           `cc ... $(pkg-config --cflags --libs pyalloc)`
 #                           (PKG_CONFIG_PATH=PREFIX/lib/pkgconfig) and run it
+#                           with LD_LIBRARY_PATH=PREFIX/lib (no rpath)
 #
 # Other variables: BUILD_DIR, PREFIX, WORK_DIR, CONSUMER_SOURCE_DIR,
 # C_COMPILER, VERSION.
@@ -47,7 +49,8 @@ if(STEP STREQUAL "install")
   run("install" "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${PREFIX}")
 
 elseif(STEP STREQUAL "installed_files")
-  foreach(f include/pyalloc.h lib/libpyalloc.so lib/libpyalloc.so.dbg lib/pkgconfig/pyalloc.pc
+  foreach(f include/pyalloc.h lib/libpyalloc.so lib/libpyalloc.so.0 lib/libpyalloc.so.${VERSION}
+            lib/.debug/libpyalloc.so.${VERSION}.debug lib/pkgconfig/pyalloc.pc
             lib/cmake/PyAlloc/PyAllocConfig.cmake lib/cmake/PyAlloc/PyAllocConfigVersion.cmake)
     if(NOT EXISTS "${PREFIX}/${f}")
       message(FATAL_ERROR "not installed: ${PREFIX}/${f}")
@@ -93,6 +96,9 @@ elseif(STEP STREQUAL "pkg_config")
   separate_arguments(flags UNIX_COMMAND "${flags}")
   run("compile" "${C_COMPILER}" -Wall -Wextra -Werror "${CONSUMER_SOURCE_DIR}/consumer.c" ${flags}
       -o "${dir}/consumer")
+  # pyalloc.pc carries no rpath: the program finds the library as the README
+  # says, here through LD_LIBRARY_PATH.
+  set(ENV{LD_LIBRARY_PATH} "${PREFIX}/lib")
   run("run" "${dir}/consumer" "${PREFIX}/lib")
   check_consumer_output("${RUN_OUTPUT}")
 

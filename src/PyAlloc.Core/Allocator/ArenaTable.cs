@@ -50,6 +50,8 @@ internal static unsafe class ArenaTable
         byte* address = OsMemory.MapAligned(Geometry.ArenaSize, Geometry.ArenaSize);
         if (address == null)
             return null;
+        Track.ArenaMapped(address, Geometry.ArenaSize);
+        Track.Mapping(address, Geometry.ArenaSize, add: true);
         var liveBits = (ulong*)NativeMemory.AllocZeroed(Geometry.ArenaSideBytes, 1);
         if (liveBits == null)
         {
@@ -80,6 +82,8 @@ internal static unsafe class ArenaTable
         if (arena == null)
         {
             s_lock.Exit();
+            Track.Mapping(address, Geometry.ArenaSize, add: false);
+            Track.ArenaUnmapping(address, Geometry.ArenaSize);
             OsMemory.Unmap(address, Geometry.ArenaSize);
             NativeMemory.Free(liveBits);
             return null;
@@ -113,6 +117,8 @@ internal static unsafe class ArenaTable
         ReturnSpareDescriptor(arena);
         s_arenasMapped--;
         s_lock.Exit();
+        Track.Mapping(address, Geometry.ArenaSize, add: false);
+        Track.ArenaUnmapping(address, Geometry.ArenaSize);
         OsMemory.Unmap(address, Geometry.ArenaSize);
         NativeMemory.Free(liveBits);
     }
@@ -142,6 +148,7 @@ internal static unsafe class ArenaTable
             Chunk* chunk = (Chunk*)OsMemory.Map(ChunkSize);
             if (chunk == null)
                 return null;
+            Track.Mapping(chunk, ChunkSize, add: true);   // descriptors point to live bitmaps
             ArenaObject* d = (ArenaObject*)((byte*)chunk + 64);
             for (int i = DescriptorsPerChunk - 1; i >= 0; i--)
             {

@@ -129,6 +129,7 @@ internal unsafe partial struct Heap
                 PoolHeader* sentinel = &heap->UsedPools[i];
                 sentinel->NextPool = sentinel->PrevPool = sentinel;
             }
+            Track.HeapLife(heap, alive: true);
         }
         return (Heap*)block;
     }
@@ -139,6 +140,7 @@ internal unsafe partial struct Heap
     /// </summary>
     public static void Destroy(Heap* heap)
     {
+        Track.HeapLife(heap, alive: false);
         heap->Lock.Enter();
         ArenaTable.ForEachArena(heap, &FreeArenaOnDestroy, null);
         heap->Lock.Exit();
@@ -178,7 +180,7 @@ internal unsafe partial struct Heap
             pool->Count++;
             bp = pool->FreeBlock;
             Debug.Assert(bp != null, "a pool on a used list has no free block");
-            if ((pool->FreeBlock = *(byte**)bp) == null)
+            if ((pool->FreeBlock = Track.ReadLink(bp)) == null)
                 ExtendPool(pool, index);
         }
         else
@@ -189,6 +191,7 @@ internal unsafe partial struct Heap
         {
             heap->BlocksInUse++;
             *LiveWord(bp, out ulong bit) |= bit;
+            Track.Alloc(heap, bp, Geometry.IndexToSize(index));
         }
         return bp;
     }
@@ -297,7 +300,7 @@ internal unsafe partial struct Heap
         {
             pool->FreeBlock = (byte*)pool + pool->NextOffset;
             pool->NextOffset += size;
-            *(byte**)pool->FreeBlock = null;
+            Track.WriteLink(pool->FreeBlock, null);
             return;
         }
         if (*ReleasedPages(pool) != 0 && UnparkBlocks(pool, size))
@@ -345,6 +348,7 @@ internal unsafe partial struct Heap
         {
             // Carve a new pool off the arena: lazy initialisation, as CPython.
             pool = (PoolHeader*)usable->PoolAddress;
+            Track.PoolCarved((byte*)pool, Geometry.PoolOverhead);
             pool->Arena = usable;
             pool->SizeIndex = Geometry.NoSizeClass;
             usable->PoolAddress += Geometry.PoolSize;
@@ -371,7 +375,7 @@ internal unsafe partial struct Heap
             // The pool last held blocks of this class: its free list is ready.
             bp = pool->FreeBlock;
             Debug.Assert(bp != null, "an empty pool of this class has no free block");
-            if ((pool->FreeBlock = *(byte**)bp) == null)
+            if ((pool->FreeBlock = Track.ReadLink(bp)) == null)
                 ExtendPool(pool, index);
             return bp;
         }
@@ -384,7 +388,7 @@ internal unsafe partial struct Heap
         pool->NextOffset = Geometry.PoolOverhead + (size << 1);
         pool->MaxNextOffset = Geometry.PoolSize - size;
         pool->FreeBlock = bp + size;
-        *(byte**)pool->FreeBlock = null;
+        Track.WriteLink(pool->FreeBlock, null);
         return bp;
     }
 
@@ -409,6 +413,7 @@ internal unsafe partial struct Heap
             ReportBadBlock(caller, p);
             return false;
         }
+        Track.Free(heap, p, Geometry.IndexToSize(pool->SizeIndex));
         *LiveWord(p, out ulong bit) &= ~bit;
         ReleaseBlock(heap, pool, p);
         heap->Lock.Exit();
@@ -423,7 +428,7 @@ internal unsafe partial struct Heap
     private static void ReleaseBlock(Heap* heap, PoolHeader* pool, byte* p)
     {
         byte* lastFree = pool->FreeBlock;
-        *(byte**)p = lastFree;
+        Track.WriteLink(p, lastFree);
         pool->FreeBlock = p;
         heap->BlocksInUse--;
         if (--pool->Count != 0)
@@ -795,22 +800,33 @@ internal unsafe partial struct Heap
                                          uint parked, int pageShift)
     {
         byte* head = null;
-        byte** tail = &head;
+        byte* last = null;
         uint offset = Geometry.PoolOverhead;
         for (uint k = 0; k < carved; k++, offset += size)
         {
-            // Invariants: head..*tail links the kept free blocks below offset, in address order.
+            // Invariants: head..last links the kept free blocks below offset, in address order.
             uint granule = BlockGranule(k, size);
             if ((live[granule >> 6] & (1UL << (int)(granule & 63))) != 0)
                 continue;
             if ((PagesOf(offset, size, pageShift) & parked) != 0)
                 continue;
-            byte* block = (byte*)pool + offset;
-            *tail = block;
-            tail = (byte**)block;
+            AppendFree(ref head, ref last, (byte*)pool + offset);
         }
-        *tail = null;
+        if (last != null)
+            Track.WriteLink(last, null);
         return head;
+    }
+
+    /* Appends block to the free list head..last being built in address order (the caller
+       ends it: WriteLink(last, null)). */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AppendFree(ref byte* head, ref byte* last, byte* block)
+    {
+        if (last == null)
+            head = block;
+        else
+            Track.WriteLink(last, block);
+        last = block;
     }
 
     /* The mask of the pool's pages that the block at offset..offset+size-1 overlaps. */
@@ -887,21 +903,20 @@ internal unsafe partial struct Heap
         ulong* live = PoolLiveBits(pool);
         int pageShift = BitOperations.Log2(OsMemory.PageSize); // set: Trim parked blocks
         byte* head = null;
-        byte** tail = &head;
+        byte* last = null;
         uint offset = Geometry.PoolOverhead;
         for (uint k = 0; k < carved; k++, offset += size)
         {
-            // Invariants: head..*tail links the parked blocks below offset, in address order.
+            // Invariants: head..last links the parked blocks below offset, in address order.
             if ((PagesOf(offset, size, pageShift) & parked) == 0)
                 continue;
             uint granule = BlockGranule(k, size);
             if ((live[granule >> 6] & (1UL << (int)(granule & 63))) != 0)
                 continue;
-            byte* block = (byte*)pool + offset;
-            *tail = block;
-            tail = (byte**)block;
+            AppendFree(ref head, ref last, (byte*)pool + offset);
         }
-        *tail = null;
+        if (last != null)
+            Track.WriteLink(last, null);
         pool->FreeBlock = head;
         return head != null;
     }

@@ -81,8 +81,9 @@ internal unsafe partial struct Heap
         pool->Count++;
         byte* bp = pool->FreeBlock;
         Debug.Assert(bp != null, "a pool on a used list has no free block");
-        if ((pool->FreeBlock = *(byte**)bp) == null)
+        if ((pool->FreeBlock = Track.ReadLink(bp)) == null)
             ExtendPool(pool, index);
+        Track.Alloc(heap, bp, Geometry.IndexToSize(index));
         return bp;
     }
 
@@ -100,6 +101,7 @@ internal unsafe partial struct Heap
         Debug.Assert(!heap->Lock.IsHeld, "an owner-serialised heap is locked: someone else is using it");
         PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
         Debug.Assert(pool->Arena->Heap == heap && pool->Count != 0, "FreeOwned: p is not a live block of the heap");
+        Track.Free(heap, p, Geometry.IndexToSize(pool->SizeIndex));
         ReleaseBlock(heap, pool, p);
     }
 
@@ -110,7 +112,10 @@ internal unsafe partial struct Heap
     {
         byte* bp = AllocateFromNewPool(heap, index);
         if (bp != null)
+        {
             heap->BlocksInUse++;
+            Track.Alloc(heap, bp, Geometry.IndexToSize(index));
+        }
         return bp;
     }
 }

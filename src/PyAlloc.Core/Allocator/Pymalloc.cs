@@ -436,6 +436,7 @@ public static unsafe class Pymalloc
         if (s_mode == AllocatorMode.Unset)
         {
             AllocatorMode mode = s_requestedMode != AllocatorMode.Unset ? s_requestedMode : ModeFromEnvironment();
+            Track.Initialize();
             if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
             {
                 int count = mode == AllocatorMode.Pymalloc ? ThreadHeaps : 1;
@@ -468,7 +469,7 @@ public static unsafe class Pymalloc
         AllocatorMode mode = Parse(name);
         if (mode == AllocatorMode.Unset)
         {
-            Console.Error.WriteLine($"pyalloc: PYALLOC_MALLOC={Encoding.UTF8.GetString(name)} is not a mode " +
+            Stderr.WriteLine($"pyalloc: PYALLOC_MALLOC={Encoding.UTF8.GetString(name)} is not a mode " +
                                     "(pymalloc, malloc, debug, malloc_debug); using pymalloc");
             return AllocatorMode.Pymalloc;
         }

@@ -109,6 +109,7 @@ internal static unsafe class ThreadCaches
     private static NativeLock s_lock;
     private static NativeLock s_registryLock;     // guards s_live and every cache's live links
     private static ThreadCache* s_live;
+    private static bool s_cachesServed;           // true once the caches were enabled: tags may exist
 
     /// <summary>Large blocks a thread cache keeps at most (<c>PA__LARGE_SLOTS</c>).</summary>
     public const int LargeSlots = 8;
@@ -117,11 +118,16 @@ internal static unsafe class ThreadCaches
     public static nuint Secret => s_secret;
 
     /// <summary>True when the second word of the live block <paramref name="p"/> says it sits in a thread cache.</summary>
+    /// <remarks>
+    /// The block's second word is read only once the caches have served: before that (and
+    /// in the other modes, or under a memory checker) no block carries a tag, and a block
+    /// whose owner never wrote that word is not read (memcheck would call it uninitialised).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsCached(byte* p)
     {
         nuint secret = s_secret;
-        return secret != 0 && ((nuint*)p)[1] == (secret ^ (nuint)p);
+        return secret != 0 && Volatile.Read(ref s_cachesServed) && ((nuint*)p)[1] == (secret ^ (nuint)p);
     }
 
     /// <summary>The C side's first call: remember its struct and fill it.</summary>
@@ -151,7 +157,9 @@ internal static unsafe class ThreadCaches
         fast->Heaps = heap;
         fast->HeapsSpan = heap != null ? Pymalloc.HeapsSpan : 0;
         fast->ArenaRoot = ArenaMap.Root;
-        int enabled = heap != null && !Tracemalloc.IsTracing ? 1 : 0;
+        int enabled = heap != null && !Tracemalloc.IsTracing && !Track.On ? 1 : 0;
+        if (enabled != 0)
+            Volatile.Write(ref s_cachesServed, true);
         Volatile.Write(ref fast->Enabled, enabled); // after the fields it vouches for
         s_lock.Exit();
     }

@@ -633,7 +633,6 @@ internal static class DebugLog
 {
     public static void Write(string line)
     {
-        Console.Error.Write(line + "\n");
-        Console.Error.Flush();
+        Platform.Stderr.WriteLine(line);
     }
 }

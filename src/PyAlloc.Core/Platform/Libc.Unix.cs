@@ -15,7 +15,7 @@ internal static unsafe partial class Libc
     public const int PROT_READ = 1, PROT_WRITE = 2;
     public const int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20;
     public const int MADV_DONTNEED = 4;
-    public const int ENOMEM = 12;
+    public const int ENOMEM = 12, EINTR = 4;
     public const int _SC_PAGESIZE = 30;
     public static void* MAP_FAILED => (void*)-1;
 
@@ -72,6 +72,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "dladdr")]
     public static partial int Dladdr(void* address, DlInfo* info);
+
+    [LibraryImport(Name, EntryPoint = "write")]
+    public static partial nint Write(int fd, void* buffer, nuint count);
 
     [LibraryImport(Name, EntryPoint = "getenv"), SuppressGCTransition]
     public static partial byte* Getenv(byte* name);

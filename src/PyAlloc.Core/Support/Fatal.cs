@@ -57,8 +57,7 @@ internal static unsafe class Fatal
     /* Print the report, then end the process (SIGABRT) with its last line as the reason. */
     private static void Abort(string report)
     {
-        Console.Error.WriteLine(report);
-        Console.Error.Flush();
+        Platform.Stderr.WriteLine(report);
         int last = report.LastIndexOf(Prefix, StringComparison.Ordinal);
         Environment.FailFast("PyAlloc: " + (last >= 0 ? report[(last + Prefix.Length)..] : report));
     }

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -138,35 +137,26 @@ internal static unsafe class Symbolizer
         }
     }
 
-    /* addr2line -e module -f -C, addresses on stdin: two lines each (function, file:line). */
+    /* addr2line -e module -C ADDRESS..., one output line each (file:line), in batches
+       that keep the command line short. */
     private static void RunAddr2Line(string module, List<(nuint Address, nuint Lookup)> list)
     {
         string? tool = FindAddr2Line();
         if (tool == null)
             return;
-        try
+        const int Batch = 256;
+        for (int first = 0; first < list.Count; first += Batch)
         {
-            var start = new ProcessStartInfo(tool)
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add("-e");
-            start.ArgumentList.Add(module);
-            start.ArgumentList.Add("-C");
-            using var process = Process.Start(start);
-            if (process == null)
+            // Invariants: the addresses before first are resolved (or keep their dladdr names).
+            int count = Math.Min(Batch, list.Count - first);
+            var args = new List<string>(count + 4) { tool, "-e", module, "-C" };
+            for (int i = 0; i < count; i++)
+                args.Add("0x" + (list[first + i].Lookup - 1).ToString("x"));
+            string? output = ChildProcess.Output(tool, args);
+            if (output == null)
                 return;
-            var input = new StringBuilder();
-            foreach (var (_, lookup) in list)
-                input.Append("0x").Append((lookup - 1).ToString("x")).Append('\n');
-            process.StandardInput.Write(input.ToString());
-            process.StandardInput.Close();
-            string[] lines = process.StandardOutput.ReadToEnd().Split('\n');
-            process.WaitForExit();
-            for (int i = 0; i < list.Count && i < lines.Length; i++)
+            string[] lines = output.Split('\n');
+            for (int i = 0; i < count && i < lines.Length; i++)
             {
                 string line = lines[i];
                 int colon = line.LastIndexOf(':');
@@ -174,12 +164,8 @@ internal static unsafe class Symbolizer
                     continue;
                 string number = line[(colon + 1)..].Split(' ')[0];
                 if (int.TryParse(number, out int lineNumber) && lineNumber > 0)
-                    s_cache[list[i].Address] = (line[..colon], lineNumber);
+                    s_cache[list[first + i].Address] = (line[..colon], lineNumber);
             }
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-            // Keep the dladdr names.
         }
     }
 

@@ -375,7 +375,7 @@ internal static unsafe class Tracemalloc
         string text = System.Text.Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(value));
         if (!int.TryParse(text, out int n) || n < 0 || n > MaxFrames)
         {
-            Console.Error.WriteLine($"pyalloc: PYALLOC_TRACEMALLOC={text} is not a number of frames (0..{MaxFrames}); not tracing");
+            Platform.Stderr.WriteLine($"pyalloc: PYALLOC_TRACEMALLOC={text} is not a number of frames (0..{MaxFrames}); not tracing");
             return;
         }
         if (n > 0)
