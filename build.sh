@@ -47,6 +47,12 @@ ensure_deps() {
     [ -f /usr/include/zlib.h ]       || missing+=(zlib1g-dev)      # NativeAOT links -lz
     [ -f /usr/include/valgrind/memcheck.h ] || missing+=(valgrind)  # native/track; the memcheck tests
     ldconfig -p | grep -q 'libasan\.so\.8 ' || missing+=(libasan8) # gcc's ASan runtime: the ASan tests
+    # CPython to embed (native/python-host) and its test package: pyenv's 3.12
+    # when present, else Debian's (3.11).
+    if ! compgen -G "$HOME/.pyenv/versions/3.12*/lib/libpython3.12.so" >/dev/null; then
+        compgen -G "/usr/include/python3*/Python.h" >/dev/null || missing+=(python3-dev)
+        compgen -G "/usr/lib/python3*/test/regrtest.py" >/dev/null || missing+=(libpython3.11-testsuite)
+    fi
     if [ "${#missing[@]}" -gt 0 ]; then
         log "installing Debian packages: ${missing[*]}"
         local sudo=""
