@@ -9,7 +9,10 @@
      dispositions   after calls that print to stderr, spawn addr2line and
          start tracemalloc, every disposition but SIGSEGV, SIGFPE and
          SIGRTMIN is the host's, the host's own child is still its to wait
-         for, and only one thread was added
+         for, and no thread was added
+     pending        a signal the host blocks and sends to its own process
+         stays pending for it (no thread of the library's takes it)
+     closed_stdin   a standard descriptor the host closed stays closed
      chain          a host SIGSEGV/SIGFPE handler installed before the first
          call gets sent signals and real faults after it
      raise_segv, fault_segv, raise_fpe, fault_fpe, raise_bus
@@ -20,6 +23,8 @@
 #include <pyalloc.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <signal.h>
@@ -171,7 +176,7 @@ static void busy_library(void)
     }
     int added = thread_count() - threads;
     printf("threads added by the library: %d\n", added);
-    _exit(added == 1 ? 0 : 6);
+    _exit(added == 0 ? 0 : 6);   /* no finalizer thread: native/host/start.c */
 }
 
 /* ------------------------------------------------------------------ chain */
@@ -235,6 +240,32 @@ static void ignored_segv(void)
     _exit(0);
 }
 
+/* ---------------------------------------------------- the host's own */
+
+static void pending_for_host(void)
+{
+    sigset_t usr1, pending;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    first_call();
+    kill(getpid(), SIGUSR1);          /* process-directed: any thread that does not block it could take it */
+    sigpending(&pending);
+    if (!sigismember(&pending, SIGUSR1)) {
+        fprintf(stderr, "SIGUSR1 sent to the process is not pending for the host\n");
+        _exit(3);
+    }
+    int sig = 0;
+    _exit(sigwait(&usr1, &sig) == 0 && sig == SIGUSR1 ? 0 : 4);
+}
+
+static void stdin_stays_closed(void)
+{
+    close(0);
+    first_call();
+    _exit(fcntl(0, F_GETFD) == -1 && errno == EBADF ? 0 : 3);
+}
+
 int main(int argc, char **argv)
 {
     const char *c = argc > 1 ? argv[1] : "";
@@ -246,6 +277,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(c, "dispositions") == 0)
         return expect_exit0(in_child(busy_library), c);
+    if (strcmp(c, "pending") == 0)
+        return expect_exit0(in_child(pending_for_host), c);
+    if (strcmp(c, "closed_stdin") == 0)
+        return expect_exit0(in_child(stdin_stays_closed), c);
     if (strcmp(c, "chain") == 0)
         return expect_exit0(in_child(chain), c);
     if (strcmp(c, "raise_segv") == 0)

@@ -130,12 +130,28 @@ internal static unsafe class ThreadCaches
         return secret != 0 && Volatile.Read(ref s_cachesServed) && ((nuint*)p)[1] == (secret ^ (nuint)p);
     }
 
+    /// <summary>A random odd number from the kernel, the tag key.</summary>
+    /// <remarks>
+    /// getrandom rather than <see cref="Random"/>: the .NET sources open
+    /// <c>/dev/urandom</c> and keep it, taking the host's lowest free descriptor (a host
+    /// that closed its stdin would find one again). Should the kernel refuse, the key is
+    /// made of the address-space layout and the clock: a key only makes an accidental
+    /// match of a user's data unlikely, it guards nothing against an attacker.
+    /// </remarks>
+    private static nuint RandomSecret()
+    {
+        nuint value = 0;
+        if (Libc.Getrandom(&value, (nuint)sizeof(nuint), 0) != sizeof(nuint))
+            value = (nuint)((ulong)(nuint)(&value) * 0x9E3779B97F4A7C15UL ^ (ulong)Environment.TickCount64);
+        return value | 1;
+    }
+
     /// <summary>The C side's first call: remember its struct and fill it.</summary>
     public static void Attach(FastPath* fast)
     {
         s_lock.Enter();
         if (s_secret == 0)
-            s_secret = (nuint)Random.Shared.NextInt64() | 1;
+            s_secret = RandomSecret();
         s_fast = fast;
         fast->Secret = s_secret;
         fast->Attached = 1;

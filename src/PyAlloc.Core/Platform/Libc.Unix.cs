@@ -49,6 +49,14 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "malloc_usable_size"), SuppressGCTransition]
     public static partial nuint MallocUsableSize(void* p);
 
+    /// <summary>
+    /// <c>getrandom(2)</c>: random bytes from the kernel without opening a file (the
+    /// .NET random sources keep <c>/dev/urandom</c> open, which would take the host's
+    /// lowest free descriptor).
+    /// </summary>
+    [LibraryImport(Name, EntryPoint = "getrandom")]
+    public static partial nint Getrandom(void* buffer, nuint length, uint flags);
+
     [LibraryImport(Name, EntryPoint = "malloc_trim")]
     public static partial int MallocTrim(nuint pad);
 
