@@ -47,6 +47,9 @@ extern int pa__print_malloc_stats(FILE *out);
 extern size_t pa__pool_map(pa_pool_info *out, size_t cap);
 extern pa_object *pa__object_new(pa_type *t, size_t nitems, int var, const pa__site *site);
 extern pa_object *pa__list_new(pa_runtime *rt, const pa__site *site);
+extern size_t pa__usable_size(const void *p);
+extern const char *pa__last_error(void);
+extern void pa__clear_error(void);
 #pragma GCC visibility pop
 
 /* The tracer's frame count: 0 while not tracing.  The pointer never changes
@@ -200,20 +203,24 @@ PA_EXPORT void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int 
 
 /* -------------------------------------------------------------------- free */
 
-/* What the thread cache's fast path did not finish: a list to drain (taken
-   == 2); else this thread's first free (it gets a cache), an arena slot to
-   fill, then one more try; a pointer in no process heap's arena goes to the
-   core through the cache's large-block slots (kept there when it is a large
-   block the cache may keep); else to the core (bad, tracing, other modes),
-   or, on a thread that is ending, to the deferred frees. */
+/* What the thread cache's fast path did not finish: a full ring of pending
+   frees to settle (taken == 2); else this thread's first free (it gets a
+   cache), an arena slot to fill, then one more try; a pointer in no process
+   heap's arena goes to the core through the cache's large-block slots (kept
+   there when it is a large block the cache may keep); else to the core (bad,
+   tracing, other modes), or, on a thread that is ending, to the deferred
+   frees. */
 PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, int taken)
 {
     if (taken == 2) {
-        uint32_t index = ((const pa__pool *)((uintptr_t)p & ~(uintptr_t)(PA__POOL_SIZE - 1)))->size_index;
-        pa__tcache_overflow(pa__tc, index);
+        pa__tcache_settle(pa__tc);
         return;
     }
-    if (pa__fp.enabled && p != NULL && ((uintptr_t)p & 15) == 0) {
+    if (taken == 3) {
+        pa__tcache_overflow(pa__tc, pa__tc->last_index);
+        return;
+    }
+    if (pa__fp.enabled && ((uintptr_t)p & 15) == 0) {
         pa__tcache *tc = pa__tc;
         if (tc == NULL)
             tc = pa__tcache_create();
@@ -223,7 +230,7 @@ PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, int taken)
                 return;
             }
             if ((taken = pa__tcache_push(p)) != 0) {
-                if (taken == 2)
+                if (taken != 1)
                     pa__entry_free_slow(p, taken);
                 return;
             }
@@ -250,6 +257,7 @@ PA_EXPORT void *pa_realloc(void *p, size_t n)
 {
     if (ending_thread())
         return NULL;
+    pa__tcache_settle_current();      /* a pending free of p makes this a use after free */
     SITE(NULL, 0)
     return pa__realloc(p, n, sitep_);
 }
@@ -258,6 +266,7 @@ PA_EXPORT void *pa_realloc_at(void *p, size_t n, const char *file, int line)
 {
     if (ending_thread())
         return NULL;
+    pa__tcache_settle_current();
     SITE(file, line)
     return pa__realloc(p, n, sitep_);
 }
@@ -296,6 +305,26 @@ PA_EXPORT pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line)
 {
     SITE(file, line)
     return pa__list_new(rt, sitep_);
+}
+
+/* ------------- calls that must see this thread's pending frees: they settle first */
+
+PA_EXPORT size_t pa_usable_size(const void *p)
+{
+    pa__tcache_settle_current();      /* a block this thread freed is refused, as before */
+    return pa__usable_size(p);
+}
+
+PA_EXPORT const char *pa_last_error(void)
+{
+    pa__tcache_settle_current();      /* a double free waiting in the ring is reported now */
+    return pa__last_error();
+}
+
+PA_EXPORT void pa_clear_error(void)
+{
+    pa__tcache_settle_current();      /* what this thread did before is forgotten with it */
+    pa__clear_error();
 }
 
 /* ------------------------- reports on the process heap: the cache goes first */

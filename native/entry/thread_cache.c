@@ -16,6 +16,7 @@ extern void pa__cache_drain(pa__tcache *tc, uint32_t index, uint32_t keep);
 extern void pa__cache_flush(pa__tcache *tc);
 extern void pa__cache_register(pa__tcache *tc);
 extern size_t pa__free_keep_large(void *p, void *evict);
+extern void pa__free(void *p);
 #pragma GCC visibility pop
 
 pa__fastpath pa__fp;
@@ -38,6 +39,8 @@ const uint8_t pa__cache_limit[PA__NUM_CLASSES] = {
     PA__LIMIT(30), PA__LIMIT(31),
 };
 
+static void settle(pa__tcache *tc, int with_core);
+
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static int exit_key_made;
@@ -53,6 +56,7 @@ static void on_thread_exit(void *value)
     pa__tcache *tc = (pa__tcache *)value;
     pa__tc = NULL;
     exited = 1;
+    settle(tc, 0);                    /* refused frees go to fp.deferred, lists may pass their limit */
     pa__tcache *head = __atomic_load_n(&pa__fp.orphans, __ATOMIC_RELAXED);
     do
         tc->next_orphan = head;
@@ -98,6 +102,8 @@ void *pa__tcache_malloc_slow(size_t n)
     if (tc == NULL && (tc = pa__tcache_create()) == NULL)
         return NULL;
     uint32_t index = (uint32_t)((n - (n != 0)) >> 4);
+    if (tc->npending != 0)
+        pa__tcache_settle(tc);        /* the pending frees may hold this class */
     if (tc->heads[index] == NULL && pa__cache_refill(tc, index, pa__cache_limit[index] / 2u) == 0)
         return NULL;
     return pa__tcache_pop(n);
@@ -131,10 +137,86 @@ int pa__tcache_arena_slot(pa__tcache *tc, uintptr_t a)
     return (int)slot;
 }
 
+/* The slot of address a in the thread's arena slots, filled from the arena
+   map when it names another arena or the epoch moved; -1 when a is in no
+   arena of the process heaps. */
+static inline int slot_of(pa__tcache *tc, uintptr_t a)
+{
+    uintptr_t base = a & ~(((uintptr_t)1 << PA__ARENA_BITS) - 1);
+    unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
+    if (PA__LIKELY(tc->arena_base[slot] == base
+                   && tc->arena_epoch == __atomic_load_n(&pa__fp.arena_epoch, __ATOMIC_RELAXED)))
+        return (int)slot;
+    return pa__tcache_arena_slot(tc, a);
+}
+
+/* Checks the ring of pending frees ("Why pa_free only stores" in
+   thread_cache.h): each live, untagged block is tagged and joins the list of
+   its class; the others (a double free, a pointer that is no live block) go
+   to the core, which refuses them and sets pa_last_error(), or, when the
+   core cannot be called (the thread is ending), to fp.deferred, where the
+   core finds them later.  Lists that pass their limit give back all but the
+   newest half (with the core only).
+   Post: tc->npending == 0. */
+static void settle(pa__tcache *tc, int with_core)
+{
+    uint32_t n = tc->npending;
+    void *refused[PA__PENDING];
+    uint32_t nrefused = 0, over = 0;
+    uintptr_t secret = pa__fp.secret;
+    tc->npending = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        /* Invariants: pending[0..i) are in their lists (counted) or in refused;
+           bit k of over is set when list k passed its limit. */
+        uintptr_t a = (uintptr_t)tc->pending[i];
+        int slot = slot_of(tc, a);
+        uint64_t word = slot < 0 ? 0 : __atomic_load_n(pa__live_word(tc->live[slot], a), __ATOMIC_RELAXED);
+        uintptr_t *b = (uintptr_t *)a;
+        uintptr_t tag = secret ^ a;
+        if ((word & PA__LIVE_BIT(a)) == 0 || b[1] == tag) {
+            refused[nrefused++] = (void *)a;   /* not a live block, or cached already */
+            continue;
+        }
+        uint32_t index = ((const pa__pool *)(a & ~(uintptr_t)(PA__POOL_SIZE - 1)))->size_index;
+        b[0] = (uintptr_t)tc->heads[index];
+        b[1] = tag;
+        tc->heads[index] = b;
+        if (++tc->counts[index] > pa__cache_limit[index])
+            over |= (uint32_t)1 << index;
+    }
+    for (uint32_t i = 0; i < nrefused; i++) {
+        if (with_core)
+            pa__free(refused[i]);         /* refused, with its message */
+        else
+            pa__tcache_defer_free(refused[i]);
+    }
+    while (with_core && over != 0) {
+        uint32_t index = (uint32_t)__builtin_ctz(over);
+        over &= over - 1;
+        pa__tcache_overflow(tc, index);
+    }
+}
+
 /* A list passed its limit: the core takes back all but the newest half. */
 void pa__tcache_overflow(pa__tcache *tc, uint32_t index)
 {
     pa__cache_drain(tc, index, pa__cache_limit[index] / 2u);
+}
+
+/* The ring is full, or something must see the pending frees: settle them. */
+void pa__tcache_settle(pa__tcache *tc)
+{
+    settle(tc, 1);
+}
+
+/* Settles the calling thread's pending frees, if it has any: before a call
+   that reads a block's state (pa_realloc, pa_usable_size, the debug hooks'
+   checks) or reports a failure (pa_last_error). */
+void pa__tcache_settle_current(void)
+{
+    pa__tcache *tc = pa__tc;
+    if (tc != NULL && tc->npending != 0)
+        settle(tc, 1);
 }
 
 /* The first call of any entry point: tell the core where pa__fp is. */
@@ -150,6 +232,7 @@ void pa__tcache_flush_current(void)
 {
     if (!pa__fp.attached)
         pa__tcache_attach();
+    pa__tcache_settle_current();
     pa__cache_flush(pa__tc);          /* NULL: the core only adopts orphans */
 }
 

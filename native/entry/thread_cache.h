@@ -18,19 +18,43 @@
      one of a block that is back in its pool (live bit clear).  malloc clears
      the tag of the block it hands out.
 
+   Why pa_free only stores
+     A freed block is usually cold: a program frees what it allocated long
+     ago.  Reading it (its tag) stalls the free on a cache miss, and a load
+     that misses holds up everything after it, where a store retires at once.
+     So pa_free checks only what the thread cache itself holds (the pointer's
+     alignment and its arena's slot), writes the pointer into the thread's
+     ring of pending frees and prefetches the block.  Every PA__PENDING frees
+     (and before anything that must see them: a malloc that finds its list
+     empty, a call into the core, pa_realloc, pa_usable_size, pa_last_error)
+     the ring is settled: each block's live bit and tag are checked, the
+     loads of all of them in flight at once, and the block joins its class's
+     list, or goes to the core, which refuses a double free or a pointer that
+     is not a live block with the same message as before.  A block waits in
+     the ring for at most PA__PENDING frees of its thread; the statistics
+     count it free, as a cached block.
+     One block skips the ring: the one this thread's pa_malloc handed out
+     last (tc->last), freed before the next malloc (a temporary).  It is hot,
+     so it is checked at once and joins its list; its class is the one malloc
+     took it from.
+
    Why pa_free may trust what it reads
-     It reads, in order, the arena map (never freed; or the thread's copy of
-     its answer, checked against the descriptor), the arena's descriptor
-     (never freed), the arena's live bitmap (outside the arena), and only when
-     the block's live bit is set, the block and its pool header: a live block's
-     arena is mapped.  Anything unusual (not 16-byte aligned, not our process
-     heap's arena, bit clear, tagged) goes to the core, which decides with its
-     lock held and reports.
+     The ring path reads only the thread's arena slot (filled from the arena
+     map, which is never freed) and the pointer it frees.  Settling, and the
+     hot block's check, first compare the epoch (raised whenever an arena is
+     unmapped: then every slot is filled again from the map), then read the
+     arena's live bitmap (outside the arena), and only when the block's live
+     bit is set, the block and its pool header: a live block's arena is mapped.
+     Anything unusual (not 16-byte aligned, not our process heap's arena, bit
+     clear, tagged) goes to the core, which decides with its lock held and
+     reports.
      The limit: a free of a stale pointer (a double free) that races with
      another thread unmapping that pointer's arena may read the arena's bitmap
      after it is freed, between the epoch check and the bitmap load; and two
-     threads freeing one block at the same moment may both cache it.  Neither
-     can happen in a program that frees each block once.
+     threads settling one block at the same moment may both cache it.  Neither
+     can happen in a program that frees each block once.  A block pending in
+     one thread's ring is, to another thread's pa_realloc or pa_usable_size,
+     still live until its thread settles it.
 
    What the core owns
      Everything.  This file mirrors the few fields it reads (pa__arena,
@@ -75,6 +99,9 @@ typedef struct pa__pool {
    fields up to large_size; the arena slots after them are the C side's own. */
 #define PA__ARENA_SLOTS 256
 #define PA__LARGE_SLOTS 8
+/* Frees a thread makes before it checks them: far enough apart that the
+   prefetch of the first has landed when the ring is settled. */
+#define PA__PENDING 16
 typedef struct pa__tcache {
     void *heads[PA__NUM_CLASSES];      /* cached blocks, linked by their first word */
     uint32_t counts[PA__NUM_CLASSES];  /* length of each list */
@@ -99,6 +126,11 @@ typedef struct pa__tcache {
     uint64_t arena_epoch;
     uintptr_t arena_base[PA__ARENA_SLOTS];
     uint64_t *live[PA__ARENA_SLOTS];
+    /* Frees not yet checked ("Why pa_free only stores"): pending[0..npending). */
+    uint32_t npending;
+    uint32_t last_index;              /* the size class of last */
+    void *last;                       /* the block this thread's pa_malloc handed out last, until freed */
+    void *pending[PA__PENDING];
 } pa__tcache;
 
 /* A pa_free made after this thread's cache was given back (a TLS destructor
@@ -141,7 +173,9 @@ extern const uint8_t pa__cache_limit[PA__NUM_CLASSES];
 /* The slow halves (thread_cache.c). */
 pa__tcache *pa__tcache_create(void);
 void *pa__tcache_malloc_slow(size_t n);
+void pa__tcache_settle(pa__tcache *tc);
 void pa__tcache_overflow(pa__tcache *tc, uint32_t index);
+void pa__tcache_settle_current(void);
 int pa__tcache_arena_slot(pa__tcache *tc, uintptr_t a);
 void pa__tcache_attach(void);
 void pa__tcache_flush_current(void);
@@ -168,16 +202,31 @@ static inline __attribute__((always_inline)) void *pa__tcache_pop(size_t n)
     tc->heads[index] = b[0];
     tc->counts[index]--;
     b[1] = NULL;                      /* the tag goes: the block is the user's now */
+    tc->last = b;
+    tc->last_index = index;
     return b;
 }
 
-/* Takes p into the calling thread's cache when it is a live block of the
-   process heap's pools.  Returns 1 when taken, 2 when taken and its list is
-   now over the limit (the caller drains it), 0 when not taken, touching
-   nothing: no cache yet, an arena slot to fill, or something for the core
-   (a large block, an error, a runtime's object memory, a double free).
-   Fast because it calls nothing: a free that needs more leaves through the
-   caller's tail call, so this path keeps no registers on the stack.
+/* The live-bitmap word of address a in the bitmap `live` of its arena, and
+   a's bit in it: bit (a >> 4) mod 65536 of the arena's bitmap (a pool
+   header's granules are never set, so a pointer into one fails the check). */
+static inline uint64_t *pa__live_word(uint64_t *live, uintptr_t a)
+{
+    return &live[(a >> 10) & (PA__POOLS_PER_ARENA * PA__LIVE_WORDS_PER_POOL - 1)];
+}
+#define PA__LIVE_BIT(a) ((uint64_t)1 << (((a) >> 4) & 63))
+
+/* Takes p into the calling thread's ring of pending frees when it lies in an
+   arena of the process heaps the thread knows.  Returns 1 when taken, 2 when
+   taken and the ring is now full (the caller settles it), 0 when not taken,
+   touching nothing: no cache yet, an arena slot to fill, or something for the
+   core (a large block, an error, a runtime's object memory).
+   Fast because it loads nothing that can miss: the slot is the thread's own,
+   the block is only prefetched, and the pointer is stored
+   in the thread's ring ("Why pa_free only stores").  Its live bit is not
+   prefetched: the bitmaps are small (8 KiB an arena) and mostly in the cache,
+   and a second prefetch made churn slower, not faster.  It calls nothing: a free
+   that needs more leaves through the caller's tail call.
    Pre: pa__fp.enabled. */
 static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
 {
@@ -187,25 +236,36 @@ static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
         return 0;
     uintptr_t base = a & ~(((uintptr_t)1 << PA__ARENA_BITS) - 1);
     unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
-    if (PA__UNLIKELY(tc->arena_base[slot] != base
-                     || tc->arena_epoch != __atomic_load_n(&pa__fp.arena_epoch, __ATOMIC_RELAXED)))
+    if (PA__UNLIKELY(tc->arena_base[slot] != base))
         return 0;                     /* a slot to fill, or not a process heap's arena */
-    /* The block's live bit is bit (a >> 4) mod 65536 of its arena's bitmap (a
-       pool header's granules are never set, so a pointer into one fails here). */
-    uint64_t word = __atomic_load_n(&tc->live[slot][(a >> 10) & (PA__POOLS_PER_ARENA * PA__LIVE_WORDS_PER_POOL - 1)],
-                                    __ATOMIC_RELAXED);   /* the core sets other bits of it meanwhile */
-    if (PA__UNLIKELY(((word >> ((a >> 4) & 63)) & 1) == 0))
-        return 0;                     /* not a live block: the core reports it */
-    uintptr_t pool = a & ~(uintptr_t)(PA__POOL_SIZE - 1);
-    uintptr_t *b = (uintptr_t *)p;
-    uintptr_t tag = pa__fp.secret ^ a;
-    if (PA__UNLIKELY(b[1] == tag))
-        return 0;                     /* cached already: a double free */
-    uint32_t index = ((const pa__pool *)pool)->size_index;
-    b[0] = (uintptr_t)tc->heads[index];
-    b[1] = tag;
-    tc->heads[index] = b;
-    return PA__LIKELY(++tc->counts[index] <= pa__cache_limit[index]) ? 1 : 2;
+    if (p == tc->last) {
+        /* The block this thread handed out last, freed straight away (a
+           temporary): its line and its bitmap word are in the cache, so it
+           is checked now and joins its list at once, its class known without
+           reading its pool.  tc->last is cleared: a second free of it takes
+           the ring and is refused there. */
+        uintptr_t *b = (uintptr_t *)p;
+        uintptr_t tag = pa__fp.secret ^ a;
+        if (PA__LIKELY(tc->arena_epoch == __atomic_load_n(&pa__fp.arena_epoch, __ATOMIC_RELAXED)
+                       && (__atomic_load_n(pa__live_word(tc->live[slot], a), __ATOMIC_RELAXED) & PA__LIVE_BIT(a)) != 0
+                       && b[1] != tag)) {
+            uint32_t index = tc->last_index;
+            tc->last = NULL;
+            b[0] = (uintptr_t)tc->heads[index];
+            b[1] = tag;
+            tc->heads[index] = b;
+            return PA__LIKELY(++tc->counts[index] <= pa__cache_limit[index]) ? 1 : 3;
+        }
+    }
+    /* Any other block: into the ring, unread.  No epoch check: the slot may be
+       stale (its arena unmapped since), but nothing is read through it, only
+       prefetched, which cannot fault; settling checks the epoch before it
+       reads the bitmap. */
+    __builtin_prefetch(p, 1, 3);      /* settling reads the tag and writes the links */
+    uint32_t n = tc->npending;
+    tc->pending[n] = p;
+    tc->npending = ++n;
+    return PA__LIKELY(n < PA__PENDING) ? 1 : 2;
 }
 
 #endif

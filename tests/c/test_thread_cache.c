@@ -15,7 +15,12 @@
      and taken back as well as any.
    - Frees from a TLS destructor that runs after the cache's own are put off,
      not sent into the core (the runtime has let the thread go), and done later.
-   - Turning tracemalloc on turns the caches off: new blocks are traced. */
+   - Turning tracemalloc on turns the caches off: new blocks are traced.
+   - A free of any block but the one allocated last waits in the thread's
+     ring of pending frees (thread_cache.h, "Why pa_free only stores"): a
+     double free is still refused and reported by the thread's next
+     pa_last_error(), whether the first free still waits or was settled, and
+     a block freed twice is handed out once. */
 #include "test_util.h"
 
 #include <errno.h>
@@ -45,6 +50,66 @@ static void double_free_of_a_cached_block_is_refused(void **state)
                      before.classes[pa_class_of(40)].blocks_in_use + 1);
     pa_free(a);
     pa_free(b);
+}
+
+/* Two blocks of one class: freeing the older one sends it to the ring, not
+   straight to the list (it is not the block allocated last). */
+static void a_double_free_waiting_in_the_ring_is_refused(void **state)
+{
+    (void)state;
+    void *p = pa_malloc(40), *q = pa_malloc(40);
+    assert_non_null(p);
+    assert_non_null(q);
+    pa_free(p);                       /* p waits in the ring */
+    pa_clear_error();
+    pa_free(p);                       /* again, before the ring is settled */
+    PA_ASSERT_ERROR_MENTIONS("double free");
+    /* p comes back once: of three blocks of the class, all differ. */
+    void *a = pa_malloc(40), *b = pa_malloc(40), *c = pa_malloc(40);
+    assert_true(a != b && b != c && a != c);
+    assert_true(a != q && b != q && c != q);
+    pa_free(a);
+    pa_free(b);
+    pa_free(c);
+    pa_free(q);
+}
+
+static void a_double_free_after_the_ring_was_settled_is_refused(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    void *blocks[N];
+    for (int i = 0; i < N; i++)
+        blocks[i] = pa_malloc(24);
+    for (int i = 0; i < N; i++)
+        pa_free(blocks[i]);           /* several rings' worth: settled on the way */
+    for (int i = 0; i < N; i += 7) {
+        pa_clear_error();
+        pa_free(blocks[i]);
+        PA_ASSERT_ERROR_MENTIONS("double free");
+    }
+    /* And a pointer that was never a block, in a live block's arena. */
+    pa_clear_error();
+    void *live = pa_malloc(24);
+    pa_free((char *)live + 8);        /* not 16-aligned: refused at once */
+    PA_ASSERT_ERROR_MENTIONS("not");
+    pa_clear_error();
+    pa_free(live);
+    assert_string_equal(pa_last_error(), "");
+}
+
+static void a_block_waiting_in_the_ring_is_not_live_to_its_thread(void **state)
+{
+    (void)state;
+    void *p = pa_malloc(200), *q = pa_malloc(200);
+    pa_free(p);                       /* in the ring */
+    pa_clear_error();
+    assert_int_equal(pa_usable_size(p), 0);
+    PA_ASSERT_ERROR_MENTIONS("double free");
+    pa_clear_error();
+    assert_null(pa_realloc(p, 300));
+    PA_ASSERT_ERROR_MENTIONS("not a live block");
+    pa_free(q);
 }
 
 static void usable_size_and_realloc_of_a_cached_block_are_refused(void **state)
@@ -454,6 +519,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(a_cache_keeps_eight_large_blocks_and_gives_the_rest_back),
         cmocka_unit_test(large_blocks_kept_by_a_thread_come_back_when_it_ends),
         cmocka_unit_test(blocks_cached_by_a_running_thread_count_as_free),
+        cmocka_unit_test(a_double_free_waiting_in_the_ring_is_refused),
+        cmocka_unit_test(a_double_free_after_the_ring_was_settled_is_refused),
+        cmocka_unit_test(a_block_waiting_in_the_ring_is_not_live_to_its_thread),
         cmocka_unit_test(a_thread_that_only_frees_gives_the_blocks_back_when_it_ends),
         cmocka_unit_test(caches_of_many_short_threads_all_come_back),
         cmocka_unit_test(blocks_of_arenas_that_share_a_slot_are_still_checked),

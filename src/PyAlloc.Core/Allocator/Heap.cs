@@ -270,6 +270,36 @@ internal unsafe partial struct Heap
             locked->Lock.Exit();
     }
 
+    /// <summary>
+    /// True when <paramref name="p"/> is a live block of size class <paramref name="index"/>
+    /// in a process heap's pool and carries no thread-cache tag: what a thread's pending free
+    /// becomes once its thread checks it (a block in the cache's lists).
+    /// </summary>
+    /// <remarks>
+    /// Any pointer may be asked: the arena comes from the arena map, and the block is read
+    /// under its heap's lock, which keeps the arena mapped. For the statistics' count of
+    /// blocks waiting in other threads' caches.
+    /// </remarks>
+    public static bool IsLiveUncachedBlockOfClass(byte* p, uint index, nuint secret)
+    {
+        if (((nuint)p & (Geometry.Alignment - 1)) != 0)
+            return false;
+        ArenaObject* arena = ArenaMap.Lookup(p);
+        if (arena == null || !Pymalloc.IsProcessHeap(arena->Heap))
+            return false;
+        Heap* heap = arena->Heap;
+        heap->Lock.Enter();
+        bool found = false;
+        if (ArenaMap.Lookup(p) == arena && arena->Address != null)
+        {
+            PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
+            found = (*LiveWord(p, out ulong bit) & bit) != 0 && pool->SizeIndex == index
+                    && ((nuint*)p)[1] != (secret ^ (nuint)p);
+        }
+        heap->Lock.Exit();
+        return found;
+    }
+
     /* The word of the arena's live bitmap that holds p's bit, and the bit.  One bit per
        16-byte granule of the arena (pool headers included, never set), so no division by the
        block size is needed: the bit's number is p's offset in its arena over 16, which is how

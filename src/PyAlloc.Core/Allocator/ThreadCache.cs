@@ -99,6 +99,16 @@ internal unsafe struct ThreadCache
     public fixed ulong Large[ThreadCaches.LargeSlots];
     /// <summary>Their usable sizes.</summary>
     public fixed ulong LargeSizes[ThreadCaches.LargeSlots];
+    /// <summary>The C side's own arena slots (epoch, bases, bitmaps): not read here.</summary>
+    public fixed byte ArenaSlots[8 + 2 * 8 * ThreadCaches.ArenaSlots];
+    /// <summary>How many frees wait in <see cref="Pending"/> for their owner thread's check.</summary>
+    public uint PendingCount;
+    /// <summary>The size class of <see cref="Last"/> (the C side's own).</summary>
+    public uint LastIndex;
+    /// <summary>The block the thread's pa_malloc handed out last, until freed (the C side's own).</summary>
+    public ulong Last;
+    /// <summary>Frees not yet checked (thread_cache.h, "Why pa_free only stores").</summary>
+    public fixed ulong Pending[ThreadCaches.PendingSlots];
 }
 
 /// <summary>Refill, drain and flush of the C thread caches; the tag key.</summary>
@@ -113,6 +123,12 @@ internal static unsafe class ThreadCaches
 
     /// <summary>Large blocks a thread cache keeps at most (<c>PA__LARGE_SLOTS</c>).</summary>
     public const int LargeSlots = 8;
+
+    /// <summary>The C side's arena slots per cache (<c>PA__ARENA_SLOTS</c>).</summary>
+    public const int ArenaSlots = 256;
+
+    /// <summary>Frees a cache holds before its thread checks them (<c>PA__PENDING</c>).</summary>
+    public const int PendingSlots = 16;
 
     /// <summary>The tag key, or 0 while no cache can exist.</summary>
     public static nuint Secret => s_secret;
@@ -263,6 +279,23 @@ internal static unsafe class ThreadCaches
         s_registryLock.Exit();
     }
 
+    /* How many of tc's pending frees are live blocks of class index, checked as its
+       thread will check them (a live, untagged block of a process heap's pool).  The
+       thread may settle them meanwhile: a snapshot, like the counts beside it.  Each
+       block is read under its heap's lock, so its arena cannot be unmapped meanwhile. */
+    private static nuint PendingOfClass(ThreadCache* tc, uint index)
+    {
+        uint n = Math.Min(Volatile.Read(ref tc->PendingCount), (uint)PendingSlots);
+        nuint found = 0;
+        for (uint k = 0; k < n; k++)
+        {
+            byte* p = (byte*)Volatile.Read(ref tc->Pending[k]);
+            if (Heap.IsLiveUncachedBlockOfClass(p, index, s_secret))
+                found++;
+        }
+        return found;
+    }
+
     /// <summary>
     /// Moves the blocks waiting in thread caches from "in use" to "free" in
     /// <paramref name="stats"/> (the heap counts them in use).
@@ -279,7 +312,7 @@ internal static unsafe class ThreadCaches
             // Invariants: the caches before tc are counted.
             for (int i = 0; i < Geometry.NumSizeClasses; i++)
             {
-                nuint cached = Volatile.Read(ref tc->Counts[i]);
+                nuint cached = Volatile.Read(ref tc->Counts[i]) + PendingOfClass(tc, (uint)i);
                 ref SizeClassStats cls = ref stats->Classes[i];
                 cached = Math.Min(cached, cls.BlocksInUse);
                 cls.BlocksInUse -= cached;

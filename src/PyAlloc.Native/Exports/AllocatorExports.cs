@@ -51,7 +51,7 @@ internal static unsafe class AllocatorExports
         catch (Exception e) { Errors.SetInternal("pa_free", e); }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_usable_size")]
+    [UnmanagedCallersOnly(EntryPoint = "pa__usable_size")]   // pa_usable_size in native/entry/entry.c
     public static nuint UsableSize(void* p)
     {
         try { return Pymalloc.UsableSize(p); }

@@ -34,6 +34,11 @@ public sealed unsafe class ThreadCacheLayoutTests
         ("pa__tcache", "nlarge", typeof(ThreadCache), nameof(ThreadCache.LargeCount)),
         ("pa__tcache", "large", typeof(ThreadCache), nameof(ThreadCache.Large)),
         ("pa__tcache", "large_size", typeof(ThreadCache), nameof(ThreadCache.LargeSizes)),
+        ("pa__tcache", "arena_epoch", typeof(ThreadCache), nameof(ThreadCache.ArenaSlots)),
+        ("pa__tcache", "npending", typeof(ThreadCache), nameof(ThreadCache.PendingCount)),
+        ("pa__tcache", "last_index", typeof(ThreadCache), nameof(ThreadCache.LastIndex)),
+        ("pa__tcache", "last", typeof(ThreadCache), nameof(ThreadCache.Last)),
+        ("pa__tcache", "pending", typeof(ThreadCache), nameof(ThreadCache.Pending)),
         ("pa__fastpath", "enabled", typeof(FastPath), nameof(FastPath.Enabled)),
         ("pa__fastpath", "attached", typeof(FastPath), nameof(FastPath.Attached)),
         ("pa__fastpath", "heaps", typeof(FastPath), nameof(FastPath.Heaps)),
@@ -57,6 +62,8 @@ public sealed unsafe class ThreadCacheLayoutTests
         source.Append($"    printf(\"PA__POOL_OVERHEAD {Geometry.PoolOverhead} %u\\n\", PA__POOL_OVERHEAD);\n");
         source.Append($"    printf(\"PA__LIVE_WORDS_PER_POOL {Geometry.LiveWordsPerPool} %u\\n\", PA__LIVE_WORDS_PER_POOL);\n");
         source.Append($"    printf(\"PA__LARGE_SLOTS {ThreadCaches.LargeSlots} %u\\n\", (unsigned)PA__LARGE_SLOTS);\n");
+        source.Append($"    printf(\"PA__ARENA_SLOTS {ThreadCaches.ArenaSlots} %u\\n\", (unsigned)PA__ARENA_SLOTS);\n");
+        source.Append($"    printf(\"PA__PENDING {ThreadCaches.PendingSlots} %u\\n\", (unsigned)PA__PENDING);\n");
         source.Append($"    printf(\"PA__POOLS_PER_ARENA {Geometry.PoolsPerArena} %u\\n\", PA__POOLS_PER_ARENA);\n");
         source.Append($"    printf(\"PA__POOL_SIZE {Geometry.PoolSize} %u\\n\", PA__POOL_SIZE);\n");
         source.Append($"    printf(\"PA__ARENA_BITS {Geometry.ArenaBits} %d\\n\", PA__ARENA_BITS);\n");
@@ -79,7 +86,7 @@ public sealed unsafe class ThreadCacheLayoutTests
 
         var problems = new List<string>();
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines, Has.Length.EqualTo(Mirrored.Length + 7));
+        Assert.That(lines, Has.Length.EqualTo(Mirrored.Length + 9));
         for (int i = 0; i < Mirrored.Length; i++)
         {
             var m = Mirrored[i];
