@@ -95,6 +95,18 @@ PA_API const char *pa_version(void);
    set pa_last_error()); any other call there stops the process.
 ============================================================================ */
 
+/* Wholly free arenas.  CPython returns an arena to the OS as soon as its last
+   block is freed (keeping one, to avoid thrashing).  PyAlloc keeps a wholly
+   free arena mapped, and its touched pages resident, for
+   PYALLOC_ARENA_DECAY_MS milliseconds (read at the first allocation; 1000
+   unless set to a whole number from 0 to 86400000), for the next allocations
+   to reuse without mapping and faulting in fresh memory; once it has been free
+   that long it is unmapped the next time an arena of the same heap empties or
+   a thread refills its cache there.  pa_get_malloc_stats counts it in
+   arenas_current, with all its pools free.  A program that goes idle keeps
+   them until its next such call: pa_trim() unmaps them at once.
+   PYALLOC_ARENA_DECAY_MS=0 is CPython's policy exactly. */
+
 /* The largest request served from pools; larger ones go to malloc. */
 #define PA_SMALL_REQUEST_THRESHOLD 512
 /* Block sizes step by this much: classes are 16, 32, ..., 512 bytes. */
@@ -134,8 +146,8 @@ PA_API void pa_free(void *p);
 PA_API size_t pa_usable_size(const void *p);
 
 /* Give free memory back to the OS now, and trim the system allocator:
-   - every wholly free arena is unmapped (pymalloc keeps one wholly free
-     arena to avoid thrashing; this lets it go too);
+   - every wholly free arena is unmapped (see "Wholly free arenas" below:
+     those kept for reuse, and the one CPython's pymalloc keeps too);
    - in the arenas kept, the 4 KiB pages that hold no live block are
      released (madvise MADV_DONTNEED): those of empty pools, and those of
      pools in use that no live block overlaps.  A pool's first page, which

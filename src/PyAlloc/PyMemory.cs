@@ -159,7 +159,8 @@ public static unsafe class PyMemory
     /// inside the arenas kept (0 when there was nothing left to release).
     /// </returns>
     /// <remarks>
-    /// pymalloc keeps one wholly free arena to avoid thrashing; this lets it go too. In the arenas
+    /// PyAlloc keeps wholly free arenas mapped for reuse for <c>PYALLOC_ARENA_DECAY_MS</c> (one
+    /// second unless set) and CPython keeps one: this lets them go at once. In the arenas
     /// kept, the pages of empty pools and the pages of used pools that no live block overlaps go
     /// back to the OS (a pool's first page, with its header, stays); live blocks are untouched,
     /// and the free blocks on released pages stay free blocks, used again when their pool has no

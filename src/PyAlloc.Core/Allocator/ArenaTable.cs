@@ -9,7 +9,7 @@ namespace PyAlloc.Core.Allocator;
    The arena table: arena descriptors, arena memory, and the process-wide
    arena counters
 
-   Descriptors (ArenaObject, 64 bytes) are carved from chunks of 64 KiB mapped
+   Descriptors (ArenaObject, 128 bytes) are carved from chunks of 64 KiB mapped
    from the OS and never returned, so a pointer to a descriptor stays valid for
    the life of the process: the arena map and pool headers point at them
    directly (CPython keeps an index into a realloc'ed array instead).  Spare
@@ -23,7 +23,7 @@ namespace PyAlloc.Core.Allocator;
 internal static unsafe class ArenaTable
 {
     private const int ChunkSize = 64 * 1024;
-    private const int DescriptorsPerChunk = (ChunkSize - 64) / 64;
+    private static int DescriptorsPerChunk => (ChunkSize - 64) / sizeof(ArenaObject);
 
     /// <summary>A chunk of descriptors; the first 64 bytes hold the link to the next chunk.</summary>
     private struct Chunk

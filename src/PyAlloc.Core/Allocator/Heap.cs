@@ -222,6 +222,7 @@ internal unsafe partial struct Heap
             link = (byte**)bp;
             got++;
         }
+        MaybeReleaseIdleArenas(heap);
         heap->Lock.Exit();
         *link = rest;
         return got;
@@ -563,9 +564,14 @@ internal unsafe partial struct Heap
 
     /* The last live block of a pool was freed: move the pool from its used list to
        its arena's free pools, then do the arena bookkeeping (CPython's four cases):
-         1. every pool of the arena is free and it is not the last usable arena:
-            return the arena to the OS (the last is kept to avoid thrashing when a
-            program allocates and frees one block in a loop);
+         1. every pool of the arena is free: CPython returns it to the OS unless it
+            is the last usable arena (kept to avoid thrashing when a program
+            allocates and frees one block in a loop).  PyAlloc keeps every wholly
+            free arena mapped for ArenaDecayMs after it became free, for the next
+            allocations to reuse without the OS (mapping and first-touch faults
+            cost more than the arena's work), and then returns it, still keeping
+            the last one as CPython does (ReleaseIdleArenas); ArenaDecayMs = 0 is
+            CPython's policy exactly;
          2. it is the arena's only free pool: the arena becomes usable again, at the
             front of the list (it has the fewest free pools);
          3. the arena now has more free pools than the next one: slide it right,
@@ -595,14 +601,26 @@ internal unsafe partial struct Heap
         }
         ao->NFreePools = ++nf;
 
-        if (nf == ao->NTotalPools && ao->NextArena != null)
+        if (nf == ao->NTotalPools)
         {
-            // Case 1: unlink and free the arena. It is the last with nf pools, as the
-            // next arena cannot have more than all.
-            UnlinkUsableArena(heap, ao);
-            ArenaTable.FreeArena(ao);
+            // Case 1: the arena is wholly free.  It stays usable (cases 2-4 place it, at
+            // the start of the wholly free arenas at the end of the list, the newest
+            // first); the arenas that have been wholly free for ArenaDecayMs go back to
+            // the OS now, but for the last of the list.
+            long now = System.Environment.TickCount64;
+            ao->FreeSinceMs = now;
+            PlaceUsableArena(heap, ao, nf, lastnf);
+            ReleaseIdleArenas(heap, now);
             return;
         }
+        PlaceUsableArena(heap, ao, nf, lastnf);
+    }
+
+    /* Cases 2-4 of InsertToFreePool: ao has just gained its nf-th free pool; lastnf
+       was the last arena with nf - 1 free pools before (nfp2lasta[nf - 1]).
+       Post: usable_arenas sorted by NFreePools, nfp2lasta consistent. */
+    private static void PlaceUsableArena(Heap* heap, ArenaObject* ao, uint nf, ArenaObject* lastnf)
+    {
         if (nf == 1)
         {
             // Case 2: ao was full, so it is not on the usable list; it has the fewest.
@@ -634,6 +652,47 @@ internal unsafe partial struct Heap
         // nfp2lasta[nf] still holds: arenas already at nf sit further right, and
         // when there were none it was set to ao above.
         Debug.Assert(ao->NextArena == null || nf <= ao->NextArena->NFreePools, "usable arenas out of order");
+    }
+
+    /// <summary>
+    /// How long a wholly free arena stays mapped for reuse, in milliseconds
+    /// (<c>PYALLOC_ARENA_DECAY_MS</c>, read when the allocator starts; 1000 unless set;
+    /// 0: returned at once, CPython's policy). pa_trim returns them all at once.
+    /// </summary>
+    public static long ArenaDecayMs = 1000;
+
+    /* Returns to the OS the wholly free arenas that have been free for ArenaDecayMs
+       or longer, but for the last arena of the usable list (CPython keeps that one).
+       The wholly free arenas are the end of the list, newest first, so the walk goes
+       backwards from the last one and stops at the first that is still young.
+       Pre: heap lock held. */
+    private static void ReleaseIdleArenas(Heap* heap, long now)
+    {
+        ArenaObject* last = heap->NfpToLastA[Geometry.PoolsPerArena];
+        if (last == null)
+            return;
+        ArenaObject* ao = last->PrevArena;
+        while (ao != null && ao->NFreePools == Geometry.PoolsPerArena)
+        {
+            // Invariants: the wholly free arenas after ao are the last one and arenas
+            // that are still young or were just released.
+            ArenaObject* before = ao->PrevArena;
+            if (now - ao->FreeSinceMs < ArenaDecayMs)
+                break;
+            UnlinkUsableArena(heap, ao);
+            ArenaTable.FreeArena(ao);
+            ao = before;
+        }
+    }
+
+    /* The heap's idle arenas go back to the OS when there is one to release: cheap enough
+       for the paths that take the heap lock for a batch (FillCache). Pre: heap lock held. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaybeReleaseIdleArenas(Heap* heap)
+    {
+        ArenaObject* last = heap->NfpToLastA[Geometry.PoolsPerArena];
+        if (last != null && last->PrevArena != null && last->PrevArena->NFreePools == Geometry.PoolsPerArena)
+            ReleaseIdleArenas(heap, System.Environment.TickCount64);
     }
 
     /* Pre: ao is on the usable list.  Post: it is not; its links are stale. */

@@ -436,6 +436,7 @@ public static unsafe class Pymalloc
         if (s_mode == AllocatorMode.Unset)
         {
             AllocatorMode mode = s_requestedMode != AllocatorMode.Unset ? s_requestedMode : ModeFromEnvironment();
+            Heap.ArenaDecayMs = ArenaDecayFromEnvironment(Heap.ArenaDecayMs);
             Track.Initialize();
             if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
             {
@@ -458,6 +459,23 @@ public static unsafe class Pymalloc
         }
         s_initLock.Exit();
         ThreadCaches.Publish();
+    }
+
+    /* PYALLOC_ARENA_DECAY_MS: milliseconds, a whole number from 0 to a day; anything
+       else leaves the default (the variable is a tuning knob, not worth a failure). */
+    private static long ArenaDecayFromEnvironment(long fallback)
+    {
+        byte* value = Libc.Getenv((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("PYALLOC_ARENA_DECAY_MS"u8)));
+        if (value == null || *value == 0)
+            return fallback;
+        long ms = 0;
+        for (byte* c = value; *c != 0; c++)
+        {
+            if (*c < (byte)'0' || *c > (byte)'9' || ms > 86_400_000)
+                return fallback;
+            ms = ms * 10 + (*c - '0');
+        }
+        return ms <= 86_400_000 ? ms : fallback;
     }
 
     private static AllocatorMode ModeFromEnvironment()

@@ -103,7 +103,7 @@ internal unsafe struct PoolHeader
 /// Descriptors are never freed: an unused one has <see cref="Address"/> null and sits
 /// on the arena table's list of spare descriptors (linked through <see cref="NextArena"/>).
 /// </remarks>
-[StructLayout(LayoutKind.Explicit, Size = 64)]
+[StructLayout(LayoutKind.Explicit, Size = 128)]
 internal unsafe struct ArenaObject
 {
     /// <summary>The arena's 1 MiB-aligned base, or null when the descriptor is spare.</summary>
@@ -129,4 +129,10 @@ internal unsafe struct ArenaObject
     /// blocks on them (<see cref="Geometry.ArenaSideBytes"/>, Heap.ReleasedPages).
     /// </summary>
     [FieldOffset(56)] public ulong* LiveBits;
+    /// <summary>
+    /// When every pool of the arena last became free (<see cref="System.Environment.TickCount64"/>):
+    /// a wholly free arena is kept mapped for reuse until it has been free for
+    /// <see cref="Heap.ArenaDecayMs"/> (Heap.ReleaseIdleArenas).
+    /// </summary>
+    [FieldOffset(64)] public long FreeSinceMs;
 }

@@ -25,11 +25,11 @@ public sealed unsafe class GeometryTests
     }
 
     [Test]
-    public void StructSizes_PoolHeaderIs48_ArenaObjectIs64()
+    public void StructSizes_PoolHeaderIs48_ArenaObjectIs128()
     {
         Assert.That(sizeof(PoolHeader), Is.EqualTo(48));
         Assert.That(sizeof(PoolHeader), Is.EqualTo(Geometry.PoolOverhead));
-        Assert.That(sizeof(ArenaObject), Is.EqualTo(64));
+        Assert.That(sizeof(ArenaObject), Is.EqualTo(128));
     }
 
     [Test]

@@ -18,9 +18,15 @@ public sealed unsafe class HeapOwnedTests
     private readonly List<(nint P, uint Index, ulong Tag)> _live = [];
     private ulong _nextTag;
 
+    private long _savedDecay;
+
     [SetUp]
     public void CreateHeap()
     {
+        // CPython's arena policy to the letter (a wholly free arena goes back at once, but
+        // the last); WhollyFreeArenas_StayMappedForTheDecay checks PyAlloc's own.
+        _savedDecay = Heap.ArenaDecayMs;
+        Heap.ArenaDecayMs = 0;
         _heap = Heap.Create();
         Assert.That((long)_heap, Is.Not.Zero, "Heap.Create");
         _live.Clear();
@@ -32,6 +38,7 @@ public sealed unsafe class HeapOwnedTests
         if (_heap != null)
             Heap.Destroy(_heap);
         _heap = null;
+        Heap.ArenaDecayMs = _savedDecay;
     }
 
     private void Allocate(uint index)

@@ -16,9 +16,15 @@ public sealed unsafe class HeapTests
     private readonly List<(nint P, uint Index, ulong Tag)> _live = [];
     private ulong _nextTag;
 
+    private long _savedDecay;
+
     [SetUp]
     public void CreateHeap()
     {
+        // CPython's arena policy to the letter (a wholly free arena goes back at once, but
+        // the last); WhollyFreeArenas_StayMappedForTheDecay checks PyAlloc's own.
+        _savedDecay = Heap.ArenaDecayMs;
+        Heap.ArenaDecayMs = 0;
         _heap = Heap.Create();
         Assert.That((long)_heap, Is.Not.Zero, "Heap.Create");
         _live.Clear();
@@ -31,6 +37,7 @@ public sealed unsafe class HeapTests
         if (_heap != null)
             Heap.Destroy(_heap);
         _heap = null;
+        Heap.ArenaDecayMs = _savedDecay;
     }
 
     private byte* Allocate(uint index)
@@ -186,6 +193,37 @@ public sealed unsafe class HeapTests
         Assert.That((long)ArenaMap.Lookup((void*)bases[2]), Is.Zero);
         Assert.That((long)ArenaMap.Lookup((void*)bases[0]), Is.Not.Zero, "the kept arena is the first");
         Assert.That((long)_heap->ArenasReclaimed - reclaimed, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void WhollyFreeArenas_StayMappedForTheDecay_ThenAllButTheLastGoBack()
+    {
+        Heap.ArenaDecayMs = 3_600_000; // an hour: nothing decays during the test
+        List<List<nint>> arenas = FillArenas(4);
+        nint[] bases = arenas.Select(a => ArenaBase(a[0])).ToArray();
+        long reclaimed = (long)_heap->ArenasReclaimed;
+        for (int i = 0; i < 3; i++)
+            FreeAll(arenas[i]);
+        AssertSound("after emptying three arenas");
+        Assert.That(HeapInvariants.ArenasOf(_heap), Has.Count.EqualTo(4), "young wholly free arenas stay mapped");
+        Assert.That((long)_heap->ArenasReclaimed, Is.EqualTo(reclaimed));
+
+        // They are reused before any new arena is mapped.
+        long allocated = (long)_heap->ArenasAllocated;
+        List<List<nint>> again = FillArenas(3);
+        AssertSound("after filling them again");
+        Assert.That((long)_heap->ArenasAllocated, Is.EqualTo(allocated), "the kept arenas served the new pools");
+        foreach (List<nint> a in again)
+            FreeAll(a);
+
+        // Once they are older than the decay, the next arena that empties sends them
+        // back, but for the last of the usable list (CPython's one).
+        Heap.ArenaDecayMs = 0;
+        FreeAll(arenas[3]);
+        AssertSound("after the decay");
+        Assert.That(HeapInvariants.ArenasOf(_heap), Has.Count.EqualTo(1));
+        Assert.That((long)_heap->ArenasReclaimed - reclaimed, Is.EqualTo(3));
+        Assert.That(bases.Count(b => ArenaMap.Lookup((void*)b) != null), Is.EqualTo(1));
     }
 
     [Test]

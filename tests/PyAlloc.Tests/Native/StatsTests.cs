@@ -161,9 +161,8 @@ public sealed unsafe class StatsTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(full.ArenasCurrent - start.ArenasCurrent, Is.GreaterThanOrEqualTo(2), "new arenas were mapped");
-            Assert.That(freed.ArenasReclaimed, Is.GreaterThan(full.ArenasReclaimed),
-                "freeing the blocks returned the wholly free arenas but the last");
-            Assert.That(arenasReleased, Is.GreaterThanOrEqualTo(1), "pymalloc kept one wholly free arena; pa_trim lets it go");
+            Assert.That(arenasReleased, Is.GreaterThanOrEqualTo(2),
+                "the wholly free arenas (kept mapped for reuse, PYALLOC_ARENA_DECAY_MS, or CPython's last one) go back at pa_trim");
             // The arenas, plus the resident free pages of the arenas kept (the free pools that
             // the test's blocks filled in them, at least).
             Assert.That((long)released, Is.GreaterThanOrEqualTo(arenasReleased * PA_ARENA_SIZE), "bytes released");
