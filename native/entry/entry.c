@@ -255,6 +255,9 @@ PA_EXPORT void pa_free(void *p)
 
 PA_EXPORT void *pa_realloc(void *p, size_t n)
 {
+    void *q;
+    if (PA__LIKELY(pa__fp.enabled) && p != NULL && pa__tcache_realloc(p, n, &q))
+        return q;                     /* a block of this thread's pools, resized without the core */
     if (ending_thread())
         return NULL;
     pa__tcache_settle_current();      /* a pending free of p makes this a use after free */
@@ -264,6 +267,9 @@ PA_EXPORT void *pa_realloc(void *p, size_t n)
 
 PA_EXPORT void *pa_realloc_at(void *p, size_t n, const char *file, int line)
 {
+    void *q;
+    if (PA__LIKELY(pa__fp.enabled) && p != NULL && pa__tcache_realloc(p, n, &q))
+        return q;
     if (ending_thread())
         return NULL;
     pa__tcache_settle_current();

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The core's side (C# [UnmanagedCallersOnly] methods, ThreadCacheExports.cs),
    hidden: bound inside the library, as in entry.c. */
@@ -195,6 +196,52 @@ static void settle(pa__tcache *tc, int with_core)
         over &= over - 1;
         pa__tcache_overflow(tc, index);
     }
+}
+
+/* pa_realloc of a block this thread's cache can vouch for: p is a live,
+   untagged block of a process heap's pool, not waiting in this thread's ring.
+   Then CPython's rule (pymalloc_realloc) is applied here: p stays while n
+   fits its class and shrinking would not save a quarter; else the new block
+   comes from the cache (or pa_malloc for n > 512), min(old, n) bytes are
+   copied and p joins its class's list, checked already.  Returns 1 with
+   *out set, 0 when the core must decide (a move out of the pools, no block
+   at hand, anything unusual, errors included). */
+int pa__tcache_realloc(void *p, size_t n, void **out)
+{
+    pa__tcache *tc = pa__tc;
+    uintptr_t a = (uintptr_t)p;
+    if (tc == NULL || (a & 15) != 0 || n > PA__SMALL_MAX)
+        return 0;                     /* moves out of the pools are the core's */
+    for (uint32_t i = 0; i < tc->npending; i++)
+        if (tc->pending[i] == p)
+            return 0;                 /* freed already: the core says so */
+    uintptr_t base = a & ~(((uintptr_t)1 << PA__ARENA_BITS) - 1);
+    unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
+    if (tc->arena_base[slot] != base
+        || tc->arena_epoch != __atomic_load_n(&pa__fp.arena_epoch, __ATOMIC_RELAXED))
+        return 0;
+    uintptr_t *b = (uintptr_t *)p;
+    uintptr_t tag = pa__fp.secret ^ a;
+    if ((__atomic_load_n(pa__live_word(tc->live[slot], a), __ATOMIC_RELAXED) & PA__LIVE_BIT(a)) == 0
+        || b[1] == tag)
+        return 0;
+    uint32_t index = ((const pa__pool *)(a & ~(uintptr_t)(PA__POOL_SIZE - 1)))->size_index;
+    size_t size = ((size_t)index + 1) << 4;
+    if (n <= size && 4 * n > 3 * size) {
+        *out = p;                     /* CPython's rule: it fits, and shrinking saves too little */
+        return 1;
+    }
+    void *q = pa__tcache_pop(n);
+    if (q == NULL && (q = pa__tcache_malloc_slow(n)) == NULL)
+        return 0;                     /* no block at hand: the core allocates, or reports */
+    memcpy(q, p, n < size ? n : size);
+    b[0] = (uintptr_t)tc->heads[index];
+    b[1] = tag;
+    tc->heads[index] = b;
+    if (++tc->counts[index] > pa__cache_limit[index])
+        pa__tcache_overflow(tc, index);
+    *out = q;
+    return 1;
 }
 
 /* A list passed its limit: the core takes back all but the newest half. */

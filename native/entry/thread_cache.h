@@ -175,6 +175,7 @@ pa__tcache *pa__tcache_create(void);
 void *pa__tcache_malloc_slow(size_t n);
 void pa__tcache_settle(pa__tcache *tc);
 void pa__tcache_overflow(pa__tcache *tc, uint32_t index);
+int pa__tcache_realloc(void *p, size_t n, void **out);
 void pa__tcache_settle_current(void);
 int pa__tcache_arena_slot(pa__tcache *tc, uintptr_t a);
 void pa__tcache_attach(void);

@@ -214,6 +214,12 @@ internal unsafe partial struct Heap
         {
             // Invariants: the got blocks taken so far are live, tagged and linked from
             // *head in the order taken; *link is the last one's link (or head).
+            PoolHeader* first = heap->UsedPools[index].NextPool;
+            if (first != &heap->UsedPools[index] && IsAtItsFrontier(first) && !Track.On)
+            {
+                got += CarveRun(heap, first, index, want - got, &link, secret);
+                continue;
+            }
             byte* bp = TakeBlock(heap, index);
             if (bp == null)
                 break;
@@ -226,6 +232,44 @@ internal unsafe partial struct Heap
         heap->Lock.Exit();
         *link = rest;
         return got;
+    }
+
+    /* True when the pool's only free block is its frontier (the block carved last, its
+       link null) and blocks remain to be carved after it: a run of fresh blocks can be
+       taken without walking a free list. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsAtItsFrontier(PoolHeader* pool) =>
+        pool->FreeBlock != null && *(byte**)pool->FreeBlock == null && pool->NextOffset <= pool->MaxNextOffset;
+
+    /* Takes up to max fresh blocks for a thread cache in one run: the pool's frontier
+       block and the blocks carved after it, each marked live, tagged and linked from
+       **link on; then carves the pool's next frontier (or unlinks it when full) as
+       ExtendPool does.  Each block is touched once (TakeBlock would write a null link
+       into it on carving, then FillCache its tag).  Returns how many were taken.
+       Pre: heap lock held; IsAtItsFrontier(pool); pool heads its class's used list;
+            no memory checker (Track.On is false: the caches are off under one). */
+    private static uint CarveRun(Heap* heap, PoolHeader* pool, uint index, uint max, byte*** link, nuint secret)
+    {
+        uint size = Geometry.IndexToSize(index);
+        uint available = 2 + (pool->MaxNextOffset - pool->NextOffset) / size;
+        uint k = Math.Min(max, available);
+        byte* bp = pool->FreeBlock;
+        byte** at = *link;
+        for (uint j = 0; j < k; j++, bp += size)
+        {
+            // Invariants: the j blocks before bp are live, tagged and linked after *link.
+            ((nuint*)bp)[1] = secret ^ (nuint)bp;
+            *at = bp;
+            at = (byte**)bp;
+            *LiveWord(bp, out ulong bit) |= bit;
+        }
+        *link = at;
+        pool->Count += k;
+        heap->BlocksInUse += k;
+        pool->NextOffset += (k - 1) * size;   // the frontier was carved already
+        pool->FreeBlock = null;
+        ExtendPool(pool, index);
+        return k;
     }
 
     /// <summary>
