@@ -253,11 +253,22 @@ PA_EXPORT void pa_free(void *p)
 
 /* ------------------------------------------- the rest: straight to the core */
 
+/* pa_realloc from the thread cache: realloc(NULL, n) is a malloc the cache can
+   serve (C code and CPython's lists start from NULL), and a block of this
+   thread's pools is resized there (pa__tcache_realloc).  1 with *q set, or 0:
+   the core decides.  Pre: pa__fp.enabled. */
+static inline int cached_realloc(void *p, size_t n, void **q)
+{
+    if (p == NULL)
+        return (*q = pa__tcache_pop(n)) != NULL;
+    return pa__tcache_realloc(p, n, q);
+}
+
 PA_EXPORT void *pa_realloc(void *p, size_t n)
 {
     void *q;
-    if (PA__LIKELY(pa__fp.enabled) && p != NULL && pa__tcache_realloc(p, n, &q))
-        return q;                     /* a block of this thread's pools, resized without the core */
+    if (PA__LIKELY(pa__fp.enabled) && cached_realloc(p, n, &q))
+        return q;                     /* without the core: see cached_realloc */
     if (ending_thread())
         return NULL;
     pa__tcache_settle_current();      /* a pending free of p makes this a use after free */
@@ -268,7 +279,7 @@ PA_EXPORT void *pa_realloc(void *p, size_t n)
 PA_EXPORT void *pa_realloc_at(void *p, size_t n, const char *file, int line)
 {
     void *q;
-    if (PA__LIKELY(pa__fp.enabled) && p != NULL && pa__tcache_realloc(p, n, &q))
+    if (PA__LIKELY(pa__fp.enabled) && cached_realloc(p, n, &q))
         return q;
     if (ending_thread())
         return NULL;
