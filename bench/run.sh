@@ -60,6 +60,19 @@ echo "== allocator: PyAlloc vs the system allocator and installed peers"
 "$build/bench/c/bench_alloc" --runs "$runs" --csv "$out/alloc.csv"
 echo
 
+# CPython itself on PyAlloc: Python programs run by native/python-host's pyalloc-python
+# under CPython's pymalloc, PyAlloc, mimalloc and glibc (bench/python/bench_cpython_alloc.py).
+host="$build/native/python-host/pyalloc-python"
+if [ -x "$host" ]; then
+    echo "== CPython on PyAlloc: Python programs, seconds, each allocator over CPython's pymalloc"
+    python3 "$root/bench/python/bench_cpython_alloc.py" "$host" --runs "$(( runs < 5 ? runs : 5 ))" \
+        --csv "$out/cpython_alloc.csv"
+    echo
+else
+    echo "(pyalloc-python was not built: the CPython-on-PyAlloc programs are skipped)"
+    echo
+fi
+
 # The collector against CPython on the same graphs: the faster of 3.11 and 3.12
 # on each workload (whichever of them pyenv has; plain python3 otherwise).
 echo "== objects and collector: PyAlloc vs CPython, ns per object (median of $runs)"
@@ -107,7 +120,7 @@ else
     done
 fi
 echo
-echo "CSV: $out/alloc.csv (ratio = PyAlloc / allocator), $out/gc.csv (ratio = PyAlloc / CPython), $out/trace.csv; below 1 PyAlloc is faster"
+echo "CSV: $out/alloc.csv (ratio = PyAlloc / allocator), $out/cpython_alloc.csv, $out/gc.csv (ratio = PyAlloc / CPython), $out/trace.csv; below 1 PyAlloc is faster"
 python3 "$root/bench/chart.py" "$out"
 
 if [ "$dotnet_part" -eq 1 ]; then

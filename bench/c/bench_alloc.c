@@ -37,7 +37,10 @@
    smaller, except scale2/1 where above 1.0 PyAlloc scales better).
 
    usage: bench_alloc [--runs N] [--workload NAME|all] [--allocator NAME] [--csv FILE]
+                      [--max-size N]
           NAME: pair batch churn threads (churn1, churn2, xthread) memory
+          --max-size N draws sizes uniform in 8..N instead (9..65535): above 512
+          a few of PyAlloc's blocks take its large-block path, as CPython's do
 */
 #define _GNU_SOURCE
 #include <pyalloc.h>
@@ -238,7 +241,8 @@ enum {
     XTHREAD_OPS = 4000000,  /* blocks passed from producer to consumer */
     RING = 4096,
 };
-static uint16_t sizes[SIZES];       /* 8..512 */
+static uint16_t sizes[SIZES];       /* 8..max_size */
+static unsigned max_size = 512;     /* --max-size */
 static uint32_t order[BATCH];       /* a random permutation for batch frees */
 static uint32_t victims[SIZES];     /* random live-set slots for churn */
 static void *slots[BATCH];
@@ -246,7 +250,7 @@ static void *slots[BATCH];
 static void make_inputs(void)
 {
     for (size_t i = 0; i < SIZES; i++) {
-        sizes[i] = (uint16_t)(8 + next_random() % 505);
+        sizes[i] = (uint16_t)(8 + next_random() % (max_size - 7));
         victims[i] = (uint32_t)(next_random() % LIVE);
     }
     for (uint32_t i = 0; i < BATCH; i++)
@@ -503,8 +507,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--workload") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv_path = argv[++i];
         else if (!strcmp(argv[i], "--allocator") && i + 1 < argc) just = argv[++i];
-        else { fprintf(stderr, "usage: %s [--runs N] [--workload pair|batch|churn|threads|memory|all] [--allocator NAME] [--csv FILE]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[i], "--max-size") && i + 1 < argc) max_size = (unsigned)atoi(argv[++i]);
+        else { fprintf(stderr, "usage: %s [--runs N] [--workload pair|batch|churn|threads|memory|all] [--allocator NAME] [--csv FILE] [--max-size N]\n", argv[0]); return 2; }
     }
+    if (max_size < 9 || max_size > 65535) { fprintf(stderr, "--max-size: 9..65535\n"); return 2; }
     if (runs < 1 || runs > MAXRUNS) { fprintf(stderr, "--runs: 1..%d\n", MAXRUNS); return 2; }
 
     /* jemalloc uses initial-exec TLS, and dlopen can place it only in the
