@@ -43,6 +43,8 @@ function Ensure-Deps {
         if (-not (Has nm)) { $missing += "binutils" }
         if (-not (Test-Path /usr/include/cmocka.h)) { $missing += "libcmocka-dev" }
         if (-not (Test-Path /usr/include/zlib.h)) { $missing += "zlib1g-dev" }
+        if (-not (Test-Path /usr/include/x86_64-linux-gnu/sys/sdt.h)) { $missing += "systemtap-sdt-dev" }
+        if (-not (Has perf)) { $missing += "linux-perf" }
         if ($missing.Count -gt 0) {
             Log "installing Debian packages: $($missing -join ' ')"
             $sudo = if ((id -u) -eq "0") { @() } else { @("sudo") }

@@ -47,6 +47,9 @@ ensure_deps() {
     [ -f /usr/include/zlib.h ]       || missing+=(zlib1g-dev)      # NativeAOT links -lz
     [ -f /usr/include/valgrind/memcheck.h ] || missing+=(valgrind)  # native/track; the memcheck tests
     ldconfig -p | grep -q 'libasan\.so\.8 ' || missing+=(libasan8) # gcc's ASan runtime: the ASan tests
+    [ -f /usr/include/x86_64-linux-gnu/sys/sdt.h ] || [ -f /usr/include/sys/sdt.h ] \
+        || missing+=(systemtap-sdt-dev)                            # <sys/sdt.h>: native/probes
+    command -v perf >/dev/null       || missing+=(linux-perf)     # the probes' perf workflow (tests/probes)
     # CPython to embed (native/python-host) and its test package: pyenv's 3.12
     # when present, else Debian's (3.11).
     if ! compgen -G "$HOME/.pyenv/versions/3.12*/lib/libpython3.12.so" >/dev/null; then

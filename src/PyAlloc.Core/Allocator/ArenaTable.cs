@@ -90,6 +90,7 @@ internal static unsafe class ArenaTable
         }
         s_arenasMapped++;
         s_lock.Exit();
+        Probes.ArenaNew(address, Geometry.ArenaSize);
         // The heap's own counters: its lock is held by the caller.
         heap->ArenasAllocated++;
         if (++heap->ArenasCurrent > heap->ArenasHighwater)
@@ -117,6 +118,7 @@ internal static unsafe class ArenaTable
         ReturnSpareDescriptor(arena);
         s_arenasMapped--;
         s_lock.Exit();
+        Probes.ArenaFree(address);
         Track.Mapping(address, Geometry.ArenaSize, add: false);
         Track.ArenaUnmapping(address, Geometry.ArenaSize);
         OsMemory.Unmap(address, Geometry.ArenaSize);

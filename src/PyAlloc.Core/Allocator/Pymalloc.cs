@@ -293,6 +293,7 @@ public static unsafe class Pymalloc
         for (int i = 0; i < s_heapCount; i++)
             released += Heap.Trim(HeapAt(i));
         Libc.MallocTrim(0);
+        Probes.Trim(released);
         return released;
     }
 

@@ -108,7 +108,9 @@ internal static unsafe class Collector
     public static nint CollectWithCallbacks(Runtime* rt, int generation)
     {
         InvokeCallbacks(rt, 0, generation, 0, 0);
+        Probes.GcStart(generation);
         nint result = CollectMain(rt, generation, out nint collected, out nint uncollectable);
+        Probes.GcDone(collected, uncollectable);
         InvokeCallbacks(rt, 1, generation, collected, uncollectable);
         return result;
     }

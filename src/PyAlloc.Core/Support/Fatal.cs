@@ -38,11 +38,14 @@ internal static unsafe class Fatal
     public static void Report(string report)
     {
         var handler = s_handler;
-        if (handler == null)
-            Abort(report);
         byte[] text = Encoding.UTF8.GetBytes(report + "\0");
         fixed (byte* p = text)
+        {
+            Probes.Fatal(p);   // the USDT probe fatal(message), before the handler or the abort
+            if (handler == null)
+                Abort(report);
             handler(p, s_user);
+        }
     }
 
     /// <summary>Reports "Fatal PyAlloc error: message", then aborts whatever the handler does.</summary>

@@ -98,6 +98,7 @@ internal static unsafe class Tracemalloc
         System.Threading.Volatile.Write(ref *flag, nframe);
         s_lock.Exit();
         ThreadCaches.Publish(); // the C caches stop serving: traced blocks go through the core
+        Probes.TracemallocStart(nframe);
         return 0;
     }
 
@@ -112,6 +113,7 @@ internal static unsafe class Tracemalloc
         s_lock.Exit();
         ThreadCaches.Publish();
         Symbolizer.Clear();
+        Probes.TracemallocStop();
     }
 
     /// <summary>tracemalloc.clear_traces().</summary>
