@@ -7,6 +7,9 @@
 #                                the last line is "N passed, N failed" over both
 #   ./build.ps1 install PREFIX   install header, library, pkg-config and CMake files
 #   ./build.ps1 bench            build and run the benchmarks (--dotnet: only the .NET ones)
+#   ./build.ps1 profile WORKLOAD record one benchmark workload of PyAlloc with perf
+#                                (pair, batch, churn, threads, gc-full, gc-cycles, chain,
+#                                trace) into build/bench/perf-WORKLOAD.data; top symbols
 #   ./build.ps1 clean            remove build/
 #
 # On Linux (pwsh) missing Debian packages are installed with apt-get, as build.sh
@@ -129,13 +132,45 @@ function Run-Bench([string[]] $Arguments) {
     bash (Join-Path $Root "bench/run.sh") $CMakeBuild @Arguments
 }
 
+# perf with software clock events (no hardware counters needed), call graphs.
+function Run-Profile([string[]] $Arguments) {
+    $w = if ($Arguments.Count -gt 0) { $Arguments[0] } else { "" }
+    $b = Join-Path $CMakeBuild "bench/c"
+    $cmd = switch ($w) {
+        { $_ -in "pair", "batch", "churn", "threads" } { @("$b/bench_alloc", "--allocator", "pyalloc", "--workload", $w, "--runs", "3") }
+        "gc-full"   { @("$b/bench_gc", "--workload", "full", "--runs", "3") }
+        "gc-cycles" { @("$b/bench_gc", "--workload", "cycles", "--runs", "3") }
+        "chain"     { @("$b/bench_gc", "--workload", "chain", "--runs", "3") }
+        "trace"     { @("$b/bench_trace", "--runs", "3") }
+        default     { Die "usage: ./build.ps1 profile pair|batch|churn|threads|gc-full|gc-cycles|chain|trace" }
+    }
+    if (-not (Has perf)) {
+        Log "installing Debian package: linux-perf"
+        $sudo = if ((id -u) -eq "0") { @() } else { @("sudo") }
+        & @sudo apt-get update -qq
+        $env:DEBIAN_FRONTEND = "noninteractive"
+        & @sudo apt-get install -y -qq --no-install-recommends linux-perf | Out-Null
+    }
+    Configure-And-Build
+    $out = Join-Path $Build "bench"
+    New-Item -ItemType Directory -Force -Path $out | Out-Null
+    $data = Join-Path $out "perf-$w.data"
+    Log "recording: $($cmd -join ' ')"
+    perf record -q -e cpu-clock -g -o $data -- @cmd
+    if ($LASTEXITCODE -ne 0) { Die "perf record failed ($LASTEXITCODE)" }
+    Log "top symbols ($data)"
+    perf report -i $data --stdio --no-children -g none --sort dso,symbol 2>$null |
+        Select-String -Pattern '^ +[0-9.]+%' | Select-Object -First 25 | ForEach-Object { $_.Line }
+}
+
 switch ($Command) {
     ""        { Main-Job }
     "tour"    { Run-Tour $Rest }
     "test"    { Run-Tests }
     "install" { Install-To $Rest }
     "bench"   { Run-Bench $Rest }
+    "profile" { Run-Profile $Rest }
     "clean"   { Remove-Item -Recurse -Force $Build -ErrorAction SilentlyContinue }
-    { $_ -in "-h", "--help", "help" } { Get-Content $PSCommandPath | Select-Object -Skip 1 -First 14 | ForEach-Object { $_ -replace '^# ?', '' } }
+    { $_ -in "-h", "--help", "help" } { Get-Content $PSCommandPath | Select-Object -Skip 1 -First 17 | ForEach-Object { $_ -replace '^# ?', '' } }
     default   { Die "unknown command '$Command' (try ./build.ps1 help)" }
 }
