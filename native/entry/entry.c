@@ -24,7 +24,7 @@
 #define PA_LOCAL __attribute__((visibility("hidden")))
 #define PA_MAX_FRAMES 100
 
-/* A call site as the core reads it (CallSite in src/PyAlloc.Core/Tracing). */
+/* A call site as the core reads it (AllocationSite in src/PyAlloc.Core/Tracing/Tracemalloc.cs). */
 typedef struct pa__site {
     const char *file;
     int line;

@@ -331,8 +331,9 @@ void *pa__tcache_large_pop(pa__tcache *tc, size_t n)
 
 /* pa_free of p, which is in no arena of the process heaps: the core frees it,
    or, for a live large block it may keep, tags it and returns its size, and
-   the cache keeps it (the oldest kept block goes back in the same call when
-   all slots are taken).  Returns 1: done, nothing left for the caller. */
+   the cache keeps it (when all slots are taken, the block in slot 0 goes back
+   in the same call and the last slot's block moves there: not the oldest
+   after the first such eviction).  Returns 1: done, nothing left for the caller. */
 int pa__tcache_large_push(pa__tcache *tc, void *p)
 {
     void *evict = NULL;

@@ -120,9 +120,9 @@ typedef struct pa__tcache {
        while arena_epoch equals fp.arena_epoch, which the core raises whenever
        any arena is unmapped (before its bitmap is freed): then every slot is
        filled again from the map.  256 slots (4 KiB a thread) give every arena
-       of a 256 MiB stretch of addresses a slot of its own; with 16, a live set
-       spread over 30-odd arenas (the churn benchmark's 100,000 blocks) missed
-       its slot on most frees and walked the map: churn 74-78 -> 37-58 ns. */
+       of a 256 MiB stretch of addresses a slot of its own, so a live set
+       spread over dozens of arenas rarely misses its slot (bench/results/
+       README.md has the measurement that chose 256). */
     uint64_t arena_epoch;
     uintptr_t arena_base[PA__ARENA_SLOTS];
     uint64_t *live[PA__ARENA_SLOTS];

@@ -1,4 +1,4 @@
-/* test_trim.c -- pa_trim gives back the free pages of arenas it keeps (issue 6).
+/* test_trim.c -- pa_trim gives back the free pages of arenas it keeps.
 
    - The issue's workload, smaller: 200,000 blocks of random sizes up to 512
      bytes, 90% freed in random order.  pa_trim then releases pages inside

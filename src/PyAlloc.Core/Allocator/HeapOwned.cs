@@ -8,12 +8,12 @@ namespace PyAlloc.Core.Allocator;
 
    Heap.cs takes the heap's lock at every entry point, because the process
    heap behind pa_malloc is shared by every thread.  A runtime's heap is not:
-   the C API's contract (spec section 2) says that calls on one runtime must
+   the header's contract (section 4 of pyalloc.h) says that calls on one runtime must
    not overlap in time, the caller serialising them as CPython's GIL does,
    and the runtime's heap is only ever touched from inside such calls.  The
    lock is then never contended, but it still costs a locked compare-exchange
-   per object birth and per object death (the chain workload of issue 6 paid
-   it a million times in a row).  The two entry points below are Allocate and
+   per object birth and per object death (a chain of a million objects
+   released by one decref pays it a million times in a row).  The two entry points below are Allocate and
    Free for such a heap, without the lock.
 
    Why nothing else can touch a runtime's heap while its owner runs (checked

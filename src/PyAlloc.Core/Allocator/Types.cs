@@ -22,8 +22,10 @@ namespace PyAlloc.Core.Allocator;
                 pointer's memory (CPython's arena_map_is_used).
      heap       the pool state that allocation works on: the used-pool lists,
                 the usable arenas, counters, and the lock that guards them.
-                The process has one heap, and each runtime one of its own,
-                which only its owner touches: that one is used without the
+                The process allocator has 16 heaps behind the thread caches
+                (Pymalloc.ThreadHeaps; one under the debug hooks), and each
+                runtime one of its own, which only its owner touches: that
+                one is used without the
                 lock and keeps its live bits (below) all clear, as
                 HeapOwned.cs explains.  Every pool and arena knows its heap.
      live bits  one bit per 16-byte granule of every pool, kept beside the

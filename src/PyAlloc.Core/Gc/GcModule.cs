@@ -5,7 +5,7 @@ using PyAlloc.Core.Support;
 namespace PyAlloc.Core.Gc;
 
 /// <summary>
-/// The <c>gc</c> module's functions over a runtime (spec section 4), as CPython 3.12's
+/// The <c>gc</c> module's functions over a runtime (section 7 of pyalloc.h), as CPython 3.12's
 /// gcmodule.c implements them. Argument checks that are part of the C contract live here.
 /// </summary>
 internal static unsafe class GcModule

@@ -42,7 +42,7 @@ namespace PyAlloc.Core.Objects;
    for the object, and the death is then steps 1, 6 and 7 inline.
 
    Following a chain: a chain released by one decref is a million plain
-   deaths, each inside the one before (issue 6), and nesting costs a call, a
+   deaths, each inside the one before, and nesting costs a call, a
    frame and the trashcan's bookkeeping per link.  When the very last
    reference a plain object releases is the one whose count reaches zero
    (the others before it released, the slots after it all null),

@@ -7,7 +7,7 @@ using CoreObject = PyAlloc.Core.Objects.PaObject;
 namespace PyAlloc.Tests.Core;
 
 /// <summary>
-/// The hot paths of issue 6 allocate no managed memory: object deaths (a chain released by one
+/// The hot paths allocate no managed memory: object deaths (a chain released by one
 /// decref) and collections (unreachable cycles, a reachable graph). Each is run once to warm up
 /// (first calls may allocate in the runtime), then measured with the thread's allocation counter.
 /// </summary>

@@ -9,7 +9,7 @@ namespace PyAlloc.Tests.Native;
 
 /// <summary>
 /// pa_trim (<see cref="PyMemory.Trim"/>) on the real libpyalloc.so gives back the free pages of the
-/// arenas it keeps (issue 6): a plausible share after a random 90% free, no statistic changed, every
+/// arenas it keeps: a plausible share after a random 90% free, no statistic changed, every
 /// survivor intact, parked blocks refused as double frees and used again without handing a block out twice.
 /// </summary>
 /// <remarks>
