@@ -89,6 +89,18 @@ function Run-Tour([string[]] $Arguments) {
     dotnet (Join-Path $Build "dotnet/bin/PyAlloc.Tour/Release/net10.0/PyAlloc.Tour.dll")
 }
 
+# The NUnit tests built in $Config (only those $Filter selects, when not empty):
+# returns passed, failed (0, 1 when they did not build or did not run).
+function Invoke-NUnit([string] $Config, [string] $Filter, [string] $LogFile) {
+    $testArgs = @((Join-Path $Root "tests/PyAlloc.Tests/PyAlloc.Tests.csproj"), "-c", $Config,
+                  "-p:PyAllocNativeDir=$NativeDir/", "--nologo")
+    if ($Filter) { $testArgs += @("--filter", $Filter) }
+    $log = dotnet test @testArgs 2>&1 | Tee-Object -FilePath $LogFile
+    $line = $log | Select-String -Pattern '(Passed|Failed)! +- Failed: +(\d+), Passed: +(\d+)' | Select-Object -Last 1
+    if ($line) { return [int]$line.Matches[0].Groups[3].Value, [int]$line.Matches[0].Groups[2].Value }
+    return 0, 1
+}
+
 function Run-Tests {
     Configure-And-Build
     $cPassed = 0; $cFailed = 0; $nPassed = 0; $nFailed = 0
@@ -106,16 +118,15 @@ function Run-Tests {
     $dFailed = @($debugLines | Where-Object { $_.Line -notmatch ' Passed +[0-9.]+ sec' }).Count
 
     Log ".NET tests (NUnit)"
-    $log = dotnet test (Join-Path $Root "tests/PyAlloc.Tests/PyAlloc.Tests.csproj") -c Release `
-        "-p:PyAllocNativeDir=$NativeDir/" --nologo 2>&1 | Tee-Object -FilePath (Join-Path $Build "dotnet-test.log")
-    $line = $log | Select-String -Pattern '(Passed|Failed)! +- Failed: +(\d+), Passed: +(\d+)' | Select-Object -Last 1
-    if ($line) {
-        $nFailed = [int]$line.Matches[0].Groups[2].Value
-        $nPassed = [int]$line.Matches[0].Groups[3].Value
-    } else { $nFailed = 1 }
+    $nPassed, $nFailed = Invoke-NUnit "Release" "" (Join-Path $Build "dotnet-test.log")
+    # The core's own tests again in a Debug build, where its Debug.Asserts run.
+    Log ".NET: the core's tests in a Debug build (Debug.Assert runs)"
+    $gPassed, $gFailed = Invoke-NUnit "Debug" "FullyQualifiedName~PyAlloc.Tests.Core" (Join-Path $Build "dotnet-test-debug.log")
+    $nPassed += $gPassed; $nFailed += $gFailed
 
     Log ("C: $cPassed passed, $cFailed failed (of them again under PYALLOC_MALLOC=debug: " +
-         "$($dTotal - $dFailed) passed, $dFailed failed); .NET: $nPassed passed, $nFailed failed")
+         "$($dTotal - $dFailed) passed, $dFailed failed); .NET: $nPassed passed, $nFailed failed " +
+         "(of them the core's tests in a Debug build: $gPassed passed, $gFailed failed)")
     Write-Output "$($cPassed + $nPassed) passed, $($cFailed + $nFailed) failed"
     if ($cFailed + $nFailed -ne 0) { exit 1 }
 }

@@ -95,9 +95,27 @@ run_tour() {
     esac
 }
 
+# nunit_run CONFIG FILTER LOG: the NUnit tests built in CONFIG (only those FILTER
+# selects, when not empty); sets NUNIT_PASSED and NUNIT_FAILED (1 failed when
+# they did not build or did not run).
+nunit_run() {
+    local config="$1" filter="$2" log_file="$3" line
+    local args=("$ROOT/tests/PyAlloc.Tests/PyAlloc.Tests.csproj" -c "$config"
+                -p:PyAllocNativeDir="$NATIVE_DIR/" --nologo)
+    [ -z "$filter" ] || args+=(--filter "$filter")
+    dotnet test "${args[@]}" 2>&1 | tee "$log_file" || true
+    line="$(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log_file" | tail -n 1 || true)"
+    if [ -n "$line" ]; then
+        NUNIT_FAILED="$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$line")"
+        NUNIT_PASSED="$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$line")"
+    else
+        NUNIT_PASSED=0 NUNIT_FAILED=1
+    fi
+}
+
 run_tests() {
     configure_and_build
-    local c_passed=0 c_failed=0 n_passed=0 n_failed=0 d_total=0 d_failed=0 log_file line
+    local c_passed=0 c_failed=0 n_passed=0 n_failed=0 d_total=0 d_failed=0 g_passed=0 g_failed=0 log_file line
 
     log "C tests (CTest)"
     log_file="$BUILD/ctest.log"
@@ -114,19 +132,18 @@ run_tests() {
     d_failed="$(grep -E 'Test +#[0-9]+: debug\.' "$log_file" | grep -vcE ' Passed +[0-9.]+ sec' || true)"
 
     log ".NET tests (NUnit)"
-    log_file="$BUILD/dotnet-test.log"
-    dotnet test "$ROOT/tests/PyAlloc.Tests/PyAlloc.Tests.csproj" -c Release \
-        -p:PyAllocNativeDir="$NATIVE_DIR/" --nologo 2>&1 | tee "$log_file" || true
-    line="$(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log_file" | tail -n 1 || true)"
-    if [ -n "$line" ]; then
-        n_failed="$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$line")"
-        n_passed="$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$line")"
-    else
-        n_failed=1   # the .NET tests did not build or did not run
-    fi
+    nunit_run Release "" "$BUILD/dotnet-test.log"
+    n_passed=$NUNIT_PASSED n_failed=$NUNIT_FAILED
+    # The core's own tests again in a Debug build, where its Debug.Asserts run
+    # (the library itself is published in Release).
+    log ".NET: the core's tests in a Debug build (Debug.Assert runs)"
+    nunit_run Debug "FullyQualifiedName~PyAlloc.Tests.Core" "$BUILD/dotnet-test-debug.log"
+    g_passed=$NUNIT_PASSED g_failed=$NUNIT_FAILED
+    n_passed=$((n_passed + g_passed)) n_failed=$((n_failed + g_failed))
 
     log "C: $c_passed passed, $c_failed failed (of them again under PYALLOC_MALLOC=debug:" \
-        "$((d_total - d_failed)) passed, $d_failed failed); .NET: $n_passed passed, $n_failed failed"
+        "$((d_total - d_failed)) passed, $d_failed failed); .NET: $n_passed passed, $n_failed failed" \
+        "(of them the core's tests in a Debug build: $g_passed passed, $g_failed failed)"
     echo "$((c_passed + n_passed)) passed, $((c_failed + n_failed)) failed"
     [ $((c_failed + n_failed)) -eq 0 ]
 }
