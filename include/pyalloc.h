@@ -107,6 +107,14 @@ PA_API const char *pa_version(void);
    them until its next such call: pa_trim() unmaps them at once.
    PYALLOC_ARENA_DECAY_MS=0 is CPython's policy exactly. */
 
+/* The heap checker.  PYALLOC_CHECK=1 (read at the first allocation) checks
+   the structure of every process heap (arena lists and counts, pools, free
+   lists against the live bits) at each pa_trim() and pa_get_malloc_stats(),
+   under each heap's lock, and reports the first broken rule as a fatal error
+   ("Fatal PyAlloc error: pa_trim: PYALLOC_CHECK: process heap N: ..."); a
+   program that wrote into freed or foreign pool memory is caught there.  A
+   check reads every pool: for tests and for hunting a corruption. */
+
 /* The largest request served from pools; larger ones go to malloc. */
 #define PA_SMALL_REQUEST_THRESHOLD 512
 /* Block sizes step by this much: classes are 16, 32, ..., 512 bytes. */

@@ -294,7 +294,43 @@ public static unsafe class Pymalloc
             released += Heap.Trim(HeapAt(i));
         Libc.MallocTrim(0);
         Probes.Trim(released);
+        CheckHeaps("pa_trim");
         return released;
+    }
+
+    /// <summary>True when PYALLOC_CHECK=1 asked for the heap checker (read at the first allocation).</summary>
+    public static bool CheckOn { get; private set; }
+
+    /// <summary>
+    /// With PYALLOC_CHECK=1: checks every process heap against the invariants of Types.cs and
+    /// Heap.cs (<see cref="HeapInvariants.Check"/>), each under its lock, and reports the first
+    /// broken one as a fatal error naming <paramref name="where"/>, the heap and the rule.
+    /// </summary>
+    /// <remarks>
+    /// Called at each pa_trim and pa_get_malloc_stats. A check reads every carved pool of the
+    /// heap: a tool for tests and for hunting a heap corruption, not for production runs.
+    /// </remarks>
+    public static void CheckHeaps(string where)
+    {
+        if (!CheckOn)
+            return;
+        for (int i = 0; i < s_heapCount; i++)
+        {
+            Heap* heap = HeapAt(i);
+            heap->Lock.Enter();
+            System.Collections.Generic.List<string> problems;
+            try
+            {
+                problems = HeapInvariants.Check(heap, liveBlocks: -1);
+            }
+            finally
+            {
+                heap->Lock.Exit();
+            }
+            if (problems.Count > 0)
+                Fatal.Error($"{where}: PYALLOC_CHECK: process heap {i}: {problems[0]}"
+                            + (problems.Count > 1 ? $" (and {problems.Count - 1} more broken rules)" : ""));
+        }
     }
 
     /// <summary>
@@ -315,6 +351,7 @@ public static unsafe class Pymalloc
         stats.LargeBlocks = LargeBlocks.Count;
         stats.LargeBytes = LargeBlocks.Bytes;
         stats.ArenasInRuntimes = (nuint)Math.Max(0, ArenaTable.ArenasMapped - (long)stats.ArenasCurrent);
+        CheckHeaps("pa_get_malloc_stats");
         return stats;
     }
 
@@ -438,6 +475,7 @@ public static unsafe class Pymalloc
         {
             AllocatorMode mode = s_requestedMode != AllocatorMode.Unset ? s_requestedMode : ModeFromEnvironment();
             Heap.ArenaDecayMs = ArenaDecayFromEnvironment(Heap.ArenaDecayMs);
+            CheckOn = CheckFromEnvironment();
             Track.Initialize();
             if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
             {
@@ -460,6 +498,13 @@ public static unsafe class Pymalloc
         }
         s_initLock.Exit();
         ThreadCaches.Publish();
+    }
+
+    /* PYALLOC_CHECK=1 turns the heap checker on; anything else leaves it off. */
+    private static bool CheckFromEnvironment()
+    {
+        byte* value = Libc.Getenv((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("PYALLOC_CHECK"u8)));
+        return value != null && value[0] == (byte)'1' && value[1] == 0;
     }
 
     /* PYALLOC_ARENA_DECAY_MS: milliseconds, a whole number from 0 to a day; anything
