@@ -672,6 +672,9 @@ internal static unsafe class DebugHooks
         private const int Capacity = 4096;
         private static NativeLock s_lock;
         private static Entry* s_ring;
+
+        internal static void LockForFork() => s_lock.Enter();
+        internal static void UnlockAfterFork() => s_lock.Exit();
         private static int s_next;
 
         public static void Remember(byte* raw, ulong size, byte api, ulong serial)
@@ -723,6 +726,9 @@ internal static unsafe class DebugHooks
         private static NativeLock s_lock;
         private static PointerMap s_owners;   // raw block -> Runtime*
 
+        internal static void LockForFork() => s_lock.Enter();
+        internal static void UnlockAfterFork() => s_lock.Exit();
+
         public static byte* Allocate(Runtime* rt, nuint total)
         {
             byte* raw = (byte*)Libc.Malloc(total);
@@ -761,6 +767,19 @@ internal static unsafe class DebugHooks
             s_owners.Remove(raw);
             s_lock.Exit();
         }
+    }
+
+    /// <summary>fork: the hooks' two leaf locks (ForkSafety.cs).</summary>
+    internal static void LockForFork()
+    {
+        Freed.LockForFork();
+        ObjectBlocks.LockForFork();
+    }
+
+    internal static void UnlockAfterFork()
+    {
+        ObjectBlocks.UnlockAfterFork();
+        Freed.UnlockAfterFork();
     }
 
     /// <summary>A runtime that is being destroyed releases a raw block of the system allocator.</summary>
