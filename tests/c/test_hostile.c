@@ -371,6 +371,23 @@ static void weakref_to_a_dying_object_is_refused(void **state)
     pa_runtime_free(rt);
 }
 
+/* ------------------------------------------------------------------ output */
+
+static void output_calls_report_a_failed_write(void **state)
+{
+    (void)state;
+    FILE *full = fopen("/dev/full", "w");
+    assert_non_null(full);
+    pa_clear_error();
+    assert_int_equal(pa_print_malloc_stats(full), -1);
+    ASSERT_REFUSED_WITH("No space left on device (errno 28)");
+    fclose(full);
+    FILE *ok = fopen("/dev/null", "w");
+    assert_non_null(ok);
+    assert_int_equal(pa_print_malloc_stats(ok), 0);
+    fclose(ok);
+}
+
 /* -------------------------------------------------------------------- fork */
 
 #define FORKS 300
@@ -526,6 +543,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ref_offsets_that_wrap_are_refused),
         cmocka_unit_test(a_finaliser_dropping_its_reference_runs_once),
         cmocka_unit_test(weakref_to_a_dying_object_is_refused),
+        cmocka_unit_test(output_calls_report_a_failed_write),
         cmocka_unit_test(fork_while_other_threads_allocate),
     };
     return PA_RUN_TESTS(tests, argc, argv);

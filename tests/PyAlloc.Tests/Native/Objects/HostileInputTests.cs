@@ -13,8 +13,30 @@ namespace PyAlloc.Tests.Native.Objects;
 /// that drops the last reference itself runs once; pa_weakref_new refuses a dying object.
 /// </summary>
 [TestFixture]
-public sealed unsafe class HostileInputTests : RuntimeFixture
+public sealed unsafe partial class HostileInputTests : RuntimeFixture
 {
+    [LibraryImport("libc", EntryPoint = "fopen", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial void* Fopen(string path, string mode);
+
+    [LibraryImport("libc", EntryPoint = "fclose")]
+    private static partial int Fclose(void* stream);
+
+    [Test]
+    public void PrintingStatsToAFullDevice_Fails_WithTheOsError()
+    {
+        void* full = Fopen("/dev/full", "w");
+        Assert.That((long)full, Is.Not.Zero);
+        try
+        {
+            Assert.That(NativeMethods.pa_print_malloc_stats(full), Is.EqualTo(-1));
+            Assert.That(PyMemory.LastError, Is.EqualTo("pa_print_malloc_stats: the write failed: No space left on device (errno 28)"));
+        }
+        finally
+        {
+            Fclose(full);
+        }
+    }
+
     private static void AssertRefused(string contains)
     {
         Assert.That(PyMemory.LastError, Does.Contain(contains));
