@@ -43,7 +43,14 @@
       cannot be checked: the inline pa_incref, pa_decref, pa_refcnt,
       pa_object_type, pa_setref and pa_clear (no call is made), and a block
       that was freed and then reused for a new object of the same runtime
-      (it is a live object again).
+      (it is a live object again).  Pointers to the caller's own memory
+      (out-parameters, strings, a FILE *, a pa_statistic filled by a
+      snapshot call) are read and written as each call says, as memcpy
+      would: they are the caller's to get right.
+    - Failures of the OS are reported as sentences with the path and the
+      OS's own words, e.g. "pa_snapshot_load: '/x.snap': cannot open the
+      file: No such file or directory (errno 2)"; calls that write (to a
+      FILE * or a file) report a failed write, a full disk included.
 
   This header is C99 and C++ clean (-Wall -Wextra -Wpedantic).  Internal types
   are not here: see src/PyAlloc.Core for the data structures.
@@ -672,7 +679,13 @@ PA_API size_t pa_snapshot_compare_to(const pa_snapshot *now, const pa_snapshot *
 PA_API pa_snapshot *pa_snapshot_filter(const pa_snapshot *s, int inclusive, const char *filename_pattern, int lineno);
 /* Write the snapshot to path / read one back.  The format (README,
    "Snapshot files") is versioned and checksummed: a truncated, damaged or
-   foreign file is refused with an error, never half-read. */
+   foreign file is refused with an error, never half-read.  pa_snapshot_load
+   checks a file completely before using it, in memory bounded by the file's
+   size (at most 1 GiB): the magic first (so /dev/zero or any foreign file is
+   refused at once), then the checksum, then every count against the bytes
+   left and every field's range (traceback limit 1 to 100, each traceback 1
+   frame to the limit, line 0 or more, names valid UTF-8, sizes totalling at
+   most PTRDIFF_MAX); the error names the field. */
 PA_API int pa_snapshot_dump(const pa_snapshot *s, const char *path);
 PA_API pa_snapshot *pa_snapshot_load(const char *path);
 
