@@ -126,6 +126,12 @@ PA_API const char *pa_version(void);
    them until its next such call: pa_trim() unmaps them at once.
    PYALLOC_ARENA_DECAY_MS=0 is CPython's policy exactly. */
 
+/* Out of memory, for tests: PYALLOC_FAIL_MAP_AT=N (read at the first
+   mapping) makes the library's N-th mapping of memory from the OS, and every
+   later one, fail as mmap does when memory is exhausted.  Every call then
+   fails as documented (NULL or -1 with a message; pa_malloc's thread cache
+   may still serve blocks it holds), nothing crashes, nothing leaks. */
+
 /* The largest request served from pools; larger ones go to malloc. */
 #define PA_SMALL_REQUEST_THRESHOLD 512
 /* Block sizes step by this much: classes are 16, 32, ..., 512 bytes. */
