@@ -32,6 +32,25 @@
     - Sizes are in bytes, as size_t; counts as size_t.
     - No call ever lets a C# exception out; bad input (NULL, overflow, a
       pointer PyAlloc did not allocate) gets an error, never a crash.
+    - Every call that takes a pa_object *, pa_runtime * or pa_type * checks
+      it first, without reading memory the library has not vouched for: a
+      pointer that is not a live object (freed, made up, a pa_malloc block,
+      an interior pointer, an object of a freed runtime), not a live runtime
+      (freed, a second pa_runtime_free, made up) or not a live type (of a
+      freed runtime) is refused with an error ("... is not a live object
+      ..."); so is an object of another runtime where the call needs one
+      runtime (pa_list_append, pa_list_set, pa_gc_get_referrers).  What
+      cannot be checked: the inline pa_incref, pa_decref, pa_refcnt,
+      pa_object_type, pa_setref and pa_clear (no call is made), and a block
+      that was freed and then reused for a new object of the same runtime
+      (it is a live object again).  Pointers to the caller's own memory
+      (out-parameters, strings, a FILE *, a pa_statistic filled by a
+      snapshot call) are read and written as each call says, as memcpy
+      would: they are the caller's to get right.
+    - Failures of the OS are reported as sentences with the path and the
+      OS's own words, e.g. "pa_snapshot_load: '/x.snap': cannot open the
+      file: No such file or directory (errno 2)"; calls that write (to a
+      FILE * or a file) report a failed write, a full disk included.
 
   This header is C99 and C++ clean (-Wall -Wextra -Wpedantic).  Internal types
   are not here: see src/PyAlloc.Core for the data structures.
@@ -114,6 +133,12 @@ PA_API const char *pa_version(void);
    ("Fatal PyAlloc error: pa_trim: PYALLOC_CHECK: process heap N: ..."); a
    program that wrote into freed or foreign pool memory is caught there.  A
    check reads every pool: for tests and for hunting a corruption. */
+
+/* Out of memory, for tests: PYALLOC_FAIL_MAP_AT=N (read at the first
+   mapping) makes the library's N-th mapping of memory from the OS, and every
+   later one, fail as mmap does when memory is exhausted.  Every call then
+   fails as documented (NULL or -1 with a message; pa_malloc's thread cache
+   may still serve blocks it holds), nothing crashes, nothing leaks. */
 
 /* The largest request served from pools; larger ones go to malloc. */
 #define PA_SMALL_REQUEST_THRESHOLD 512
@@ -249,6 +274,23 @@ PA_API const char *pa_get_allocator_mode(void);
    objects) must not overlap in time: the caller serialises them, as
    CPython's GIL does.  Different runtimes may be used from different threads
    at once; they share nothing but the arena map.
+
+   fork(): the library registers pthread_atfork handlers that take every
+   lock of the allocator, the tracer, the debug hooks and the runtimes'
+   heaps before the fork and release them after, in parent and child (as
+   glibc's malloc does).  In the child of a process with other threads busy
+   in the library, everything works (measured: 300 forks under three busy
+   threads per test run, no child hangs): pa_malloc & co., error messages,
+   statistics, new runtimes, their objects and collections, pa_runtime_free,
+   tracemalloc.  Not usable in the child: a runtime that another thread of
+   the parent was using at the moment of fork (calls on one runtime are not
+   locked, so it may be half-changed; the child may only leave it alone).
+   The library's first call starts its .NET runtime; make one call (any:
+   pa_version() will do) before other threads may fork, since a fork at the
+   very moment another thread makes the library's first call can leave the
+   child unable to call the library.  A .NET host is another matter: .NET
+   does not support returning to managed code in a forked child, so a .NET
+   program's child must exec (or not use the binding).
 ============================================================================ */
 
 typedef struct pa_runtime pa_runtime;
@@ -261,7 +303,10 @@ PA_API pa_runtime *pa_runtime_new(void);
    callbacks run as in any collection), then release every object still
    alive WITHOUT calling its finaliser or dealloc, free the runtime's types
    and return all its memory.  Every pointer into the runtime dies.  NULL is
-   a no-op. */
+   a no-op.  Refused (nothing freed, pa_last_error() says why): a pointer
+   that is not a live runtime (a second free, a made-up pointer), and a call
+   from inside the runtime's own collection, dealloc or finaliser (a
+   finaliser, weakref callback or gc callback of the runtime itself). */
 PA_API void pa_runtime_free(pa_runtime *rt);
 
 /* ============================================================================
@@ -315,7 +360,9 @@ typedef struct pa_type_spec {
     pa_traverseproc traverse;    /* with HAVE_GC, unless ref_offsets says it all: visit every
                                     owned reference (alongside ref_offsets: only the others) */
     pa_inquiry      clear;       /* breaks cycles; must leave the object safe to deallocate */
-    pa_destructor   finalize;    /* PEP 442 finaliser: called at most once, may resurrect */
+    pa_destructor   finalize;    /* PEP 442 finaliser: called at most once, may resurrect; one that
+                                    drops the reference it was lent (pa_decref(self)) does not
+                                    resurrect and its object dies once, after it returns */
     pa_destructor   legacy_del;  /* pre-3.4 style finaliser: such objects in cycles are
                                     uncollectable (they go to gc garbage) */
     pa_destructor   dealloc;     /* release owned references and resources; memory is freed
@@ -323,7 +370,9 @@ typedef struct pa_type_spec {
     const size_t   *ref_offsets; /* optional, ended by 0: byte offsets of the pa_object * fields;
                                     the library traverses, clears (after calling clear) and
                                     releases (after calling dealloc) them itself, so traverse,
-                                    clear and dealloc may be NULL */
+                                    clear and dealloc may be NULL; each offset lies after the
+                                    header and ends by basicsize (checked without overflow:
+                                    an offset near SIZE_MAX is refused) */
 } pa_type_spec;
 
 /* A type that lives as long as the runtime.  The spec is copied (and its
@@ -354,9 +403,13 @@ static inline pa_type *pa_object_type(const pa_object *o) { return o->ob_type; }
    is never freed (pa_runtime_free releases its memory). */
 PA_API void pa_object_make_immortal(pa_object *o);
 
-/* Called by pa_decref when a count reaches zero; not for direct use. */
+/* Called by pa_decref when a count reaches zero; not for direct use.
+   Refuses (error, nothing done) a pointer that is not a live object and an
+   object whose count is not 0. */
 PA_API void pa__dealloc(pa_object *o);
-/* Called by pa_decref in PA_DEBUG builds when a count would go below zero. */
+/* Called by pa_decref in PA_DEBUG builds when a count would go below zero:
+   the fatal error handler runs.  A pointer that is not a live object (NULL
+   included) is refused with an error instead. */
 PA_API void pa__refcnt_error(pa_object *o);
 
 /* The reference count, as sys.getrefcount() without its own +1. */
@@ -547,7 +600,9 @@ typedef void (*pa_weakref_callback)(pa_object *weakref, void *user);
    cb(weakref, user), when not NULL, runs when target dies, by count or by
    collection, unless the weakref itself is garbage by then.  As CPython's
    weakref.ref, weakrefs without a callback are shared: asking again returns
-   the same object.  NULL with an error for NULL target. */
+   the same object.  NULL with an error for a target that is not a live
+   object, or is dying (count 0: inside its own weakref callbacks or
+   dealloc), since such a weakref would outlive it. */
 PA_API pa_object *pa_weakref_new(pa_object *target, pa_weakref_callback cb, void *user);
 
 /* The target as a NEW reference, or NULL once it has died (no error then). */
@@ -638,7 +693,13 @@ PA_API size_t pa_snapshot_compare_to(const pa_snapshot *now, const pa_snapshot *
 PA_API pa_snapshot *pa_snapshot_filter(const pa_snapshot *s, int inclusive, const char *filename_pattern, int lineno);
 /* Write the snapshot to path / read one back.  The format (README,
    "Snapshot files") is versioned and checksummed: a truncated, damaged or
-   foreign file is refused with an error, never half-read. */
+   foreign file is refused with an error, never half-read.  pa_snapshot_load
+   checks a file completely before using it, in memory bounded by the file's
+   size (at most 1 GiB): the magic first (so /dev/zero or any foreign file is
+   refused at once), then the checksum, then every count against the bytes
+   left and every field's range (traceback limit 1 to 100, each traceback 1
+   frame to the limit, line 0 or more, names valid UTF-8, sizes totalling at
+   most PTRDIFF_MAX); the error names the field. */
 PA_API int pa_snapshot_dump(const pa_snapshot *s, const char *path);
 PA_API pa_snapshot *pa_snapshot_load(const char *path);
 

@@ -46,6 +46,9 @@
 
 typedef int (*runtime_start_fn)(void);
 
+void pa__fork_start_begin(void) __attribute__((visibility("hidden")));
+void pa__fork_start_end(int started) __attribute__((visibility("hidden")));
+
 void __real_RhSetRuntimeInitializationCallback(runtime_start_fn start);
 void __wrap_RhSetRuntimeInitializationCallback(runtime_start_fn start);
 
@@ -87,6 +90,7 @@ static void block_async_signals(sigset_t *saved)
 
 static int start_runtime(void)
 {
+    pa__fork_start_begin();       /* fork.c: no fork while the runtime starts (first thing) */
     int held[3];
     sigset_t saved_mask;
     hold_closed_std_fds(held);
@@ -100,6 +104,7 @@ static int start_runtime(void)
         lsan_enable();
     pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
     release_std_fds(held);
+    pa__fork_start_end(result == 0);
     return result;
 }
 

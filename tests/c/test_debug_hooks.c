@@ -630,8 +630,15 @@ static void the_report_has_the_allocation_traceback_while_tracing(void **state)
     assert_report_line("Memory block allocated at (most recent call first):");
     assert_report_line("  File \"%s\", line %d", __FILE__, line);
     assert_report_lacks("Enable tracemalloc");
-    /* The trace stays while the block does, and goes when it is freed. */
+    /* pa_realloc's report has it too (issue 13), and the refused block keeps its trace. */
     pa_frame frame;
+    assert_null(pa_realloc(p, 500));
+    PA_ASSERT_REPORTED(2, "bad trailing pad byte");
+    assert_report_ends("pa_realloc", "bad trailing pad byte");
+    assert_report_line("Memory block allocated at (most recent call first):");
+    assert_report_line("  File \"%s\", line %d", __FILE__, line);
+    assert_report_lacks("Enable tracemalloc");
+    /* The trace stays while the block does, and goes when it is freed. */
     assert_int_equal(pa_tracemalloc_get_traceback(p, &frame, 1), 1);
     p[10] = 0xFD;
     pa_free(p);
@@ -656,7 +663,7 @@ static void the_report_has_the_allocation_traceback_while_tracing(void **state)
     ((unsigned char *)o)[24] = 0xFD;
     pa_decref(o);
     pa_runtime_free(rt);
-    assert_int_equal(pa_test_seen.count, 3);
+    assert_int_equal(pa_test_seen.count, 4);
     pa_tracemalloc_stop();
 }
 

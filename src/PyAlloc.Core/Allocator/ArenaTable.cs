@@ -34,6 +34,10 @@ internal static unsafe class ArenaTable
     private static NativeLock s_lock;
     private static long s_arenasMapped;          // every heap's arenas, now
 
+    /// <summary>fork: held across it (ForkSafety.cs).</summary>
+    internal static void LockForFork() => s_lock.Enter();
+    internal static void UnlockAfterFork() => s_lock.Exit();
+
     /// <summary>Arenas mapped now, by every heap.</summary>
     public static long ArenasMapped => Volatile.Read(ref s_arenasMapped);
 

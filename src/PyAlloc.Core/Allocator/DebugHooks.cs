@@ -365,6 +365,32 @@ internal static unsafe class DebugHooks
 
     // ================================================================ realloc
 
+    /// <summary>
+    /// pa_realloc's checks of <paramref name="p"/> (live, intact), reported as <see cref="Realloc"/>
+    /// reports them; true when p may be reallocated.
+    /// </summary>
+    /// <remarks>
+    /// For the tracer, which must look before it takes the block's trace out (Traced.Realloc): a
+    /// damaged block's report then has its allocation traceback, as pa_free's does.
+    /// </remarks>
+    public static bool CheckBeforeRealloc(void* p) => IsLiveAndIntact(p, out _);
+
+    /* pa_realloc's checks: p is a live block of pa_malloc & co. and intact; else reported. */
+    private static bool IsLiveAndIntact(void* p, out Block block)
+    {
+        Found found = Locate((byte*)p, out block);
+        if (found != Found.Live)
+        {
+            ReportNotLive((byte*)p, found, block, "pa_realloc");
+            return false;
+        }
+        Damage damage = Verify(block, ApiMalloc);
+        if (damage == Damage.None)
+            return true;
+        ReportDamage(block, damage, ApiMalloc, "pa_realloc");
+        return false;
+    }
+
     /// <summary>pa_realloc over the debug hooks (p not null).</summary>
     /// <returns>
     /// The block, in place when its pool block still fits it as pymalloc would keep it, else
@@ -375,18 +401,8 @@ internal static unsafe class DebugHooks
     public static void* Realloc(void* p, nuint n, out bool outOfMemory)
     {
         outOfMemory = false;
-        Found found = Locate((byte*)p, out Block block);
-        if (found != Found.Live)
-        {
-            ReportNotLive((byte*)p, found, block, "pa_realloc");
+        if (!IsLiveAndIntact(p, out Block block))
             return null;
-        }
-        Damage damage = Verify(block, ApiMalloc);
-        if (damage != Damage.None)
-        {
-            ReportDamage(block, damage, ApiMalloc, "pa_realloc");
-            return null;
-        }
         if (n > Pymalloc.MaxRequest - Overhead)
         {
             outOfMemory = true;
@@ -672,6 +688,9 @@ internal static unsafe class DebugHooks
         private const int Capacity = 4096;
         private static NativeLock s_lock;
         private static Entry* s_ring;
+
+        internal static void LockForFork() => s_lock.Enter();
+        internal static void UnlockAfterFork() => s_lock.Exit();
         private static int s_next;
 
         public static void Remember(byte* raw, ulong size, byte api, ulong serial)
@@ -723,6 +742,9 @@ internal static unsafe class DebugHooks
         private static NativeLock s_lock;
         private static PointerMap s_owners;   // raw block -> Runtime*
 
+        internal static void LockForFork() => s_lock.Enter();
+        internal static void UnlockAfterFork() => s_lock.Exit();
+
         public static byte* Allocate(Runtime* rt, nuint total)
         {
             byte* raw = (byte*)Libc.Malloc(total);
@@ -761,6 +783,19 @@ internal static unsafe class DebugHooks
             s_owners.Remove(raw);
             s_lock.Exit();
         }
+    }
+
+    /// <summary>fork: the hooks' two leaf locks (ForkSafety.cs).</summary>
+    internal static void LockForFork()
+    {
+        Freed.LockForFork();
+        ObjectBlocks.LockForFork();
+    }
+
+    internal static void UnlockAfterFork()
+    {
+        ObjectBlocks.UnlockAfterFork();
+        Freed.UnlockAfterFork();
     }
 
     /// <summary>A runtime that is being destroyed releases a raw block of the system allocator.</summary>

@@ -96,6 +96,8 @@ internal unsafe partial struct Heap
     public nuint BlocksInUse;
     /// <summary>Arenas this heap mapped, returned, has now, and had at most (under the lock).</summary>
     public nuint ArenasAllocated, ArenasReclaimed, ArenasCurrent, ArenasHighwater;
+    /// <summary>The runtime (Runtime*) whose objects this heap holds; null for a process heap.</summary>
+    public void* Owner;
 
     // ---------------------------------------------------------------- lifetime
 
@@ -567,9 +569,20 @@ internal unsafe partial struct Heap
     /// </remarks>
     public static BlockState Probe(Heap* heap, ArenaObject* arena, byte* p, out uint blockSize)
     {
+        heap->Lock.Enter();
+        BlockState state = ProbeUnlocked(heap, arena, p, out blockSize);
+        heap->Lock.Exit();
+        return state;
+    }
+
+    /// <summary>
+    /// <see cref="Probe"/> without the lock: for a runtime's heap, which only its owner
+    /// touches (HeapOwned.cs), or with the lock held.
+    /// </summary>
+    public static BlockState ProbeUnlocked(Heap* heap, ArenaObject* arena, byte* p, out uint blockSize)
+    {
         blockSize = 0;
         BlockState state = BlockState.None;
-        heap->Lock.Enter();
         byte* arenaBase = (byte*)((nuint)p & ~(nuint)(Geometry.ArenaSize - 1));
         PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
         if (arena->Heap == heap && arena->Address == arenaBase && (byte*)pool < arena->PoolAddress
@@ -584,7 +597,6 @@ internal unsafe partial struct Heap
                     ? BlockState.Live : BlockState.Free;
             }
         }
-        heap->Lock.Exit();
         return state;
     }
 

@@ -47,25 +47,17 @@ namespace PyAlloc.Core.Allocator;
    heaps, a thread cache draining into them) breaks this: it would have to
    go through the runtime's owner instead.
 
-   What these functions do not keep, because nothing reads it for such a
-   heap: the live bits.  They answer "is p a live block?" for FindLivePool
-   and Probe, which only the locking entry points (Free, UsableSize: the
-   process heap's pa_free & co.) and the debug hooks call; a runtime's heap
-   is never asked, as the list above shows.  Whatever comes to read live
-   bits (a trim that releases the pages without live blocks, say) must not
-   be pointed at a runtime's heap as it is: there they are all clear.  The question they would answer
-   for an object's death has a fixed answer: a block goes back only when the
-   count of the object in it reaches zero, once (the count of a dead object
-   stays 0, the free-list link overwrites only the GC head, so a stray
-   decref takes it below zero and frees nothing).  An owner-serialised
-   heap's bits stay all clear.  Keeping them cost a sixth of the
-   instructions of an object's death.
+   The live bits are kept as by the locking entry points: the exports'
+   argument checks (Objects/Validation.cs) read them, without the lock, from
+   inside the runtime's own calls, to tell a live object from a freed one.
+   (Issue 6 had dropped them here, a sixth of the instructions of an object's
+   death; issue 13 measured what keeping them costs: README, Performance.)
 ============================================================================ */
 
 internal unsafe partial struct Heap
 {
     /// <summary>
-    /// <see cref="Allocate"/> without the lock and the live bit, for a heap whose owner
+    /// <see cref="Allocate"/> without the lock, for a heap whose owner
     /// serialises every call that touches it (a runtime's heap: see the comment above).
     /// </summary>
     /// <returns>A block of size class <paramref name="index"/>; null when no arena can be mapped.</returns>
@@ -83,12 +75,13 @@ internal unsafe partial struct Heap
         Debug.Assert(bp != null, "a pool on a used list has no free block");
         if ((pool->FreeBlock = Track.ReadLink(bp)) == null)
             ExtendPool(pool, index);
+        *LiveWord(bp, out ulong bit) |= bit;
         Track.Alloc(heap, bp, Geometry.IndexToSize(index));
         return bp;
     }
 
     /// <summary>
-    /// <see cref="Free"/> without the lock and the live bit, for a heap whose owner serialises
+    /// <see cref="Free"/> without the lock, for a heap whose owner serialises
     /// every call that touches it (a runtime's heap: see the comment above).
     /// </summary>
     /// <remarks>
@@ -102,6 +95,7 @@ internal unsafe partial struct Heap
         PoolHeader* pool = (PoolHeader*)((nuint)p & ~(nuint)(Geometry.PoolSize - 1));
         Debug.Assert(pool->Arena->Heap == heap && pool->Count != 0, "FreeOwned: p is not a live block of the heap");
         Track.Free(heap, p, Geometry.IndexToSize(pool->SizeIndex));
+        *LiveWord(p, out ulong bit) &= ~bit;
         ReleaseBlock(heap, pool, p);
     }
 
@@ -114,6 +108,7 @@ internal unsafe partial struct Heap
         if (bp != null)
         {
             heap->BlocksInUse++;
+            *LiveWord(bp, out ulong bit) |= bit;
             Track.Alloc(heap, bp, Geometry.IndexToSize(index));
         }
         return bp;

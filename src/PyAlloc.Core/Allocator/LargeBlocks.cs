@@ -27,6 +27,10 @@ internal static unsafe class LargeBlocks
     private static PointerMap s_blocks;   // block -> usable size
     private static nuint s_bytes;
 
+    /// <summary>fork: held across it (ForkSafety.cs).</summary>
+    internal static void LockForFork() => s_lock.Enter();
+    internal static void UnlockAfterFork() => s_lock.Exit();
+
     /// <summary>Live large blocks.</summary>
     public static nuint Count => s_blocks.Count;
     /// <summary>Their usable bytes.</summary>

@@ -51,6 +51,32 @@ public static unsafe class Pymalloc
     private static AllocatorMode s_requestedMode;
     private static NativeLock s_initLock;
 
+    /// <summary>fork: takes the mode lock, then every process heap's lock (ForkSafety.cs).</summary>
+    internal static void LockForFork()
+    {
+        s_initLock.Enter();
+    }
+
+    /// <summary>fork: releases what <see cref="LockForFork"/> took.</summary>
+    internal static void UnlockAfterFork()
+    {
+        s_initLock.Exit();
+    }
+
+    /// <summary>fork: every process heap's lock, in order (ForkSafety.cs).</summary>
+    internal static void LockHeapsForFork()
+    {
+        for (int i = 0; i < s_heapCount; i++)
+            HeapAt(i)->Lock.Enter();
+    }
+
+    /// <summary>fork: releases what <see cref="LockHeapsForFork"/> took.</summary>
+    internal static void UnlockHeapsAfterFork()
+    {
+        for (int i = 0; i < s_heapCount; i++)
+            HeapAt(i)->Lock.Exit();
+    }
+
     /// <summary>The largest request PyAlloc ever tries to serve: PTRDIFF_MAX.</summary>
     public static nuint MaxRequest => (nuint)nint.MaxValue;
 

@@ -121,6 +121,13 @@ internal static unsafe class ThreadCaches
     private static ThreadCache* s_live;
     private static bool s_cachesServed;           // true once the caches were enabled: tags may exist
 
+    /// <summary>fork: the registry's lock (taken early: it is held around heap locks).</summary>
+    internal static void LockRegistryForFork() => s_registryLock.Enter();
+    internal static void UnlockRegistryAfterFork() => s_registryLock.Exit();
+    /// <summary>fork: the publishing lock (a leaf: taken last, under the arena table's).</summary>
+    internal static void LockPublishForFork() => s_lock.Enter();
+    internal static void UnlockPublishAfterFork() => s_lock.Exit();
+
     /// <summary>Large blocks a thread cache keeps at most (<c>PA__LARGE_SLOTS</c>).</summary>
     public const int LargeSlots = 8;
 

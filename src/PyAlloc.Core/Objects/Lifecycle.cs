@@ -97,6 +97,8 @@ internal static unsafe class Lifecycle
     public static void OnZero(PaObject* o)
     {
         Runtime* rt = o->Type->Runtime;
+        if (rt->Finalizing != null && IsBeingFinalized(rt, o))
+            return; // its finaliser dropped the reference it was lent: CallFinalizerFromDealloc goes on
         GcHead* g = GcHead.Of(o);
         if (g->IsTracked)
             GcList.Untrack(g);
@@ -301,8 +303,30 @@ internal static unsafe class Lifecycle
         FreeMemory(rt, o);
     }
 
+    /* An object whose finaliser runs now (from its dealloc), on the runtime's stack of them
+       (Runtime.Finalizing): a finaliser that drops the reference it was lent brings the
+       count to 0 again, and that second death must not start over (finaliser twice, memory
+       freed under the finaliser's feet). */
+    private struct FinalizingFrame
+    {
+        public PaObject* Object;
+        public FinalizingFrame* Next;
+    }
+
+    private static bool IsBeingFinalized(Runtime* rt, PaObject* o)
+    {
+        for (var f = (FinalizingFrame*)rt->Finalizing; f != null; f = f->Next)
+        {
+            if (f->Object == o)
+                return true;
+        }
+        return false;
+    }
+
     /* Runs a finaliser on a dead object: count 1 and tracked while it runs.
-       Returns false when the finaliser resurrected the object (it stays tracked). */
+       Returns false when the finaliser resurrected the object (it stays tracked).
+       A finaliser that drops the count to 0 itself does not resurrect it, and its object
+       dies once, here (OnZero ignores the nested death). */
     private static bool CallFinalizerFromDealloc(Runtime* rt, PaObject* o, delegate* unmanaged<PaObject*, void> finalizer, bool once)
     {
         GcHead* g = GcHead.Of(o);
@@ -310,12 +334,21 @@ internal static unsafe class Lifecycle
         o->RefCnt = 1;
         if (t->HasGc)
             GcList.Track(rt, g);
-        finalizer(o);
+        FinalizingFrame frame = new() { Object = o, Next = (FinalizingFrame*)rt->Finalizing };
+        rt->Finalizing = &frame;
+        try
+        {
+            finalizer(o);
+        }
+        finally
+        {
+            rt->Finalizing = frame.Next;
+        }
         if (once)
             g->Prev |= GcHead.PrevMaskFinalized; // after the call, as PyObject_CallFinalizer
-        if (--o->RefCnt != 0)
+        if (o->RefCnt != 0 && --o->RefCnt != 0)
             return false;
-        if (t->HasGc)
+        if (g->IsTracked)
             GcList.Untrack(g);
         return true;
     }

@@ -45,6 +45,8 @@ internal unsafe struct Runtime
     public int DeallocDepth;           // the trashcan's nesting
     public GcHead* DeallocLater;       // deferred deallocations, linked through Next
     public bool Freeing;               // inside pa_runtime_free
+    public PointerMap TypeSet;         // TypeObject* -> 1 for every type of this runtime (Validation)
+    public void* Finalizing;           // Lifecycle's stack of objects whose finaliser runs now
 
     /// <summary>A new runtime with GC enabled and thresholds (700, 10, 10); null when out of memory.</summary>
     public static Runtime* Create()
@@ -59,11 +61,12 @@ internal unsafe struct Runtime
             NativeMemory.Free(rt);
             return (Runtime*)Errors.Null("pa_runtime_new: out of memory");
         }
+        rt->Heap->Owner = rt;
         rt->FastHeap = Pymalloc.ObjectPools ? rt->Heap : null;
         GcState.Initialize(&rt->Gc);
         rt->ListType = ListObject.CreateType(rt);
         rt->WeakrefType = WeakrefObject.CreateType(rt);
-        if (rt->ListType == null || rt->WeakrefType == null)
+        if (rt->ListType == null || rt->WeakrefType == null || !Registry.AddRuntime(rt))
         {
             Destroy(rt);
             return (Runtime*)Errors.Null("pa_runtime_new: out of memory");
@@ -74,21 +77,32 @@ internal unsafe struct Runtime
     /// <summary>
     /// pa_runtime_free: a final full collection, then everything goes without deallocs.
     /// </summary>
-    public static void Free(Runtime* rt)
+    /// <remarks>
+    /// Pre: <paramref name="rt"/> is live (<see cref="Validation"/>). Refused (-1, error set)
+    /// while the runtime is inside a collection, a dealloc or a finaliser: a finaliser or a
+    /// callback of its own cannot free the runtime it runs in.
+    /// </remarks>
+    public static int Free(Runtime* rt)
     {
-        rt->Freeing = true;
+        if (rt->Gc.Collecting != 0 || rt->DeallocDepth != 0 || rt->Finalizing != null)
+            return Errors.Fail($"pa_runtime_free: runtime {Errors.Hex(rt)} is running a collection, a dealloc or " +
+                               "a finaliser (the call came from one of its own finalisers or callbacks): refused");
+        rt->Freeing = true;            // Destroy unregisters it: every later call on rt is refused
         Collector.Collect(rt, 2);
         Destroy(rt);
+        return 0;
     }
 
     private static void Destroy(Runtime* rt)
     {
+        Registry.RemoveRuntime(rt);
         // The objects released without dealloc leave tracemalloc too.
         Tracing.Tracemalloc.ForgetWhere(&IsObjectOf, rt);
         GcState.Dispose(&rt->Gc);
         rt->LargeBlocks.ForEach(&FreeLargeBlock, null);
         rt->LargeBlocks.Dispose();
         rt->Weakrefs.Dispose();
+        rt->TypeSet.Dispose();
         for (TypeObject* t = rt->Types; t != null;)
         {
             TypeObject* next = t->NextType;
@@ -117,6 +131,8 @@ internal unsafe struct Runtime
     {
         if (Pymalloc.IsDebug)
             DebugHooks.ForgetObjectBlock(block);
+        else
+            Registry.RemoveLargeBlock(block);
         Libc.Free(block);
     }
 
@@ -151,6 +167,12 @@ internal unsafe struct Runtime
             Libc.Free(p);
             p = null;
         }
+        else if (p != null && !Registry.AddLargeBlock(p, rt))
+        {
+            rt->LargeBlocks.Remove(p);
+            Libc.Free(p);
+            p = null;
+        }
         return p;
     }
 
@@ -171,7 +193,10 @@ internal unsafe struct Runtime
         if (Pymalloc.IsDebug)
             DebugHooks.Free(p, DebugHooks.ObjectDomain(rt), "object free");
         else if (rt->LargeBlocks.Remove(p))
+        {
+            Registry.RemoveLargeBlock(p);
             Libc.Free(p);
+        }
         else
             Fatal.Error($"freeing {Errors.Hex(p)}, which is not a block of this runtime");
     }

@@ -113,6 +113,11 @@ internal unsafe struct TypeObject
                          && t->Traverse == null;
         t->PoolBlock = t->ItemSize == 0 && (nuint)sizeof(GcHead) + t->BasicSize <= Geometry.SmallRequestThreshold
                        && rt->FastHeap != null;
+        if (!Registry.AddType(t) || !rt->TypeSet.Set(t, 1))
+        {
+            Destroy(t);
+            return (TypeObject*)Errors.Null("pa_type_new: out of memory");
+        }
         t->NextType = rt->Types;
         rt->Types = t;
         return t;
@@ -121,6 +126,7 @@ internal unsafe struct TypeObject
     /// <summary>Frees the type's own memory (at pa_runtime_free).</summary>
     public static void Destroy(TypeObject* t)
     {
+        Registry.RemoveType(t);
         NativeMemory.Free(t->Name);
         NativeMemory.Free(t->RefOffsets);
         NativeMemory.Free(t);
@@ -150,7 +156,9 @@ internal unsafe struct TypeObject
                 nuint off = spec->RefOffsets[nOffsets];
                 if (nOffsets >= MaxRefOffsets)
                     return $"ref_offsets is not ended by 0 within {MaxRefOffsets} entries";
-                if (off < header || off + (nuint)sizeof(void*) > spec->BasicSize || off % (nuint)sizeof(void*) != 0)
+                // off > basicsize - 8, not off + 8 > basicsize: the sum wraps for off near SIZE_MAX
+                // (basicsize >= header >= 16, so the difference cannot).
+                if (off < header || off > spec->BasicSize - (nuint)sizeof(void*) || off % (nuint)sizeof(void*) != 0)
                     return $"ref_offsets[{nOffsets}] = {off} is not an aligned pa_object * field inside the object " +
                            $"(after the {header}-byte header, before basicsize {spec->BasicSize})";
                 for (int k = 0; k < nOffsets; k++)

@@ -86,4 +86,25 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "getenv"), SuppressGCTransition]
     public static partial byte* Getenv(byte* name);
+
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0x40, O_TRUNC = 0x200, O_CLOEXEC = 0x80000;
+    public const int SEEK_SET = 0, SEEK_END = 2;
+
+    [LibraryImport(Name, EntryPoint = "open")]
+    public static partial int Open(byte* path, int flags, int mode);
+
+    [LibraryImport(Name, EntryPoint = "read")]
+    public static partial nint Read(int fd, void* buffer, nuint count);
+
+    [LibraryImport(Name, EntryPoint = "lseek")]
+    public static partial long Lseek(int fd, long offset, int whence);
+
+    [LibraryImport(Name, EntryPoint = "close")]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Name, EntryPoint = "ferror")]
+    public static partial int Ferror(void* stream);
+
+    /// <summary>The calling thread's errno.</summary>
+    public static int Errno => *ErrnoLocation();
 }

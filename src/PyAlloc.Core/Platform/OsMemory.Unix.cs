@@ -34,11 +34,43 @@ internal static unsafe class OsMemory
     }
 
     /// <summary>Maps <paramref name="size"/> zeroed, page-aligned bytes; null on failure.</summary>
+    /// <remarks>
+    /// Fault injection (tests): with PYALLOC_FAIL_MAP_AT=N in the environment when the library
+    /// first maps memory, the N-th call (1-based) and every later one fail as an mmap refused
+    /// with ENOMEM would: memory runs out at that point, in the manner of Lua's test allocator.
+    /// </remarks>
     public static byte* Map(nuint size)
     {
+        if (FailThisMap())
+        {
+            SetErrno(Libc.ENOMEM);
+            return null;
+        }
         void* p = Libc.Mmap(null, size, Libc.PROT_READ | Libc.PROT_WRITE,
                             Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS, -1, 0);
         return p == Libc.MAP_FAILED ? null : (byte*)p;
+    }
+
+    private static long s_failAt = -1;   // -1: not read yet; 0: no injection; N: fail from the N-th map on
+    private static long s_maps;
+
+    private static bool FailThisMap()
+    {
+        long at = System.Threading.Volatile.Read(ref s_failAt);
+        if (at < 0)
+            at = ReadFailAt();
+        return at != 0 && System.Threading.Interlocked.Increment(ref s_maps) >= at;
+    }
+
+    private static long ReadFailAt()
+    {
+        byte* v = Libc.Getenv((byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference("PYALLOC_FAIL_MAP_AT"u8)));
+        long n = 0;
+        for (int i = 0; v != null && v[i] >= (byte)'0' && v[i] <= (byte)'9' && i < 12; i++)
+            n = n * 10 + (v[i] - (byte)'0');
+        System.Threading.Volatile.Write(ref s_failAt, n);
+        return n;
     }
 
     /// <summary>Returns a mapping made by <see cref="Map"/> or <see cref="MapAligned"/> to the OS.</summary>

@@ -113,7 +113,9 @@ internal static unsafe class Errors
     {
         try
         {
-            Set($"{function}: internal error: {e.GetType().Name}: {e.Message}");
+            // Not e.Message: NativeAOT strips .NET's resource strings, so it is a resource key
+            // ("Arg_OverflowException"), not a sentence.
+            Set($"{function}: internal error: {e.GetType().Name} (a bug in PyAlloc; please report it)");
         }
         catch
         {

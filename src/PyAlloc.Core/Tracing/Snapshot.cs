@@ -427,73 +427,67 @@ internal sealed unsafe class Snapshot : IDisposable
             ulong hash = Fnv1a(body.GetBuffer().AsSpan(0, (int)body.Length));
             w.Write(hash);
             w.Flush();
-            File.WriteAllBytes(path, body.ToArray());
-            return true;
+            return WriteFile(path, body.GetBuffer().AsSpan(0, (int)body.Length));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (ArgumentException e)
         {
-            Errors.Set($"pa_snapshot_dump: cannot write '{path}': {e.Message}");
+            Errors.Set($"pa_snapshot_dump: cannot write '{path}': the snapshot is too large to write ({e.GetType().Name})");
             return false;
         }
     }
 
+    /* The whole file, through the C library (OsFiles): a failure says what the OS said. */
+    private static bool WriteFile(string path, ReadOnlySpan<byte> bytes)
+    {
+        int fd = Platform.OsFiles.OpenWrite(path, out string? error);
+        if (fd < 0)
+        {
+            Errors.Set($"pa_snapshot_dump: cannot create '{path}': {error}");
+            return false;
+        }
+        bool written = Platform.OsFiles.WriteFully(fd, bytes, out error);
+        bool closed = Platform.OsFiles.Close(fd, out string? closeError);
+        if (written && closed)
+            return true;
+        Errors.Set($"pa_snapshot_dump: cannot write '{path}': {error ?? closeError}");
+        return false;
+    }
+
+    /// <summary>The largest snapshot file <see cref="Load"/> reads: 1 GiB.</summary>
+    public const long MaxFileBytes = 1L << 30;
+
     /// <summary>Reads a snapshot written by <see cref="Dump"/>; null with the error set.</summary>
+    /// <remarks>
+    /// The file is checked completely before the snapshot is built (SnapshotFile.cs): the magic and
+    /// version from its first 16 bytes before anything else is read (so /dev/zero or a big foreign
+    /// file is refused at once), its size against <see cref="MaxFileBytes"/> before the rest is read
+    /// into one array of that size, the checksum, then every count against the bytes left before
+    /// anything is allocated for it, and every field's range. The message names the field.
+    /// </remarks>
     public static Snapshot? Load(string path)
     {
-        byte[] data;
-        try
+        byte[]? data = SnapshotFile.Read(path, FileMagic, FileVersion, out string? problem);
+        if (data == null)
         {
-            data = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            Errors.Set($"pa_snapshot_load: cannot read '{path}': {e.Message}");
+            Errors.Set($"pa_snapshot_load: '{path}': {problem}");
             return null;
         }
-        if (data.Length < 16 || BitConverter.ToUInt64(data, 0) != FileMagic)
-            return LoadError(path, "not a PyAlloc snapshot file (no SNABSNAP magic)");
-        uint version = BitConverter.ToUInt32(data, 8);
-        if (version != FileVersion)
-            return LoadError(path, $"snapshot file version {version}; this PyAlloc reads version {FileVersion}");
         if (data.Length < 24 || Fnv1a(data.AsSpan(0, data.Length - 8)) != BitConverter.ToUInt64(data, data.Length - 8))
             return LoadError(path, "the file is truncated or damaged (checksum mismatch)");
-        var snapshot = new Snapshot();
-        try
-        {
-            var r = new BinaryReader(new MemoryStream(data, 12, data.Length - 20), Encoding.UTF8);
-            snapshot.TracebackLimit = (int)r.ReadUInt32();
-            var names = new string[r.ReadUInt32()];
-            for (int i = 0; i < names.Length; i++)
-                names[i] = FileNames.Decode(r.ReadBytes(checked((int)r.ReadUInt32())));
-            var byContent = new Dictionary<string, int>();
-            int tracebackCount = checked((int)r.ReadUInt32());
-            var indexOf = new int[tracebackCount];
-            for (int t = 0; t < tracebackCount; t++)
-            {
-                var frames = new (string, int)[checked((int)r.ReadUInt32())];
-                for (int f = 0; f < frames.Length; f++)
-                    frames[f] = (names[r.ReadUInt32()], r.ReadInt32());
-                indexOf[t] = snapshot.InternTraceback(frames, byContent);
-            }
-            ulong traceCount = r.ReadUInt64();
-            if (traceCount > (ulong)data.Length)
-                throw new InvalidDataException("trace count larger than the file");
-            snapshot._sizes = new nuint[traceCount];
-            snapshot._tracebackOf = new int[traceCount];
-            for (ulong i = 0; i < traceCount; i++)
-            {
-                snapshot._sizes[i] = (nuint)r.ReadUInt64();
-                snapshot._tracebackOf[i] = indexOf[r.ReadUInt32()];
-            }
-            if (r.BaseStream.Position != r.BaseStream.Length)
-                throw new InvalidDataException("bytes left after the traces");
-            return snapshot;
-        }
-        catch (Exception e) when (e is EndOfStreamException or IndexOutOfRangeException or OverflowException or InvalidDataException)
-        {
-            snapshot.Dispose();
-            return LoadError(path, $"the file's contents are inconsistent ({e.Message})");
-        }
+        var parsed = new SnapshotFile.Contents();
+        problem = SnapshotFile.Parse(data.AsSpan(12, data.Length - 20), Tracemalloc.MaxFrames, ref parsed);
+        if (problem != null)
+            return LoadError(path, problem);
+        var snapshot = new Snapshot { TracebackLimit = parsed.TracebackLimit };
+        var byContent = new Dictionary<string, int>();
+        var indexOf = new int[parsed.Tracebacks.Length];
+        for (int t = 0; t < indexOf.Length; t++)
+            indexOf[t] = snapshot.InternTraceback(parsed.Tracebacks[t], byContent);
+        snapshot._sizes = parsed.Sizes;
+        snapshot._tracebackOf = new int[parsed.TracebackOf.Length];
+        for (int i = 0; i < parsed.TracebackOf.Length; i++)
+            snapshot._tracebackOf[i] = indexOf[parsed.TracebackOf[i]];
+        return snapshot;
     }
 
     private static Snapshot? LoadError(string path, string why)

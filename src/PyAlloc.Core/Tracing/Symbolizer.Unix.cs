@@ -28,6 +28,10 @@ internal static unsafe class Symbolizer
     private static string? s_addr2line;
     private static bool s_searched;
 
+    /// <summary>fork: the cache's monitor, held across it (ForkSafety.cs).</summary>
+    internal static void LockForFork() => System.Threading.Monitor.Enter(s_gate);
+    internal static void UnlockAfterFork() => System.Threading.Monitor.Exit(s_gate);
+
     /// <summary>The frames of a traceback as values, most recent first.</summary>
     /// <remarks>A named frame's file must still be valid (the caller's string, which must outlive tracing).</remarks>
     public static (string File, int Line)[] Describe(TraceFrame[] frames)

@@ -41,6 +41,10 @@ internal static unsafe class Traced
                 Tracemalloc.OnAlloc(r, n, in SiteOrUnknown(site));
             return r;
         }
+        // Under the debug hooks, a bad or damaged block is reported while its trace is still
+        // there (the report shows where it was allocated), and left as it is.
+        if (Pymalloc.IsDebug && !DebugHooks.CheckBeforeRealloc(p))
+            return null;
         // The old trace goes before the block can be released: once realloc moves it,
         // another thread may be handed p and trace it, and that trace must survive.
         uint generation = Tracemalloc.Generation;

@@ -51,6 +51,10 @@ internal static unsafe class Tracemalloc
     private static nuint s_current, s_peak;
     private static Traceback* s_unknown;      // the traceback of allocations with no site
 
+    /// <summary>fork: held across it (ForkSafety.cs).</summary>
+    internal static void LockForFork() => s_lock.Enter();
+    internal static void UnlockAfterFork() => s_lock.Exit();
+
     /// <summary>The address the C entry points read to know whether (and how deep) to trace.</summary>
     public static int* Flag
     {

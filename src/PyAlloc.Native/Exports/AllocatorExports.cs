@@ -84,10 +84,11 @@ internal static unsafe class AllocatorExports
             byte[] text = System.Text.Encoding.UTF8.GetBytes(Pymalloc.GetStats().Format());
             fixed (byte* t = text)
             {
-                if (Libc.Fwrite(t, 1, (nuint)text.Length, file) != (nuint)text.Length)
-                    return Errors.Fail("pa_print_malloc_stats: the write failed");
+                // A FILE buffers: a full disk may only show at the flush (or in ferror).
+                if (Libc.Fwrite(t, 1, (nuint)text.Length, file) != (nuint)text.Length
+                    || Libc.Fflush(file) != 0 || Libc.Ferror(file) != 0)
+                    return Errors.Fail($"pa_print_malloc_stats: the write failed: {OsFiles.LastOsError()}");
             }
-            Libc.Fflush(file);
             return 0;
         }
         catch (Exception e)

@@ -12,8 +12,8 @@ internal static unsafe class GcExports
     [UnmanagedCallersOnly(EntryPoint = "pa_gc_collect")]
     public static nint Collect(Runtime* rt, int generation)
     {
-        if (rt == null)
-            return Errors.Fail("pa_gc_collect: rt is NULL");
+        if (!Check("pa_gc_collect", rt))
+            return -1;
         try { return GcModule.Collect(rt, generation); }
         catch (Exception e) { Errors.SetInternal("pa_gc_collect", e); return -1; }
     }
@@ -82,7 +82,7 @@ internal static unsafe class GcExports
     [UnmanagedCallersOnly(EntryPoint = "pa_gc_get_referrers")]
     public static nuint GetReferrers(Runtime* rt, PaObject* target, PaObject** output, nuint cap)
     {
-        if (!Check("pa_gc_get_referrers", rt) || !CheckObject("pa_gc_get_referrers", target))
+        if (!Check("pa_gc_get_referrers", rt) || !Validation.CheckObjectOf(target, rt, "pa_gc_get_referrers", "the object"))
             return nuint.MaxValue;
         try { return GcModule.GetReferrers(rt, target, output, cap); }
         catch (Exception e) { Errors.SetInternal("pa_gc_get_referrers", e); return nuint.MaxValue; }
@@ -172,13 +172,7 @@ internal static unsafe class GcExports
     public static int RemoveCallback(Runtime* rt, void* callback, void* user) =>
         Check("pa_gc_remove_callback", rt) ? GcModule.RemoveCallback(rt, callback, user) : -1;
 
-    private static bool Check(string caller, Runtime* rt)
-    {
-        if (rt != null)
-            return true;
-        Errors.Set($"{caller}: rt is NULL");
-        return false;
-    }
+    private static bool Check(string caller, Runtime* rt) => Validation.CheckRuntime(rt, caller);
 
     private static bool CheckOut(string caller, void* output)
     {
@@ -188,11 +182,5 @@ internal static unsafe class GcExports
         return false;
     }
 
-    private static bool CheckObject(string caller, PaObject* o)
-    {
-        if (o != null)
-            return true;
-        Errors.Set($"{caller}: the object is NULL");
-        return false;
-    }
+    private static bool CheckObject(string caller, PaObject* o) => Validation.CheckObject(o, caller);
 }

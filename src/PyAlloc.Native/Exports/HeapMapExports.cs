@@ -12,11 +12,8 @@ internal static unsafe class HeapMapExports
     [UnmanagedCallersOnly(EntryPoint = "pa_runtime_pool_map")]
     public static nuint RuntimePoolMap(Runtime* rt, PoolInfo* output, nuint cap)
     {
-        if (rt == null)
-        {
-            Errors.Set("pa_runtime_pool_map: rt is NULL");
+        if (!PyAlloc.Core.Objects.Validation.CheckRuntime(rt, "pa_runtime_pool_map"))
             return nuint.MaxValue;
-        }
         if (output == null && cap != 0)
         {
             Errors.Set("pa_runtime_pool_map: out is NULL but cap is not 0");

@@ -13,8 +13,8 @@ internal static unsafe class ListExports
     [UnmanagedCallersOnly(EntryPoint = "pa__list_new")]
     public static PaObject* ListNew(Runtime* rt, AllocationSite* site)
     {
-        if (rt == null)
-            return (PaObject*)Errors.Null("pa_list_new: rt is NULL");
+        if (!Validation.CheckRuntime(rt, "pa_list_new"))
+            return null;
         try { return Traced.NewObject(rt->ListType, 0, "pa_list_new", site); }
         catch (Exception e) { Errors.SetInternal("pa_list_new", e); return null; }
     }
@@ -22,7 +22,7 @@ internal static unsafe class ListExports
     [UnmanagedCallersOnly(EntryPoint = "pa_list_append")]
     public static int ListAppend(PaObject* list, PaObject* item)
     {
-        if (!CheckList("pa_list_append", list) || !CheckItem("pa_list_append", item))
+        if (!CheckList("pa_list_append", list) || !CheckItem("pa_list_append", list, item))
             return -1;
         try { return ListObject.Append(list, item); }
         catch (Exception e) { Errors.SetInternal("pa_list_append", e); return -1; }
@@ -39,7 +39,7 @@ internal static unsafe class ListExports
     [UnmanagedCallersOnly(EntryPoint = "pa_list_set")]
     public static int ListSet(PaObject* list, nuint i, PaObject* item)
     {
-        if (!CheckList("pa_list_set", list) || !CheckIndex("pa_list_set", list, i) || !CheckItem("pa_list_set", item))
+        if (!CheckList("pa_list_set", list) || !CheckIndex("pa_list_set", list, i) || !CheckItem("pa_list_set", list, item))
             return -1;
         try { ListObject.Set(list, (nint)i, item); return 0; }
         catch (Exception e) { Errors.SetInternal("pa_list_set", e); return -1; }
@@ -59,26 +59,22 @@ internal static unsafe class ListExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_list_check")]
-    public static int ListCheck(PaObject* o) => ListObject.Check(o) ? 1 : 0;
+    public static int ListCheck(PaObject* o) => Validation.CheckObject(o, "pa_list_check") && ListObject.Check(o) ? 1 : 0;
 
     private static bool CheckList(string caller, PaObject* list)
     {
-        if (list == null)
-            Errors.Set($"{caller}: list is NULL");
-        else if (!ListObject.Check(list))
+        if (!Validation.CheckObject(list, caller, "list"))
+            return false;
+        if (!ListObject.Check(list))
             Errors.Set($"{caller}: expected a list, got a '{Lifecycle.NameOf(list->Type)}'");
         else
             return true;
         return false;
     }
 
-    private static bool CheckItem(string caller, PaObject* item)
-    {
-        if (item != null)
-            return true;
-        Errors.Set($"{caller}: item is NULL");
-        return false;
-    }
+    /* Pre: list is a live list.  item must be a live object of the list's runtime. */
+    private static bool CheckItem(string caller, PaObject* list, PaObject* item) =>
+        Validation.CheckObjectOf(item, list->Type->Runtime, caller, "item");
 
     private static bool CheckIndex(string caller, PaObject* list, nuint i)
     {

@@ -20,7 +20,7 @@ internal static unsafe class ObjectExports
     [UnmanagedCallersOnly(EntryPoint = "pa_runtime_free")]
     public static void RuntimeFree(Runtime* rt)
     {
-        if (rt == null)
+        if (rt == null || !Validation.CheckRuntime(rt, "pa_runtime_free"))
             return;
         try { Runtime.Free(rt); }
         catch (Exception e) { Errors.SetInternal("pa_runtime_free", e); }
@@ -29,23 +29,23 @@ internal static unsafe class ObjectExports
     [UnmanagedCallersOnly(EntryPoint = "pa_type_new")]
     public static TypeObject* TypeNew(Runtime* rt, TypeSpec* spec)
     {
-        if (rt == null)
-            return (TypeObject*)Errors.Null("pa_type_new: rt is NULL");
+        if (!Validation.CheckRuntime(rt, "pa_type_new"))
+            return null;
         try { return TypeObject.Create(rt, spec, TypeKind.User); }
         catch (Exception e) { Errors.SetInternal("pa_type_new", e); return null; }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_type_name")]
     public static byte* TypeName(TypeObject* t) =>
-        t != null ? t->Name : (byte*)Errors.Null("pa_type_name: t is NULL");
+        Validation.CheckType(t, "pa_type_name") ? t->Name : null;
 
     /// <summary>pa_object_new(_var)(_at) through native/entry.</summary>
     [UnmanagedCallersOnly(EntryPoint = "pa__object_new")]
     public static PaObject* ObjectNew(TypeObject* t, nuint nitems, int variable, AllocationSite* site)
     {
         string caller = variable != 0 ? "pa_object_new_var" : "pa_object_new";
-        if (t == null)
-            return (PaObject*)Errors.Null($"{caller}: t is NULL");
+        if (!Validation.CheckType(t, caller))
+            return null;
         if (variable != 0 && !t->IsVariableSized)
             return (PaObject*)Errors.Null($"{caller}: type '{Lifecycle.NameOf(t)}' has itemsize 0");
         try { return Traced.NewObject(t, nitems, caller, site); }
@@ -54,20 +54,26 @@ internal static unsafe class ObjectExports
 
     [UnmanagedCallersOnly(EntryPoint = "pa_object_runtime")]
     public static Runtime* ObjectRuntime(PaObject* o) =>
-        o != null ? o->Type->Runtime : (Runtime*)Errors.Null("pa_object_runtime: o is NULL");
+        Validation.CheckObject(o, "pa_object_runtime", "o") ? o->Type->Runtime : null;
 
     [UnmanagedCallersOnly(EntryPoint = "pa_object_make_immortal")]
     public static void MakeImmortal(PaObject* o)
     {
-        if (o == null)
-            Errors.Set("pa_object_make_immortal: o is NULL");
-        else
+        if (Validation.CheckObject(o, "pa_object_make_immortal", "o"))
             o->RefCnt = RefCount.Immortal;
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__dealloc")]
     public static void DeallocAtZero(PaObject* o)
     {
+        if (!Validation.CheckObject(o, "pa_decref (pa__dealloc)", "o"))
+            return;
+        if (o->RefCnt != 0)
+        {
+            Errors.Set($"pa__dealloc: object {Errors.Hex(o)} has count {o->RefCnt}, not 0: it is alive, refused " +
+                       "(pa__dealloc is for pa_decref only)");
+            return;
+        }
         try { Lifecycle.OnZero(o); }
         catch (Exception e) { Errors.SetInternal("pa_decref", e); }
     }
@@ -75,11 +81,8 @@ internal static unsafe class ObjectExports
     [UnmanagedCallersOnly(EntryPoint = "pa_count_objects_by_type")]
     public static nuint CountObjectsByType(Runtime* rt, TypeCount* output, nuint cap)
     {
-        if (rt == null)
-        {
-            Errors.Set("pa_count_objects_by_type: rt is NULL");
+        if (!Validation.CheckRuntime(rt, "pa_count_objects_by_type"))
             return nuint.MaxValue;
-        }
         if (output == null && cap != 0)
         {
             Errors.Set("pa_count_objects_by_type: out is NULL but cap is not 0");
@@ -90,5 +93,11 @@ internal static unsafe class ObjectExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__refcnt_error")]
-    public static void RefcntError(PaObject* o) => Lifecycle.NegativeRefcount(o);
+    public static void RefcntError(PaObject* o)
+    {
+        if (!Validation.CheckObject(o, "pa__refcnt_error", "o"))
+            return;
+        try { Lifecycle.NegativeRefcount(o); }
+        catch (Exception e) { Errors.SetInternal("pa__refcnt_error", e); }
+    }
 }

@@ -76,6 +76,11 @@ internal static unsafe class TracingExports
     {
         if (handle == 0)
             return;
+        if (!SnapshotHandles.Remove(handle))
+        {
+            Errors.Set($"pa_snapshot_free: {Errors.Hex((void*)handle)} is not a live snapshot (freed already, or never one)");
+            return;
+        }
         GCHandle h = GCHandle.FromIntPtr(handle);
         (h.Target as Snapshot)?.Dispose();
         h.Free();
@@ -194,13 +199,22 @@ internal static unsafe class TracingExports
         return bytes.Length;
     }
 
-    private static nint Handle(Snapshot? s) => s == null ? 0 : GCHandle.ToIntPtr(GCHandle.Alloc(s));
+    private static nint Handle(Snapshot? s)
+    {
+        if (s == null)
+            return 0;
+        nint handle = GCHandle.ToIntPtr(GCHandle.Alloc(s));
+        SnapshotHandles.Add(handle);
+        return handle;
+    }
 
     private static Snapshot? Of(nint handle, string caller)
     {
-        if (handle != 0 && GCHandle.FromIntPtr(handle).Target is Snapshot s)
+        if (handle != 0 && SnapshotHandles.IsLive(handle) && GCHandle.FromIntPtr(handle).Target is Snapshot s)
             return s;
-        Errors.Set($"{caller}: the snapshot is NULL");
+        Errors.Set(handle == 0
+            ? $"{caller}: the snapshot is NULL"
+            : $"{caller}: {Errors.Hex((void*)handle)} is not a live snapshot (freed already, or never one)");
         return null;
     }
 

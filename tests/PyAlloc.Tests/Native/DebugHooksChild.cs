@@ -164,6 +164,18 @@ internal static unsafe class DebugHooksChild
         });
 
         Step("check-null", () => PyMemory.CheckBlock(null).ToString());
+
+        Step("traced-realloc", () =>
+        {
+            Tracemalloc.Start(1);
+            byte* p = (byte*)PyMemory.Alloc(24);
+            p[24] = 0;
+            void* q = PyMemory.Realloc(p, 100); // refused: reported with where p was allocated
+            p[24] = 0xFD;
+            PyMemory.Free(p);
+            Tracemalloc.Stop();
+            return Hex(q);
+        });
     }
 
     /* Runs one step and prints it for the parent. */

@@ -70,6 +70,17 @@ public sealed unsafe class DebugHooksTests
     private static void AssertEnds(StepResult step, string function, string reason) =>
         Assert.That(Lines(step.Report)[^1], Is.EqualTo($"Fatal PyAlloc error: {function}: {reason}"), step.Report);
 
+    [TestCase("debug")]
+    [TestCase("malloc_debug")]
+    public void ReallocOfADamagedTracedBlock_ReportsWhereItWasAllocated(string mode)
+    {
+        StepResult step = Steps(mode)["traced-realloc"];
+        Assert.That(step.Result, Is.EqualTo("(nil)"), "refused");
+        Assert.That(step.Report, Does.Contain("Memory block allocated at (most recent call first):"));
+        Assert.That(step.Report, Does.Not.Contain("Enable tracemalloc"));
+        AssertEnds(step, "pa_realloc", "bad trailing pad byte");
+    }
+
     [TestCase("debug", "Debug")]
     [TestCase("malloc_debug", "MallocDebug")]
     public void Mode_IsTheDebugModeAskedFor(string mode, string expected) =>

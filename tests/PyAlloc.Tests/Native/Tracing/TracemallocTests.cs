@@ -406,11 +406,33 @@ public sealed unsafe class TracemallocTests : RuntimeFixture
             File.WriteAllText(bad, "script.py:5: size=7813 KiB, count=1001, average=8.0 KiB\n");
             Assert.That(Assert.Throws<PyAllocException>(() => TraceSnapshot.Load(bad))!.Message, Does.Contain("not a PyAlloc snapshot"));
             string missing = Path.Combine(dir, "missing.bin");
-            Assert.That(Assert.Throws<PyAllocException>(() => TraceSnapshot.Load(missing))!.Message, Does.Contain(missing));
+            Assert.That(Assert.Throws<PyAllocException>(() => TraceSnapshot.Load(missing))!.Message,
+                Does.Contain(missing).And.Contain("No such file or directory (errno 2)"), "a sentence from errno, not a .NET resource key");
+            Assert.That(Assert.Throws<PyAllocException>(() => TraceSnapshot.Load("/dev/zero"))!.Message, Does.Contain("not a PyAlloc snapshot"));
+            Assert.That(Assert.Throws<PyAllocException>(() => TraceSnapshot.Load(dir))!.Message, Does.Contain("Is a directory (errno 21)"));
+            // A 0-frame traceback with a right checksum (issue 13): refused, naming the field.
+            Tracemalloc.Start(2);
+            At(300, FileA, 1);
+            using (TraceSnapshot s = Tracemalloc.TakeSnapshot())
+                s.Dump(path);
+            byte[] crafted = File.ReadAllBytes(path);
+            int at = 20;                                          // after magic, version, limit, string count
+            for (uint i = 0, names = BitConverter.ToUInt32(crafted, 16); i < names; i++)
+                at += 4 + (int)BitConverter.ToUInt32(crafted, at);
+            at += 4;                                              // the traceback count; then the first frame count
+            BitConverter.GetBytes(0u).CopyTo(crafted, at);
+            ulong h = 0xCBF29CE484222325UL;
+            for (int i = 0; i < crafted.Length - 8; i++)
+                h = (h ^ crafted[i]) * 0x100000001B3UL;
+            BitConverter.GetBytes(h).CopyTo(crafted, crafted.Length - 8);
+            File.WriteAllBytes(bad, crafted);
+            Assert.That(Assert.Throws<PyAllocException>(() => TraceSnapshot.Load(bad))!.Message, Does.Contain("traceback 0 has 0 frames"));
             Tracemalloc.Start();
             using TraceSnapshot empty = Tracemalloc.TakeSnapshot();
             string unwritable = Path.Combine(dir, "no-such-dir", "x.bin");
-            Assert.That(Assert.Throws<PyAllocException>(() => empty.Dump(unwritable))!.Message, Does.Contain(unwritable));
+            Assert.That(Assert.Throws<PyAllocException>(() => empty.Dump(unwritable))!.Message,
+                Does.Contain(unwritable).And.Contain("No such file or directory (errno 2)"));
+            Assert.That(Assert.Throws<PyAllocException>(() => empty.Dump("/dev/full"))!.Message, Does.Contain("No space left on device (errno 28)"));
         }
         finally
         {
