@@ -438,6 +438,7 @@ public static unsafe class Pymalloc
             AllocatorMode mode = s_requestedMode != AllocatorMode.Unset ? s_requestedMode : ModeFromEnvironment();
             Heap.ArenaDecayMs = ArenaDecayFromEnvironment(Heap.ArenaDecayMs);
             Track.Initialize();
+            Gc.GcNative.Initialize();
             if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
             {
                 int count = mode == AllocatorMode.Pymalloc ? ThreadHeaps : 1;

@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Weakref;
@@ -273,7 +274,8 @@ internal static unsafe class Collector
         for (GcHead* g = (GcHead*)containers->Next; g != containers; g = (GcHead*)g->Next)
         {
             var visitor = new DecrefVisitor { Parent = GcHead.ObjectOf(g) };
-            Traverse.Visit(GcHead.ObjectOf(g), ref visitor);
+            if (Traverse.Visit(GcHead.ObjectOf(g), ref visitor) != 0 && visitor.Bad != null)
+                DecrefVisitor.RefcountTooSmall(visitor.Bad, visitor.Parent); // found by the C procedure
         }
     }
 
@@ -521,10 +523,14 @@ internal static unsafe class Collector
 
     // ------------------------------------------------------------ visitors
 
-    /* visit_decref: a young object refers to this one: one external reference fewer. */
-    private struct DecrefVisitor : IVisitor
+    /* visit_decref: a young object refers to this one: one external reference fewer.
+       Layout: pa__decref_arg (native/entry/gc_visit.h).  Bad: set by the C procedure, which
+       cannot report (it must not enter managed code), when a count would go below zero. */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct DecrefVisitor : IVisitor
     {
         public PaObject* Parent;
+        public PaObject* Bad;
 
         public int Visit(PaObject* op)
         {
@@ -540,7 +546,7 @@ internal static unsafe class Collector
 
         /* Out of line, so that Visit stays small enough to inline into the traversal. */
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void RefcountTooSmall(PaObject* op, PaObject* parent) =>
+        public static void RefcountTooSmall(PaObject* op, PaObject* parent) =>
             GcFatal(op, $"refcount is too small (referenced by {Errors.Hex(parent)} " +
                         $"of type '{Lifecycle.NameOf(parent->Type)}' more often than its count says)");
 
@@ -548,10 +554,14 @@ internal static unsafe class Collector
 
         [System.Runtime.InteropServices.UnmanagedCallersOnly]
         private static int VisitFromC(PaObject* op, void* arg) => op == null ? 0 : ((DecrefVisitor*)arg)->Visit(op);
+
+        public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => GcNative.Decref;
     }
 
-    /* visit_reachable: op is referred to by a reachable object, so it is reachable. */
-    private struct ReachableVisitor : IVisitor
+    /* visit_reachable: op is referred to by a reachable object, so it is reachable.
+       Layout: pa__reachable_arg (native/entry/gc_visit.h). */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct ReachableVisitor : IVisitor
     {
         public GcHead* Young;
 
@@ -586,10 +596,14 @@ internal static unsafe class Collector
 
         [System.Runtime.InteropServices.UnmanagedCallersOnly]
         private static int VisitFromC(PaObject* op, void* arg) => op == null ? 0 : ((ReachableVisitor*)arg)->Visit(op);
+
+        public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => GcNative.Reachable;
     }
 
-    /* visit_move: an object in unreachable reached from finalizers joins them. */
-    private struct MoveVisitor : IVisitor
+    /* visit_move: an object in unreachable reached from finalizers joins them.
+       Layout: pa__move_arg (native/entry/gc_visit.h). */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct MoveVisitor : IVisitor
     {
         public GcHead* To;
 
@@ -608,6 +622,8 @@ internal static unsafe class Collector
 
         [System.Runtime.InteropServices.UnmanagedCallersOnly]
         private static int VisitFromC(PaObject* op, void* arg) => op == null ? 0 : ((MoveVisitor*)arg)->Visit(op);
+
+        public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => GcNative.Move;
     }
 
     // --------------------------------------------------------------- debug
