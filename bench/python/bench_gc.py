@@ -4,13 +4,18 @@ The twin of bench_gc's node and tnode (a C type with ref_offsets, a C type with
 a traverse callback) is a class with __slots__ = ("a", "b"): the full-trav row
 is the full row's figure again.  Lists are lists.  The interpreter's own
 objects are frozen first (gc.freeze()), so that collections see only the
-workload's objects, as in PyAlloc's fresh runtime.
+workload's objects, as in PyAlloc's fresh runtime.  For the same reason each
+run of each workload is a fresh interpreter (a child process): a second run
+in the same interpreter finds the memory the first one freed scattered over
+its free lists and its full collection is up to 3x slower, while each
+PyAlloc run gets a fresh runtime.
 
 usage: python3 bench_gc.py [--objects N] [--runs R] [--workload NAME]
 """
 import argparse
 import gc
 import random
+import subprocess
 import sys
 import time
 
@@ -154,37 +159,57 @@ def row(name, t):
     print(f"{name} {t[0]:.2f} {t[len(t) // 2]:.2f} {t[-1]:.2f}", flush=True)
 
 
+WORKLOADS = {
+    "full": lambda n: full(n, new_node, link_node),
+    "full-list": lambda n: full(n, new_list, link_list),
+    "cycles": lambda n: cycles(n, new_node, link_node),
+    "cycles-list": lambda n: cycles(n, new_list, link_list),
+    "chain": lambda n: chain(n, new_node, link_node),
+    "chain-list": lambda n: chain(n, new_list, link_list),
+    "pyramid": run_pyramid,
+    "rings": run_rings,
+}
+PAUSE_ROWS = ("pause-p50", "pause-p99", "pause-max", "pause-total")
+
+
+def one_run(name, n):
+    """The figures of one run of workload name in a fresh interpreter."""
+    out = subprocess.run([sys.executable, __file__, "--objects", str(n), "--child", name],
+                         check=True, capture_output=True, text=True).stdout
+    return [float(v) for v in out.split()]
+
+
+def child(name, n):
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    figures = pause_run(n) if name == "pause" else (WORKLOADS[name](n),)
+    print(" ".join(f"{v:.2f}" for v in figures))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--objects", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workload")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    gc.collect()
-    gc.freeze()
-    gc.disable()
     n = args.objects
-    workloads = (
-        ("full", lambda: full(n, new_node, link_node)),
-        ("full-list", lambda: full(n, new_list, link_list)),
-        ("cycles", lambda: cycles(n, new_node, link_node)),
-        ("cycles-list", lambda: cycles(n, new_list, link_list)),
-        ("chain", lambda: chain(n, new_node, link_node)),
-        ("chain-list", lambda: chain(n, new_list, link_list)),
-        ("pyramid", lambda: run_pyramid(n)),
-        ("rings", lambda: run_rings(n)),
-    )
-    for name, fn in workloads:
-        if args.workload and args.workload != name and not (name == "full" and args.workload == "full-trav"):
+    if args.child:
+        child(args.child, n)
+        return
+    for name in WORKLOADS:
+        wanted = args.workload in (None, name) or (name == "full" and args.workload == "full-trav")
+        if not wanted:
             continue
-        t = [fn() for _ in range(args.runs)]
-        if not args.workload or args.workload == name:
+        t = [one_run(name, n)[0] for _ in range(args.runs)]
+        if args.workload in (None, name):
             row(name, t)
         if name == "full" and args.workload in (None, "full-trav"):
-            row("full-trav", t)
-    if not args.workload or args.workload == "pause":
-        runs = [pause_run(n) for _ in range(args.runs)]
-        for m, name in enumerate(("pause-p50", "pause-p99", "pause-max", "pause-total")):
+            row("full-trav", t)   # the twin of both node kinds is the same class
+    if args.workload in (None, "pause"):
+        runs = [one_run("pause", n) for _ in range(args.runs)]
+        for m, name in enumerate(PAUSE_ROWS):
             row(name, [r[m] for r in runs])
     print(f"# {sys.version.split()[0]}", file=sys.stderr)
 
