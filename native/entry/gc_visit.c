@@ -71,6 +71,57 @@ PA_LOCAL int pa__gc_visit_decref(pa_object *op, void *arg)
     return 0;
 }
 
+/* One deferred decrement: as pa__gc_visit_decref, the failure recorded in ring. */
+static inline int ring_apply(pa__decref_ring *ring, pa_object *op, pa_object *from)
+{
+    pa__gc_head *g = head_of(op);
+    if (is_collecting(g)) {
+        if (get_refs(g) <= 0) {
+            ring->bad = op;
+            ring->bad_parent = from;
+            return 1;
+        }
+        g->prev -= (uintptr_t)1 << PA__PREV_SHIFT;
+    }
+    return 0;
+}
+
+/* visit_decref, deferred (pa__decref_ring): prefetch op's head, queue it, and
+   make the decrement queued PA__DECREF_RING visits ago. */
+PA_LOCAL int pa__gc_visit_decref_ring(pa_object *op, void *arg)
+{
+    if (op == NULL)
+        return 0;
+    pa__decref_ring *ring = arg;
+    __builtin_prefetch(head_of(op), 1);
+    if (ring->count == PA__DECREF_RING) {
+        size_t h = ring->head;
+        ring->head = (h + 1) % PA__DECREF_RING;
+        ring->count--;
+        if (ring_apply(ring, ring->target[h], ring->from[h]))
+            return 1;
+    }
+    size_t tail = (ring->head + ring->count) % PA__DECREF_RING;
+    ring->target[tail] = op;
+    ring->from[tail] = ring->parent;
+    ring->count++;
+    return 0;
+}
+
+/* The decrements still queued: 0, or 1 with bad set. */
+PA_LOCAL int pa__gc_decref_ring_flush(pa__decref_ring *ring)
+{
+    while (ring->count > 0) {
+        /* Invariants: the entries before head are applied. */
+        size_t h = ring->head;
+        ring->head = (h + 1) % PA__DECREF_RING;
+        ring->count--;
+        if (ring_apply(ring, ring->target[h], ring->from[h]))
+            return 1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------- move_unreachable */
 
 /* visit_reachable: op is referred to by a reachable object, so it is reachable. */
@@ -141,12 +192,13 @@ PA_LOCAL int pa__gc_visit_referent(pa_object *op, void *arg)
 /* ------------------------------------------------------------ the table */
 
 /* The core asks once for the procedures' addresses (GcNative.Initialize):
-   out[0..4] = decref, reachable, move, referrer, referent.  Returns the
+   out[0..5] = decref, reachable, move, referrer, referent, decref_ring.  Returns the
    count written, so that a core and a C side of different versions notice. */
 PA_LOCAL int pa__gc_visitors(void **out, int cap)
 {
     void *all[] = {(void *)pa__gc_visit_decref, (void *)pa__gc_visit_reachable, (void *)pa__gc_visit_move,
-                   (void *)pa__gc_visit_referrer, (void *)pa__gc_visit_referent};
+                   (void *)pa__gc_visit_referrer, (void *)pa__gc_visit_referent,
+                   (void *)pa__gc_visit_decref_ring};
     int n = (int)(sizeof all / sizeof *all);
     if (out == NULL || cap < n)
         return -1;

@@ -30,6 +30,23 @@ typedef struct pa__decref_arg {
     pa_object *bad;
 } pa__decref_arg;
 
+/* Collector.DecrefRing: subtract_refs over objects with only a C traverse,
+   with its decrements deferred.  Each reference visited is prefetched and
+   queued; the decrement of the one queued PA__DECREF_RING visits earlier is
+   made then (subtract_refs' decrements commute: only the totals matter).
+   parent is the object being traversed; bad and bad_parent are set (and the
+   traversal stopped) when a count would go below zero. */
+enum { PA__DECREF_RING = 16 };
+typedef struct pa__decref_ring {
+    pa_object *parent;
+    pa_object *bad;
+    pa_object *bad_parent;
+    size_t head;                        /* the oldest entry */
+    size_t count;                       /* entries queued */
+    pa_object *target[PA__DECREF_RING];
+    pa_object *from[PA__DECREF_RING];
+} pa__decref_ring;
+
 /* Collector.ReachableVisitor: the list being scanned. */
 typedef struct pa__reachable_arg {
     pa__gc_head *young;

@@ -269,19 +269,50 @@ internal static unsafe class Collector
         }
     }
 
-    /* subtract_refs: for each reference from a young object to a young object, one less. */
+    /* subtract_refs: for each reference from a young object to a young object, one less.
+       The objects whose references only a C traverse knows go through the C DecrefRing
+       (inside libpyalloc.so): their decrements are deferred a few visits, each target
+       prefetched meanwhile, since these references cannot be prefetched ahead. */
     private static void SubtractRefs(GcHead* containers)
     {
         GcHead* ahead = Lookahead.Start(containers);
+        DecrefRing ring = default;
+        delegate* unmanaged<PaObject*, void*, int> deferred = GcNative.DecrefRing;
         for (GcHead* g = (GcHead*)containers->Next; g != containers; g = (GcHead*)g->Next)
         {
             // Invariants: ahead is the sentinel or an object Distance places after g (the list
-            // does not change here), whose referents' heads were prefetched.
+            // does not change here), whose referents' heads were prefetched; the decrements
+            // in ring are made by the end.
             ahead = Lookahead.Step(ahead, containers);
-            var visitor = new DecrefVisitor { Parent = GcHead.ObjectOf(g) };
-            if (Traverse.Visit(GcHead.ObjectOf(g), ref visitor) != 0 && visitor.Bad != null)
+            PaObject* o = GcHead.ObjectOf(g);
+            TypeObject* t = o->Type;
+            if (deferred != null && t->TraverseOnly)
+            {
+                ring.Parent = o;
+                if (GcNative.CallTraverse(t->Traverse, o, deferred, &ring) != 0 && ring.Bad != null)
+                    DecrefVisitor.RefcountTooSmall(ring.Bad, ring.BadParent);
+                continue;
+            }
+            var visitor = new DecrefVisitor { Parent = o };
+            if (Traverse.Visit(o, ref visitor) != 0 && visitor.Bad != null)
                 DecrefVisitor.RefcountTooSmall(visitor.Bad, visitor.Parent); // found by the C procedure
         }
+        if (ring.Count != 0 && GcNative.FlushDecrefRing(&ring) != 0)
+            DecrefVisitor.RefcountTooSmall(ring.Bad, ring.BadParent);
+    }
+
+    /* The C procedure's deferred decrements (pa__decref_ring in native/entry/gc_visit.h). */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct DecrefRing
+    {
+        public const int Size = 16;
+        public PaObject* Parent;
+        public PaObject* Bad;
+        public PaObject* BadParent;
+        public nuint Head;
+        public nuint Count;
+        public fixed ulong Target[Size];
+        public fixed ulong From[Size];
     }
 
     /* move_unreachable: young keeps what is reachable from outside it; the rest goes to

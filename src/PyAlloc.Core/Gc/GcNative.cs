@@ -29,7 +29,7 @@ namespace PyAlloc.Core.Gc;
 internal static unsafe partial class GcNative
 {
     private const string Native = "pyalloc_native";
-    private const int Count = 5;
+    private const int Count = 6;
 
     /// <summary>visit_decref on a <c>Collector.DecrefVisitor</c>.</summary>
     public static delegate* unmanaged<PaObject*, void*, int> Decref;
@@ -41,6 +41,8 @@ internal static unsafe partial class GcNative
     public static delegate* unmanaged<PaObject*, void*, int> Referrer;
     /// <summary>referentsvisit on a <c>GcModule.ReferentVisitor</c>.</summary>
     public static delegate* unmanaged<PaObject*, void*, int> Referent;
+    /// <summary>visit_decref deferred through a <c>Collector.DecrefRing</c>.</summary>
+    public static delegate* unmanaged<PaObject*, void*, int> DecrefRing;
 
     /// <summary>
     /// Inside libpyalloc.so (the switch PyAlloc.NativeGc, set by its build): asks the C side
@@ -65,6 +67,7 @@ internal static unsafe partial class GcNative
         Move = (delegate* unmanaged<PaObject*, void*, int>)table[2];
         Referrer = (delegate* unmanaged<PaObject*, void*, int>)table[3];
         Referent = (delegate* unmanaged<PaObject*, void*, int>)table[4];
+        DecrefRing = (delegate* unmanaged<PaObject*, void*, int>)table[5];
     }
 
     /// <summary>
@@ -76,6 +79,15 @@ internal static unsafe partial class GcNative
     public static int CallTraverse(delegate* unmanaged<PaObject*, void*, void*, int> traverse, PaObject* o,
                                    delegate* unmanaged<PaObject*, void*, int> visit, void* arg) =>
         ((delegate* unmanaged[SuppressGCTransition]<PaObject*, void*, void*, int>)traverse)(o, visit, arg);
+
+    /// <summary>The decrements a <c>Collector.DecrefRing</c> still holds: 0, or 1 with its Bad set.</summary>
+    /// <remarks>Pre: <see cref="DecrefRing"/> is not null (inside libpyalloc.so).  Out of line,
+    /// as <see cref="AskTheLibrary"/>, so that callers compile where the C is absent.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static int FlushDecrefRing(void* ring) => Flush(ring);
+
+    [LibraryImport(Native, EntryPoint = "pa__gc_decref_ring_flush"), SuppressGCTransition]
+    private static partial int Flush(void* ring);
 
     [LibraryImport(Native, EntryPoint = "pa__gc_visitors"), SuppressGCTransition]
     private static partial int Visitors(void** table, int cap);
