@@ -16,7 +16,8 @@
 #                              the .NET ones (BenchmarkDotNet) last, when dotnet is there
 #   ./build.sh bench --dotnet  build and run only the .NET benchmarks (bench/dotnet)
 #   ./build.sh profile WORKLOAD  record one benchmark workload of PyAlloc with perf
-#                              (pair, batch, churn, threads, gc-full, gc-cycles, chain,
+#                              (pair, batch, churn, threads, gc-ROW for any bench_gc row:
+#                              gc-full, gc-full-trav, gc-chain-list, gc-pause ..., chain,
 #                              trace) into build/bench/perf-WORKLOAD.data; top symbols
 #   ./build.sh clean           remove build/
 #
@@ -183,11 +184,10 @@ run_profile() {
     local w="${1:-}" b="$CMAKE_BUILD/bench/c" cmd
     case "$w" in
         pair|batch|churn|threads) cmd=("$b/bench_alloc" --allocator pyalloc --workload "$w" --runs 3) ;;
-        gc-full)   cmd=("$b/bench_gc" --workload full --runs 3) ;;
-        gc-cycles) cmd=("$b/bench_gc" --workload cycles --runs 3) ;;
+        gc-*)      cmd=("$b/bench_gc" --workload "${w#gc-}" --runs 3) ;;   # any bench_gc row: gc-full, gc-chain-list, ...
         chain)     cmd=("$b/bench_gc" --workload chain --runs 3) ;;
         trace)     cmd=("$b/bench_trace" --runs 3) ;;
-        *) die "usage: ./build.sh profile pair|batch|churn|threads|gc-full|gc-cycles|chain|trace" ;;
+        *) die "usage: ./build.sh profile pair|batch|churn|threads|gc-ROW (a bench_gc row: gc-full, gc-full-trav, gc-chain-list, ...)|chain|trace" ;;
     esac
     if ! command -v perf >/dev/null; then
         log "installing Debian package: linux-perf"

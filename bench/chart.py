@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """SVG bar chart of the benchmark's ratios PyAlloc/peer (standard library only).
 
-    python3 bench/chart.py [build/bench]      writes build/bench/ratios.svg
+    python3 bench/chart.py [build/bench]      writes build/bench/ratios.svg, and
+                                              build/bench/gc.svg (the collector's
+                                              rows alone) when gc.csv is there
 
 Reads alloc.csv (bench_alloc: workload,allocator,unit,min,median,max,ratio)
 and, when present, gc.csv (workload,pyalloc_ns,cpython_ns,cpython_version,
@@ -24,6 +26,8 @@ COLOURS = {"glibc": "#4e79a7", "mimalloc": "#f28e2b", "jemalloc": "#59a14f",
 def read_rows(out_dir):
     rows = []   # (workload, peer, ratio pyalloc/peer oriented so <1 is better)
     path = os.path.join(out_dir, "alloc.csv")
+    if not os.path.exists(path):
+        path = os.devnull   # the collector's rows alone
     with open(path, newline="") as f:
         for r in csv.DictReader(f):
             if r["allocator"] == "pyalloc":
@@ -83,11 +87,16 @@ def chart(rows):
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "build", "bench")
-    svg = chart(read_rows(out_dir))
-    path = os.path.join(out_dir, "ratios.svg")
-    with open(path, "w") as f:
-        f.write(svg)
-    print(f"chart: {path}")
+    rows = read_rows(out_dir)
+    charts = [("ratios.svg", rows)]
+    gc_rows = [r for r in rows if r[0].startswith("gc ")]
+    if gc_rows:
+        charts.append(("gc.svg", gc_rows))
+    for name, chosen in charts:
+        path = os.path.join(out_dir, name)
+        with open(path, "w") as f:
+            f.write(chart(chosen))
+        print(f"chart: {path}")
 
 
 if __name__ == "__main__":

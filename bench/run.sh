@@ -75,7 +75,8 @@ fi
 
 # The collector against CPython on the same graphs: the faster of 3.11 and 3.12
 # on each workload (whichever of them pyenv has; plain python3 otherwise).
-echo "== objects and collector: PyAlloc vs CPython, ns per object (median of $runs)"
+echo "== objects and collector: PyAlloc vs CPython, ns per object (median of $runs;"
+echo "   pause-p50/p99/max: ns per collection, pause-total: ns in the collector per garbage object)"
 pythons=()
 for v in 3.11 3.12; do
     ver="$(pyenv versions --bare 2>/dev/null | grep "^$v" | tail -n 1 || true)"
@@ -91,13 +92,13 @@ else
         PYENV_VERSION="$ver" python3 "$root/bench/python/bench_gc.py" --runs "$runs" 2>/dev/null | sed "s/^/$ver /" >> "$out/gc_python.txt"
     done
 fi
-printf '%-8s %12s %12s %-10s %8s\n' workload pyalloc cpython version ratio
+printf '%-12s %12s %12s %-10s %8s\n' workload pyalloc cpython version ratio
 echo "workload,pyalloc_ns,cpython_ns,cpython_version,ratio" > "$out/gc.csv"
 while read -r name _min med _max; do
     best="$(awk -v w="$name" '$2 == w { print $4, $1 }' "$out/gc_python.txt" | sort -g | head -n 1)"
     cp_ns="${best%% *}"; cp_ver="${best##* }"
     ratio="$(awk -v a="$med" -v b="$cp_ns" 'BEGIN { printf "%.2f", a / b }')"
-    printf '%-8s %12s %12s %-10s %8s\n' "$name" "$med" "$cp_ns" "$cp_ver" "$ratio"
+    printf '%-12s %12s %12s %-10s %8s\n' "$name" "$med" "$cp_ns" "$cp_ver" "$ratio"
     echo "$name,$med,$cp_ns,$cp_ver,$ratio" >> "$out/gc.csv"
 done < "$out/gc_pyalloc.txt"
 echo

@@ -340,7 +340,15 @@ typedef struct pa_var_object {
 /* Visit one reference; return non-zero to stop the traversal. */
 typedef int  (*pa_visitproc)(pa_object *obj, void *arg);
 /* Call visit(ref, arg) for every reference self owns (skip NULLs); return
-   the first non-zero result of visit, or 0. */
+   the first non-zero result of visit, or 0.
+   What a traverse may call: visit, and plain code that reads self (the
+   header's inline pa_refcnt, pa_is_immortal, pa_incref are fine).  Nothing
+   else of the library: no pa_ function of this header that is not inline,
+   no pa_decref or pa_clear (they may deallocate), no allocation, no
+   collection.  The collector calls a traverse with no GC transition (about
+   3 ns; visit is C too), in a state where the library's C# core must not be
+   entered, so the library cannot check this rule: breaking it is undefined
+   behaviour.  CPython's traverse functions (Py_VISIT only) keep it. */
 typedef int  (*pa_traverseproc)(pa_object *self, pa_visitproc visit, void *arg);
 /* Drop the references that may form cycles (with pa_clear); 0. */
 typedef int  (*pa_inquiry)(pa_object *self);

@@ -278,7 +278,10 @@ public sealed unsafe class PyTypeBuilder
     }
 
     /// <summary>Sets traverse: visit the owned references ref_offsets does not list.</summary>
-    /// <param name="traverse">A C function; null for none.</param>
+    /// <param name="traverse">A C function (or an [UnmanagedCallersOnly] method); null for none.</param>
+    /// <remarks>The traverse may call the visit function it is given and nothing else of the
+    /// library (pyalloc.h, pa_traverseproc): the collector calls it with no GC transition of the
+    /// library's runtime.</remarks>
     /// <returns>This builder.</returns>
     public PyTypeBuilder WithTraverse(delegate* unmanaged[Cdecl]<PaObject*, delegate* unmanaged[Cdecl]<PaObject*, void*, int>, void*, int> traverse)
     {

@@ -665,6 +665,9 @@ static void long_lived_pending_rule_delays_full_collections(void **state)
     assert_true(s.full > 0);
     assert_true(s.young > s.full);
     assert_int_equal(stats_of(2).collections, 1 + s.full);
+    /* s lives on this frame: the teardown's pa_runtime_free runs the gc
+       callbacks of its final collection, which must not find rule_cb. */
+    assert_int_equal(pa_gc_remove_callback(g_rt, rule_cb, &s), 0);
     pa_decref(holder);
 }
 
@@ -1061,11 +1064,35 @@ static void debug_flags_values(void **state)
 
 /* ------------------------------------------------------------- debug output */
 
+/* A C traverse that visits its one reference twice: the child "overvisit". */
+typedef struct twice { PA_OBJECT_HEAD pa_object *ref; } twice;
+
+static int twice_traverse(pa_object *self, pa_visitproc visit, void *arg)
+{
+    pa_object *r = ((twice *)self)->ref;
+    int v;
+    if (r != NULL && (v = visit(r, arg)) != 0)
+        return v;
+    return r != NULL ? visit(r, arg) : 0;
+}
+
 /* The children (this executable run as `test_gc --child <what>`) print the
    addresses they expect on stdout; the collector writes to stderr. */
 static int child_main(const char *what)
 {
     pa_runtime *rt = pa_runtime_new();
+    if (strcmp(what, "overvisit") == 0) {
+        pa_type_spec spec = {.name = "twice", .basicsize = sizeof(twice), .flags = PA_TPFLAGS_HAVE_GC,
+                             .traverse = twice_traverse};
+        pa_type *t = pa_type_new(rt, &spec);
+        pa_object *x = pa_object_new(t), *y = pa_object_new(t);
+        ((twice *)x)->ref = y;   /* steals y's only reference, visited twice */
+        printf("x=%p\ny=%p\n", (void *)x, (void *)y);
+        fflush(stdout);
+        pa_gc_collect(rt, 2);    /* a fatal error: does not return */
+        printf("returned\n");
+        return 0;
+    }
     if (strcmp(what, "collectable") == 0) {
         /* gc.set_debug(gc.DEBUG_STATS | gc.DEBUG_COLLECTABLE)
            a = []; b = []; a.append(b); b.append(a); del a, b; gc.collect() */
@@ -1159,6 +1186,26 @@ static void debug_stats_and_collectable_reports(void **state)
     ASSERT_CONTAINS(mine, "s elapsed\n");
     /* With debug 0, not a word. */
     ASSERT_NOT_CONTAINS(quiet, "gc:");
+    child_result_free(&r);
+}
+
+/* A C traverse that visits a reference more often than the object owns it:
+   subtract_refs (the C visit procedure, native/entry/gc_visit.c) stops the
+   traversal and the core reports CPython's "refcount is too small" as a
+   fatal error naming the referrer and the object, and aborts. */
+static void a_c_traverse_visiting_too_often_is_a_fatal_error(void **state)
+{
+    (void)state;
+    child_result r = run_child("/proc/self/exe", "--child", "overvisit", NULL);
+    if (!WIFSIGNALED(r.status) && !(WIFEXITED(r.status) && WEXITSTATUS(r.status) != 0))
+        fail_msg("the child did not fail (status %d); stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+    char x[64], y[64], line[512];
+    line_after(r.out, "x=", x, sizeof x);
+    line_after(r.out, "y=", y, sizeof y);
+    ASSERT_NOT_CONTAINS(r.out, "returned");
+    snprintf(line, sizeof line, "Fatal PyAlloc error: gc: refcount is too small (referenced by %s of type 'twice' "
+             "more often than its count says): object %s of type 'twice', reference count 1\n", x, y);
+    ASSERT_CONTAINS(r.err, line);
     child_result_free(&r);
 }
 
@@ -1935,6 +1982,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(debug_flags_values, setup, teardown),
         cmocka_unit_test_setup_teardown(debug_stats_and_collectable_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(debug_uncollectable_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_c_traverse_visiting_too_often_is_a_fatal_error, setup, teardown),
         cmocka_unit_test_setup_teardown(get_stats_per_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(get_referrers_finds_tracked_containers, setup, teardown),
         cmocka_unit_test_setup_teardown(get_referrers_includes_a_self_referencing_target, setup, teardown),

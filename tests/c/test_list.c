@@ -190,6 +190,45 @@ static void items_are_released_last_first_when_the_list_dies(void **state)
     assert_string_equal(ev_string(), "D3 D2 D1 D0");
 }
 
+/* A chain of nested lists, each [next list, node i], released by one decref:
+   each list releases node i, then the next list, whose death (followed
+   without nesting calls, Lifecycle's DestroyFollowing) comes before the list's
+   own memory goes back, so the nodes die in CPython's nested order; a chain
+   of 200,000 needs no deep stack. */
+static pa_object *list_chain(int n, int first_id)
+{
+    pa_object *head = NULL;
+    for (int i = n - 1; i >= 0; i--) {
+        pa_object *l = new_list(g_rt), *x = new_node(g_node, first_id + i);
+        if (head != NULL) {
+            append(l, head);
+            pa_decref(head);
+        }
+        append(l, x);
+        pa_decref(x);
+        head = l;
+    }
+    return head;
+}
+
+static void a_chain_of_nested_lists_dies_in_nested_order(void **state)
+{
+    (void)state;
+    pa_gc_disable(g_rt);
+    pa_decref(list_chain(5, 0));
+    assert_string_equal(ev_string(), "D0 D1 D2 D3 D4");
+    ev_reset();
+    intptr_t before[3];
+    pa_gc_get_count(g_rt, before);
+    pa_object *big = list_chain(200000, 0);
+    pa_decref(big);
+    assert_int_equal(ev_total, 200000);
+    assert_memory_equal(ev_string(), "D0 D1 D2 D3 D4 D5 D6 D7 D8 D9 D10 ", 34);
+    intptr_t after[3];
+    pa_gc_get_count(g_rt, after);
+    assert_int_equal(after[0], before[0]);   /* every list and node freed */
+}
+
 /* While the list releases its items, it is already empty: a dying item that
    looks at the list (here through a global) sees size 0 (CPython's _list_clear
    empties the list before releasing anything). */
@@ -380,6 +419,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(errors_index_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(referents_are_the_items_last_first, setup, teardown),
         cmocka_unit_test_setup_teardown(a_list_containing_itself_is_collected, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_chain_of_nested_lists_dies_in_nested_order, setup, teardown),
     };
     return PA_RUN_TESTS(tests, argc, argv);
 }

@@ -503,6 +503,7 @@ public static unsafe class Pymalloc
             Heap.ArenaDecayMs = ArenaDecayFromEnvironment(Heap.ArenaDecayMs);
             CheckOn = CheckFromEnvironment();
             Track.Initialize();
+            Gc.GcNative.Initialize();
             if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
             {
                 int count = mode == AllocatorMode.Pymalloc ? ThreadHeaps : 1;

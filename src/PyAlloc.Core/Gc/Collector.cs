@@ -1,6 +1,8 @@
 using System;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Weakref;
@@ -269,14 +271,50 @@ internal static unsafe class Collector
         }
     }
 
-    /* subtract_refs: for each reference from a young object to a young object, one less. */
+    /* subtract_refs: for each reference from a young object to a young object, one less.
+       The objects whose references only a C traverse knows go through the C DecrefRing
+       (inside libpyalloc.so): their decrements are deferred a few visits, each target
+       prefetched meanwhile, since these references cannot be prefetched ahead. */
     private static void SubtractRefs(GcHead* containers)
     {
+        GcHead* ahead = Lookahead.Start(containers);
+        DecrefRing ring = default;
+        delegate* unmanaged<PaObject*, void*, int> deferred = GcNative.DecrefRing;
         for (GcHead* g = (GcHead*)containers->Next; g != containers; g = (GcHead*)g->Next)
         {
-            var visitor = new DecrefVisitor { Parent = GcHead.ObjectOf(g) };
-            Traverse.Visit(GcHead.ObjectOf(g), ref visitor);
+            // Invariants: ahead is the sentinel or an object Distance places after g (the list
+            // does not change here), whose referents' heads were prefetched; the decrements
+            // in ring are made by the end.
+            ahead = Lookahead.Step(ahead, containers);
+            PaObject* o = GcHead.ObjectOf(g);
+            TypeObject* t = o->Type;
+            if (deferred != null && t->TraverseOnly)
+            {
+                ring.Parent = o;
+                if (GcNative.CallTraverse(t->Traverse, o, deferred, &ring) != 0 && ring.Bad != null)
+                    DecrefVisitor.RefcountTooSmall(ring.Bad, ring.BadParent);
+                continue;
+            }
+            var visitor = new DecrefVisitor { Parent = o };
+            if (Traverse.Visit(o, ref visitor) != 0 && visitor.Bad != null)
+                DecrefVisitor.RefcountTooSmall(visitor.Bad, visitor.Parent); // found by the C procedure
         }
+        if (ring.Count != 0 && GcNative.FlushDecrefRing(&ring) != 0)
+            DecrefVisitor.RefcountTooSmall(ring.Bad, ring.BadParent);
+    }
+
+    /* The C procedure's deferred decrements (pa__decref_ring in native/entry/gc_visit.h). */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct DecrefRing
+    {
+        public const int Size = 16;
+        public PaObject* Parent;
+        public PaObject* Bad;
+        public PaObject* BadParent;
+        public nuint Head;
+        public nuint Count;
+        public fixed ulong Target[Size];
+        public fixed ulong From[Size];
     }
 
     /* move_unreachable: young keeps what is reachable from outside it; the rest goes to
@@ -286,8 +324,12 @@ internal static unsafe class Collector
         GcHead* prev = young;
         GcHead* g = (GcHead*)young->Next;
         var visitor = new ReachableVisitor { Young = young };
+        GcHead* ahead = Lookahead.Start(young);
         while (g != young)
         {
+            // The prefetching walker (see Lookahead) stays in young: only g itself leaves it, and
+            // the visits only bring objects back, at the tail.
+            ahead = Lookahead.Step(ahead, young);
             // Invariants: all objects "to the left" of g in young are reachable from outside
             // young as it was at entry, and have been scanned; the other objects from the left
             // are in unreachable, marked NEXT_MASK_UNREACHABLE; nothing here or to the right
@@ -521,12 +563,80 @@ internal static unsafe class Collector
     private static void SetRefs(GcHead* g, nint refs) =>
         g->Prev = (g->Prev & GcHead.PrevMaskFlags) | ((nuint)refs << GcHead.PrevShift);
 
+    // ------------------------------------------------------------ prefetching
+
+    /* A random graph makes subtract_refs and move_unreachable wait on memory: each reference
+       is a GC head somewhere else, a cache miss, and the next object's references are not
+       known until its own fields arrive.  So both walk a second pointer Distance objects
+       ahead of the one they visit and prefetch the GC heads that object refers to (for the
+       layouts the core reads itself: ref_offsets fields and list items, the first
+       MaxItems); by the time the visit reaches it, the heads are on their way.  Prefetching
+       changes no value and no order: the semantics are untouched.
+       The walker only follows Next pointers of a list's objects and stops at its sentinel.
+       Pre (both phases): the objects from ahead to the sentinel stay in the list, in order,
+       while the walker is ahead of the visit (new objects may be appended at the tail). */
+    private static class Lookahead
+    {
+        private const int Distance = 8;
+        private const int MaxItems = 8;
+
+        /* The walker Distance objects (or the sentinel) ahead of the list's first object, the
+           referents of those it passed prefetched. */
+        public static GcHead* Start(GcHead* list)
+        {
+            GcHead* ahead = (GcHead*)list->Next;
+            for (int i = 0; i < Distance && ahead != list; i++)
+                ahead = Step(ahead, list);
+            return ahead;
+        }
+
+        /* Prefetches the referents of ahead and returns the next object, or the sentinel
+           (where the walker stays). */
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static GcHead* Step(GcHead* ahead, GcHead* list)
+        {
+            if (ahead == list)
+                return ahead;
+            PrefetchReferents(GcHead.ObjectOf(ahead));
+            return (GcHead*)ahead->Next;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void PrefetchReferents(PaObject* o)
+        {
+            TypeObject* t = o->Type;
+            if (t->OffsetsOnly)
+            {
+                for (nuint* offsets = t->RefOffsets; *offsets != 0; offsets++)
+                    Prefetch(*(PaObject**)((byte*)o + *offsets));
+            }
+            else if (t->Kind == TypeKind.List)
+            {
+                ListObject* l = (ListObject*)o;
+                nint n = Math.Min(l->Base.Size, MaxItems);
+                for (nint i = 0; i < n; i++)
+                    Prefetch(l->Items[i]);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Prefetch(PaObject* o)
+        {
+            if (o != null && Sse.IsSupported)
+                Sse.Prefetch0(GcHead.Of(o));
+        }
+    }
+
     // ------------------------------------------------------------ visitors
 
-    /* visit_decref: a young object refers to this one: one external reference fewer. */
-    private struct DecrefVisitor : IVisitor
+    /* visit_decref: a young object refers to this one: one external reference fewer.
+       Layout: pa__decref_arg (native/entry/gc_visit.h).  Bad: set by the C procedure, which
+       cannot report (it must not enter managed code), when a count would go below zero. */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct DecrefVisitor : IVisitor
     {
         public PaObject* Parent;
+        public PaObject* Bad;
 
         public int Visit(PaObject* op)
         {
@@ -542,7 +652,7 @@ internal static unsafe class Collector
 
         /* Out of line, so that Visit stays small enough to inline into the traversal. */
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void RefcountTooSmall(PaObject* op, PaObject* parent) =>
+        public static void RefcountTooSmall(PaObject* op, PaObject* parent) =>
             GcFatal(op, $"refcount is too small (referenced by {Errors.Hex(parent)} " +
                         $"of type '{Lifecycle.NameOf(parent->Type)}' more often than its count says)");
 
@@ -550,10 +660,14 @@ internal static unsafe class Collector
 
         [System.Runtime.InteropServices.UnmanagedCallersOnly]
         private static int VisitFromC(PaObject* op, void* arg) => op == null ? 0 : ((DecrefVisitor*)arg)->Visit(op);
+
+        public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => GcNative.Decref;
     }
 
-    /* visit_reachable: op is referred to by a reachable object, so it is reachable. */
-    private struct ReachableVisitor : IVisitor
+    /* visit_reachable: op is referred to by a reachable object, so it is reachable.
+       Layout: pa__reachable_arg (native/entry/gc_visit.h). */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct ReachableVisitor : IVisitor
     {
         public GcHead* Young;
 
@@ -588,10 +702,14 @@ internal static unsafe class Collector
 
         [System.Runtime.InteropServices.UnmanagedCallersOnly]
         private static int VisitFromC(PaObject* op, void* arg) => op == null ? 0 : ((ReachableVisitor*)arg)->Visit(op);
+
+        public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => GcNative.Reachable;
     }
 
-    /* visit_move: an object in unreachable reached from finalizers joins them. */
-    private struct MoveVisitor : IVisitor
+    /* visit_move: an object in unreachable reached from finalizers joins them.
+       Layout: pa__move_arg (native/entry/gc_visit.h). */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct MoveVisitor : IVisitor
     {
         public GcHead* To;
 
@@ -610,6 +728,8 @@ internal static unsafe class Collector
 
         [System.Runtime.InteropServices.UnmanagedCallersOnly]
         private static int VisitFromC(PaObject* op, void* arg) => op == null ? 0 : ((MoveVisitor*)arg)->Visit(op);
+
+        public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => GcNative.Move;
     }
 
     // --------------------------------------------------------------- debug

@@ -199,7 +199,9 @@ internal static unsafe class GcModule
     }
 
     /// <summary>Collects objects into a caller's array as new references, counting all of them.</summary>
-    private struct Sink
+    /// <remarks>Layout: the fields of pa__referent_arg (native/entry/gc_visit.h).</remarks>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Sink
     {
         private readonly PaObject** _output;
         private readonly nuint _cap;
@@ -223,8 +225,10 @@ internal static unsafe class GcModule
         }
     }
 
-    /* referrersvisit: stop at the first reference to the target. */
-    private struct ReferrerVisitor : IVisitor
+    /* referrersvisit: stop at the first reference to the target.
+       Layout: pa__referrer_arg (native/entry/gc_visit.h). */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct ReferrerVisitor : IVisitor
     {
         public PaObject* Target;
 
@@ -234,10 +238,14 @@ internal static unsafe class GcModule
 
         [UnmanagedCallersOnly]
         private static int VisitFromC(PaObject* o, void* arg) => o == null ? 0 : ((ReferrerVisitor*)arg)->Visit(o);
+
+        public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => GcNative.Referrer;
     }
 
-    /* referentsvisit: every reference, in order. */
-    private struct ReferentVisitor : IVisitor
+    /* referentsvisit: every reference, in order.
+       Layout: pa__referent_arg (native/entry/gc_visit.h), through Sink's fields. */
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct ReferentVisitor : IVisitor
     {
         public Sink Sink;
 
@@ -251,5 +259,7 @@ internal static unsafe class GcModule
 
         [UnmanagedCallersOnly]
         private static int VisitFromC(PaObject* o, void* arg) => o == null ? 0 : ((ReferentVisitor*)arg)->Visit(o);
+
+        public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => GcNative.Referent;
     }
 }

@@ -44,8 +44,10 @@ namespace PyAlloc.Core.Objects;
    Following a chain: a chain released by one decref is a million plain
    deaths, each inside the one before, and nesting costs a call, a
    frame and the trashcan's bookkeeping per link.  When the very last
-   reference a plain object releases is the one whose count reaches zero
-   (the others before it released, the slots after it all null),
+   reference a plain object (or a list without weakrefs: its items go last
+   first, so item 0 is its last release, and its item array is freed after
+   that death, as list_dealloc does) releases is the one whose count reaches
+   zero (the others before it released, the slots after it all null),
    DestroyFollowing does not call into the dying object: it sets the
    releasing object aside (on a "waiting" stack linked through its GC head,
    which an untracked dead object does not use), counts the new death in
@@ -135,12 +137,13 @@ internal static unsafe class Lifecycle
             // one death per waiting object; each waiting object has released every reference
             // and waits for its memory to go back after the death of the one above it.
             TypeObject* t = o->Type;
-            if (!t->PlainDeath || GcHead.Of(o)->HasWeakrefs)
+            bool list = t->Kind == TypeKind.List;
+            if ((!t->PlainDeath && !list) || GcHead.Of(o)->HasWeakrefs)
             {
                 Destroy(rt, o);
                 break;
             }
-            PaObject* dying = ReleaseAllButLastDeath(o, t);
+            PaObject* dying = list ? ListObject.ReleaseItemsButFirstDeath(o) : ReleaseAllButLastDeath(o, t);
             if (dying != null)
             {
                 if (dying->Type->Runtime == rt)
@@ -165,7 +168,7 @@ internal static unsafe class Lifecycle
                     OnZero(dying); // an object of another runtime dies in that runtime's trashcan
                 }
             }
-            FreeMemory(rt, t, o);
+            FreeFollowed(rt, t, o);
             break;
         }
         while (waiting != null)
@@ -174,9 +177,19 @@ internal static unsafe class Lifecycle
             GcHead* g = waiting;
             waiting = (GcHead*)g->Next;
             PaObject* w = GcHead.ObjectOf(g);
-            FreeMemory(rt, w->Type, w);
+            FreeFollowed(rt, w->Type, w);
             rt->DeallocDepth--;
         }
+    }
+
+    /* The end of a followed death: a list's item array (list_dealloc frees it after the
+       items' deaths), then the memory. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FreeFollowed(Runtime* rt, TypeObject* t, PaObject* o)
+    {
+        if (t->Kind == TypeKind.List)
+            ListObject.FreeItemArray(o);
+        FreeMemory(rt, t, o);
     }
 
     /* Step 6 of a plain death, as Traverse.ClearOwnedFields (in order, each slot nulled before

@@ -95,6 +95,43 @@ internal unsafe struct ListObject
     /// <summary>list_dealloc's part: release the items, last first, and the array.</summary>
     public static void ReleaseItems(PaObject* o) => ClearItems(o);
 
+    /// <summary>
+    /// list_dealloc's release for Lifecycle's chain following: the items from the last down to
+    /// the second are released (their deaths nested, as usual); the first is released too, but
+    /// when its count reaches zero its death is left to the caller.  The item array stays
+    /// (<see cref="FreeItemArray"/> frees it after that death, as list_dealloc does).
+    /// </summary>
+    /// <returns>The first item when its count reached zero (not yet untracked), else null.</returns>
+    /// <remarks>Pre: o is a dead list (count 0, untracked): nothing reads it but this death.</remarks>
+    public static PaObject* ReleaseItemsButFirstDeath(PaObject* o)
+    {
+        ListObject* l = (ListObject*)o;
+        PaObject** items = l->Items;
+        nint n = l->Base.Size;
+        l->Base.Size = 0;
+        l->Allocated = 0;
+        if (items == null || n == 0)
+            return null;
+        for (nint i = n; --i > 0;)
+            RefCount.XDecref(items[i]); // Invariants: the items after i are released.
+        PaObject* first = items[0];
+        if (first == null || RefCount.IsImmortal(first) || --first->RefCnt != 0)
+            return null;
+        return first;
+    }
+
+    /// <summary>The end of a followed death: the item array goes back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FreeItemArray(PaObject* o)
+    {
+        ListObject* l = (ListObject*)o;
+        if (l->Items != null)
+        {
+            Runtime.Free(o->Type->Runtime, l->Items);
+            l->Items = null;
+        }
+    }
+
     /* list_resize's growth: room for newSize plus about an eighth. */
     private static bool Resize(ListObject* l, nint newSize)
     {

@@ -10,7 +10,9 @@ namespace PyAlloc.Core.Objects;
    Built-in types (list, weakref) and types with ref_offsets are traversed
    here, in C#, reading the fields directly; only a type whose layout
    offsets cannot describe gets its C traverse called, with a visit function
-   that is one of the [UnmanagedCallersOnly] trampolines below.
+   that is, inside libpyalloc.so, the visitor's C twin (Gc/GcNative.cs,
+   native/entry/gc_visit.c: no entry into managed code per reference), and
+   elsewhere its [UnmanagedCallersOnly] trampoline.
 
    A visitor is a struct implementing IVisitor; Traverse.Visit<T> is
    specialised for each, so the visit inlines into the field loop.
@@ -24,6 +26,12 @@ internal unsafe interface IVisitor
 
     /// <summary>The C-callable twin of <see cref="Visit"/>, for C traverse functions.</summary>
     static abstract delegate* unmanaged<PaObject*, void*, int> Trampoline { get; }
+
+    /// <summary>
+    /// The same visit in C (native/entry/gc_visit.c, taking the visitor struct as its arg), or
+    /// null: outside libpyalloc.so, or for a visitor that has none.
+    /// </summary>
+    static abstract delegate* unmanaged<PaObject*, void*, int> NativeVisit { get; }
 }
 
 /// <summary>Visiting, clearing and releasing the references an object owns.</summary>
@@ -63,8 +71,21 @@ internal static unsafe class Traverse
             }
         }
         if (t->Traverse != null)
-            return t->Traverse(o, T.Trampoline, Unsafe.AsPointer(ref visitor));
+            return CallTraverse(o, t->Traverse, ref visitor);
         return 0;
+    }
+
+    /* A C traverse: with the visitor's C procedure and no GC transition when the library has
+       one (the traversal never enters managed code), else with its managed trampoline. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CallTraverse<T>(PaObject* o, delegate* unmanaged<PaObject*, void*, void*, int> traverse, ref T visitor)
+        where T : struct, IVisitor
+    {
+        delegate* unmanaged<PaObject*, void*, int> native = T.NativeVisit;
+        void* arg = Unsafe.AsPointer(ref visitor);
+        if (native != null)
+            return Gc.GcNative.CallTraverse(traverse, o, native, arg);
+        return traverse(o, T.Trampoline, arg);
     }
 
     /* The ref_offsets fields of o, in order.  Pre: offsets is the type's list, ended by 0. */

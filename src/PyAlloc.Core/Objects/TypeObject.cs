@@ -60,6 +60,8 @@ internal unsafe struct TypeObject
     public bool PoolBlock;         // every object is a pool block of the runtime's heap (set by Create)
     public bool OffsetsOnly;       // a user type whose references are all in ref_offsets: no items, no
                                    // C traverse (Traverse.Visit's fast path; set by Create)
+    public bool TraverseOnly;      // a user type whose references only its C traverse knows: no
+                                   // ref_offsets, no items (the collector's DecrefRing; set by Create)
 
     public readonly bool HasGc => (Flags & FlagHaveGc) != 0;
     public readonly bool ItemsAreRefs => (Flags & FlagItemsAreRefs) != 0;
@@ -111,6 +113,8 @@ internal unsafe struct TypeObject
         // arena map.  (A variable-sized object's ob_size may be changed after its birth.)
         t->OffsetsOnly = kind == TypeKind.User && offsets != null && (t->Flags & FlagItemsAreRefs) == 0
                          && t->Traverse == null;
+        t->TraverseOnly = kind == TypeKind.User && offsets == null && (t->Flags & FlagItemsAreRefs) == 0
+                          && t->Traverse != null;
         t->PoolBlock = t->ItemSize == 0 && (nuint)sizeof(GcHead) + t->BasicSize <= Geometry.SmallRequestThreshold
                        && rt->FastHeap != null;
         if (!Registry.AddType(t) || !rt->TypeSet.Set(t, 1))

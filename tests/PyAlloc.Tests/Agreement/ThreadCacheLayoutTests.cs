@@ -1,12 +1,6 @@
 using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.RegularExpressions;
 using NUnit.Framework;
 using PyAlloc.Core.Allocator;
-using PyAlloc.Tests.Support;
 
 namespace PyAlloc.Tests.Agreement;
 
@@ -55,52 +49,20 @@ public sealed unsafe class ThreadCacheLayoutTests
     [Test]
     public void MirroredFields_HaveTheCoreOffsets()
     {
-        var source = new StringBuilder("#include <stddef.h>\n#include <stdio.h>\n#include \"thread_cache.h\"\nint main(void)\n{\n");
-        foreach (var m in Mirrored)
-            source.Append($"    printf(\"{m.CStruct} {m.CField} %zu\\n\", offsetof({m.CStruct}, {m.CField}));\n");
-        source.Append($"    printf(\"PA__NUM_CLASSES {Geometry.NumSizeClasses} %d\\n\", PA__NUM_CLASSES);\n");
-        source.Append($"    printf(\"PA__POOL_OVERHEAD {Geometry.PoolOverhead} %u\\n\", PA__POOL_OVERHEAD);\n");
-        source.Append($"    printf(\"PA__LIVE_WORDS_PER_POOL {Geometry.LiveWordsPerPool} %u\\n\", PA__LIVE_WORDS_PER_POOL);\n");
-        source.Append($"    printf(\"PA__LARGE_SLOTS {ThreadCaches.LargeSlots} %u\\n\", (unsigned)PA__LARGE_SLOTS);\n");
-        source.Append($"    printf(\"PA__ARENA_SLOTS {ThreadCaches.ArenaSlots} %u\\n\", (unsigned)PA__ARENA_SLOTS);\n");
-        source.Append($"    printf(\"PA__PENDING {ThreadCaches.PendingSlots} %u\\n\", (unsigned)PA__PENDING);\n");
-        source.Append($"    printf(\"PA__POOLS_PER_ARENA {Geometry.PoolsPerArena} %u\\n\", PA__POOLS_PER_ARENA);\n");
-        source.Append($"    printf(\"PA__POOL_SIZE {Geometry.PoolSize} %u\\n\", PA__POOL_SIZE);\n");
-        source.Append($"    printf(\"PA__ARENA_BITS {Geometry.ArenaBits} %d\\n\", PA__ARENA_BITS);\n");
-        source.Append("    return 0;\n}\n");
-
-        string dir = TestEnvironment.NewScratchDirectory();
-        string output;
-        try
-        {
-            string c = Path.Combine(dir, "mirror.c"), exe = Path.Combine(dir, "mirror");
-            File.WriteAllText(c, source.ToString());
-            string entryDir = Path.Combine(TestEnvironment.RepoRoot, "native", "entry");
-            Processes.Run("gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", entryDir, c, "-o", exe);
-            output = Processes.Run(exe);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-
-        var problems = new List<string>();
-        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines, Has.Length.EqualTo(Mirrored.Length + 9));
-        for (int i = 0; i < Mirrored.Length; i++)
-        {
-            var m = Mirrored[i];
-            long gcc = long.Parse(lines[i].Split(' ')[2]);
-            long net = (long)Marshal.OffsetOf(m.Type, m.Field);
-            if (gcc != net)
-                problems.Add($"{m.CStruct}.{m.CField} at {gcc}, {m.Type.Name}.{m.Field} at {net}");
-        }
-        foreach (string line in lines[Mirrored.Length..])
-        {
-            Match match = Regex.Match(line, @"^(\w+) (\d+) (\d+)$");
-            if (!match.Success || match.Groups[2].Value != match.Groups[3].Value)
-                problems.Add($"constant: {line} (name, core, C)");
-        }
+        var fields = Array.ConvertAll(Mirrored, m => new LayoutMirror.Field(m.CStruct, m.CField, m.Type, m.Field));
+        LayoutMirror.Constant[] constants =
+        [
+            new("PA__NUM_CLASSES", Geometry.NumSizeClasses),
+            new("PA__POOL_OVERHEAD", Geometry.PoolOverhead),
+            new("PA__LIVE_WORDS_PER_POOL", Geometry.LiveWordsPerPool),
+            new("PA__LARGE_SLOTS", ThreadCaches.LargeSlots),
+            new("PA__ARENA_SLOTS", ThreadCaches.ArenaSlots),
+            new("PA__PENDING", ThreadCaches.PendingSlots),
+            new("PA__POOLS_PER_ARENA", Geometry.PoolsPerArena),
+            new("PA__POOL_SIZE", Geometry.PoolSize),
+            new("PA__ARENA_BITS", Geometry.ArenaBits),
+        ];
+        var problems = LayoutMirror.Problems("thread_cache.h", fields, constants);
         Assert.That(problems, Is.Empty, string.Join("\n", problems));
     }
 }
