@@ -6,6 +6,8 @@
 #   ./build.ps1 test             build and run every test (C under CTest, .NET under NUnit);
 #                                the last line is "N passed, N failed" over both
 #   ./build.ps1 install PREFIX   install header, library, pkg-config and CMake files
+#   ./build.ps1 pack             the NuGet package: build/packages/PyAlloc.<version>.nupkg
+#                                (the .NET binding, libpyalloc.so and its debug file)
 #   ./build.ps1 bench            build and run the benchmarks (--dotnet: only the .NET ones)
 #   ./build.ps1 profile WORKLOAD record one benchmark workload of PyAlloc with perf
 #                                (pair, batch, churn, threads, gc-full, gc-cycles, chain,
@@ -138,6 +140,16 @@ function Install-To([string[]] $Arguments) {
     Log "installed into $($Arguments[0]) (pkg-config: PKG_CONFIG_PATH=$($Arguments[0])/lib/pkgconfig; CMake: -DCMAKE_PREFIX_PATH=$($Arguments[0]))"
 }
 
+# The NuGet package: the binding with libpyalloc.so (and its debug file) as the
+# linux-x64 native asset (src/PyAlloc/PyAlloc.csproj says what goes in).
+function Invoke-Pack {
+    Configure-And-Build
+    Log "packing build/packages/PyAlloc.*.nupkg"
+    dotnet pack (Join-Path $Root "src/PyAlloc/PyAlloc.csproj") -c Release "-p:PyAllocNativeDir=$NativeDir/" `
+        -o (Join-Path $Build "packages") --nologo
+    if ($LASTEXITCODE -ne 0) { Die "dotnet pack failed ($LASTEXITCODE)" }
+}
+
 function Run-Bench([string[]] $Arguments) {
     Configure-And-Build
     bash (Join-Path $Root "bench/run.sh") $CMakeBuild @Arguments
@@ -179,9 +191,10 @@ switch ($Command) {
     "tour"    { Run-Tour $Rest }
     "test"    { Run-Tests }
     "install" { Install-To $Rest }
+    "pack"    { Invoke-Pack }
     "bench"   { Run-Bench $Rest }
     "profile" { Run-Profile $Rest }
     "clean"   { Remove-Item -Recurse -Force $Build -ErrorAction SilentlyContinue }
-    { $_ -in "-h", "--help", "help" } { Get-Content $PSCommandPath | Select-Object -Skip 1 -First 17 | ForEach-Object { $_ -replace '^# ?', '' } }
+    { $_ -in "-h", "--help", "help" } { Get-Content $PSCommandPath | Select-Object -Skip 1 -First 19 | ForEach-Object { $_ -replace '^# ?', '' } }
     default   { Die "unknown command '$Command' (try ./build.ps1 help)" }
 }

@@ -11,6 +11,8 @@
 #                              count includes the debug.* copies: every C case run again
 #                              with the debug hooks on (PYALLOC_MALLOC=debug)
 #   ./build.sh install PREFIX  install header, library, pkg-config and CMake files
+#   ./build.sh pack            the NuGet package: build/packages/PyAlloc.<version>.nupkg
+#                              (the .NET binding, libpyalloc.so and its debug file)
 #   ./build.sh bench           build and run the benchmarks (installs the peers
 #                              mimalloc, jemalloc, tcmalloc from Debian when missing);
 #                              the .NET ones (BenchmarkDotNet) last, when dotnet is there
@@ -179,6 +181,15 @@ run_bench() {
     "$ROOT/bench/run.sh" "$CMAKE_BUILD" "$@"
 }
 
+# The NuGet package: the binding with libpyalloc.so (and its debug file) as the
+# linux-x64 native asset (src/PyAlloc/PyAlloc.csproj says what goes in).
+pack() {
+    configure_and_build
+    log "packing build/packages/PyAlloc.*.nupkg"
+    dotnet pack "$ROOT/src/PyAlloc/PyAlloc.csproj" -c Release -p:PyAllocNativeDir="$NATIVE_DIR/" \
+        -o "$BUILD/packages" --nologo
+}
+
 # perf with software clock events (no hardware counters needed), call graphs.
 run_profile() {
     local w="${1:-}" b="$CMAKE_BUILD/bench/c" cmd
@@ -221,8 +232,9 @@ case "${1:-}" in
     tour)    shift; run_tour "$@" ;;
     test)    run_tests ;;
     install) shift; install_to "$@" ;;
+    pack)    pack ;;
     bench)   shift; run_bench "$@" ;;
     clean)   rm -rf "$BUILD" ;;
-    -h|--help|help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)       die "unknown command '$1' (try ./build.sh help)" ;;
 esac

@@ -186,12 +186,14 @@ public sealed unsafe class PyTypeBuilder
         if (!hasHeader)
             throw new ArgumentException($"{t.Name} must start with a PaObject (or PaVarObject) field, the object header");
         var builder = new PyTypeBuilder(name) { BasicSize = sizeof(T) };
-        foreach (FieldInfo f in fields.Where(f => f.GetCustomAttribute<PyRefAttribute>() != null).OrderBy(f => f.MetadataToken))
+        foreach (FieldInfo f in fields.Where(f => f.GetCustomAttribute<PyRefAttribute>() != null))
         {
             if (f.FieldType != typeof(PaObject*))
                 throw new ArgumentException($"{t.Name}.{f.Name} is marked [PyRef] but is a {f.FieldType.Name}, not a PaObject*");
             builder._refOffsets.Add(OffsetOf<T>(f));
         }
+        // Sorted by offset, the order the fields have in memory: reflection's order of fields is
+        // unspecified, and NativeAOT has no metadata tokens to sort declarations by.
         builder._refOffsets.Sort();
         return builder;
     }

@@ -312,6 +312,20 @@ public sealed class HeaderAgreementTests
         Assert.That(PyMemory.Version, Is.EqualTo(expected));
     }
 
+    [Test]
+    public void Version_OfTheAssembliesAndThePackage_IsTheHeadersMacros()
+    {
+        // Directory.Build.props reads the header's macros into $(Version): the binding's and the
+        // core's assembly versions (and the NuGet package's, tests/package) come from there.
+        CHeader header = Header;
+        var expected = new System.Version((int)header.IntegerDefine("PA_VERSION_MAJOR"),
+            (int)header.IntegerDefine("PA_VERSION_MINOR"), (int)header.IntegerDefine("PA_VERSION_PATCH"), 0);
+        Assert.That(typeof(PyMemory).Assembly.GetName().Version, Is.EqualTo(expected), "PyAlloc.dll");
+        Assert.That(typeof(PyAlloc.Core.Allocator.Heap).Assembly.GetName().Version, Is.EqualTo(expected), "PyAlloc.Core.dll");
+        Assert.That(PyAlloc.Core.Version.Major * 10000 + PyAlloc.Core.Version.Minor * 100 + PyAlloc.Core.Version.Patch,
+            Is.EqualTo(expected.Major * 10000 + expected.Minor * 100 + expected.Build), "the core's generated Version.g.cs");
+    }
+
     // ------------------------------------------------------------------ struct layout
 
     private static Type BindingStruct(string cName) =>

@@ -1,0 +1,116 @@
+# package.cmake -- CTest driver of tests/package (cmake -P): the NuGet package
+# as a .NET developer outside this repository uses it.
+#   -DSTEP=pack     dotnet pack (as ./build.sh pack) into a fresh local feed;
+#                   the package holds the binding, its XML docs, libpyalloc.so
+#                   and its debug file as the linux-x64 native asset, the
+#                   readme, the licence and the project's version
+#   -DSTEP=jit      a fresh console app (app/) that references the package
+#                   from that feed (its own NuGet cache, so no stale copy is
+#                   used) builds and runs under the JIT
+#   -DSTEP=aot      the same app published with PublishAot=true, with no
+#                   trimming or AOT warning, runs as a native executable
+# Other variables: DOTNET, SOURCE_DIR, NATIVE_DIR, WORK_DIR, VERSION.
+cmake_minimum_required(VERSION 3.20)
+foreach(var STEP DOTNET SOURCE_DIR NATIVE_DIR WORK_DIR VERSION)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "package.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+set(feed "${WORK_DIR}/feed")
+set(app "${WORK_DIR}/app")
+set(ENV{NUGET_PACKAGES} "${WORK_DIR}/nuget-packages")
+set(ENV{DOTNET_CLI_TELEMETRY_OPTOUT} 1)
+set(ENV{DOTNET_NOLOGO} 1)
+set(ENV{PYALLOC_LIBRARY} "")   # the app must find the package's library by itself
+set(ENV{PYALLOC_MALLOC} "")
+
+function(run what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message("---- ${what}: ${ARGN}\n${out}${err}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${rc})")
+  endif()
+  set(RUN_OUTPUT "${out}${err}" PARENT_SCOPE)
+endfunction()
+
+function(expect_lines output)
+  foreach(line "version ${VERSION}" "buffer 100 bytes, 112 usable" "ref_offsets 16,24"
+               "collected 2" "callbacks 2" "traces some" "done")
+    string(FIND "${output}" "${line}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "the app's output lacks \"${line}\"")
+    endif()
+  endforeach()
+endfunction()
+
+if(STEP STREQUAL "pack")
+  file(REMOVE_RECURSE "${WORK_DIR}")
+  run("pack" "${DOTNET}" pack "${SOURCE_DIR}/src/PyAlloc/PyAlloc.csproj" -c Release
+      "-p:PyAllocNativeDir=${NATIVE_DIR}/" -o "${feed}" --nologo)
+  set(nupkg "${feed}/PyAlloc.${VERSION}.nupkg")
+  if(NOT EXISTS "${nupkg}")
+    message(FATAL_ERROR "no ${nupkg}")
+  endif()
+  file(MAKE_DIRECTORY "${WORK_DIR}/unpacked")
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E tar xf "${nupkg}" WORKING_DIRECTORY "${WORK_DIR}/unpacked"
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "cannot unpack ${nupkg}")
+  endif()
+  foreach(f lib/net10.0/PyAlloc.dll lib/net10.0/PyAlloc.xml runtimes/linux-x64/native/libpyalloc.so
+            runtimes/linux-x64/native/libpyalloc.so.${VERSION}.debug README.md PyAlloc.nuspec)
+    if(NOT EXISTS "${WORK_DIR}/unpacked/${f}")
+      message(FATAL_ERROR "the package lacks ${f}")
+    endif()
+  endforeach()
+  file(READ "${WORK_DIR}/unpacked/runtimes/linux-x64/native/libpyalloc.so" lib HEX LIMIT 4)
+  file(READ "${NATIVE_DIR}/libpyalloc.so.${VERSION}" built HEX)
+  file(READ "${WORK_DIR}/unpacked/runtimes/linux-x64/native/libpyalloc.so" packed HEX)
+  if(NOT lib STREQUAL "7f454c46" OR NOT built STREQUAL packed)
+    message(FATAL_ERROR "the package's libpyalloc.so is not the library just built")
+  endif()
+  file(READ "${WORK_DIR}/unpacked/PyAlloc.nuspec" nuspec)
+  foreach(want "<version>${VERSION}</version>" "<license type=\"expression\">MIT</license>"
+               "<readme>README.md</readme>" "<description>CPython's memory management" "<tags>")
+    string(FIND "${nuspec}" "${want}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "the nuspec lacks ${want}")
+    endif()
+  endforeach()
+
+elseif(STEP STREQUAL "jit" OR STEP STREQUAL "aot")
+  file(REMOVE_RECURSE "${app}")
+  file(MAKE_DIRECTORY "${app}")
+  file(COPY "${SOURCE_DIR}/tests/package/app/Program.cs" DESTINATION "${app}")
+  set(PYALLOC_VERSION "${VERSION}")
+  set(FEED "${feed}")
+  configure_file("${SOURCE_DIR}/tests/package/app/PackageApp.csproj.in" "${app}/PackageApp.csproj" @ONLY)
+  configure_file("${SOURCE_DIR}/tests/package/app/nuget.config.in" "${app}/nuget.config" @ONLY)
+  # The app is built outside the repository, so no Directory.Build.props of ours applies.
+  file(WRITE "${app}/Directory.Build.props" "<Project />\n")
+  file(WRITE "${app}/Directory.Build.targets" "<Project />\n")
+  if(STEP STREQUAL "jit")
+    run("build" "${DOTNET}" build "${app}/PackageApp.csproj" -c Release --nologo)
+    run("run" "${DOTNET}" "${app}/bin/Release/net10.0/PackageApp.dll")
+    expect_lines("${RUN_OUTPUT}")
+    if(NOT EXISTS "${app}/bin/Release/net10.0/runtimes/linux-x64/native/libpyalloc.so"
+       AND NOT EXISTS "${app}/bin/Release/net10.0/libpyalloc.so")
+      message(FATAL_ERROR "the build output has no libpyalloc.so")
+    endif()
+  else()
+    run("publish" "${DOTNET}" publish "${app}/PackageApp.csproj" -c Release -r linux-x64
+        -p:PublishAot=true -o "${app}/aot" --nologo)
+    string(REGEX MATCH "warning IL[0-9]+[^\n]*" warning "${RUN_OUTPUT}")
+    if(warning)
+      message(FATAL_ERROR "publishing with PublishAot warned: ${warning}")
+    endif()
+    if(NOT EXISTS "${app}/aot/libpyalloc.so")
+      message(FATAL_ERROR "the published app has no libpyalloc.so beside it")
+    endif()
+    run("run native" "${app}/aot/PackageApp")
+    expect_lines("${RUN_OUTPUT}")
+  endif()
+
+else()
+  message(FATAL_ERROR "package.cmake: unknown STEP '${STEP}'")
+endif()
