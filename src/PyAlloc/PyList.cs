@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace PyAlloc;
 
 /// <summary>
@@ -16,7 +17,10 @@ public static unsafe class PyList
     /// <returns>A NEW reference.</returns>
     /// <exception cref="PyAllocException">Out of memory.</exception>
     /// <exception cref="System.ObjectDisposedException">The runtime has been disposed.</exception>
-    public static PyOwned New(PyRuntime runtime) => PyOwned.FromResult(NativeMethods.pa_list_new(runtime.Handle));
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public static PyOwned New(PyRuntime runtime, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        PyOwned.FromResult(NativeMethods.pa_list_new_at(runtime.Handle, CallSites.File(file), line));
 
     /// <summary>True when <paramref name="o"/> is a list (<c>pa_list_check</c>); false for null.</summary>
     /// <param name="o">Any object.</param>

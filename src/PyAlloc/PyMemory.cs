@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -51,14 +52,20 @@ public static unsafe class PyMemory
     /// <param name="size">Bytes wanted. 0 gives a unique pointer (a 16-byte block) that <see cref="Free"/> accepts.</param>
     /// <returns>The block, or null when memory is exhausted or <paramref name="size"/> is absurd
     /// (over <c>PTRDIFF_MAX</c>); <see cref="LastError"/> says which.</returns>
-    public static void* Alloc(nuint size) => NativeMethods.pa_malloc(size);
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public static void* Alloc(nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        NativeMethods.pa_malloc_at(size, CallSites.File(file), line);
 
     /// <summary>A zeroed block of <paramref name="count"/> * <paramref name="size"/> bytes (<c>pa_calloc</c>).</summary>
     /// <param name="count">Number of elements.</param>
     /// <param name="size">Bytes per element.</param>
     /// <returns>The block, or null when out of memory or when the product overflows <see cref="nuint"/>
     /// (<see cref="LastError"/> then names both factors). A product of 0 gives a unique minimal block.</returns>
-    public static void* Calloc(nuint count, nuint size) => NativeMethods.pa_calloc(count, size);
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public static void* Calloc(nuint count, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        NativeMethods.pa_calloc_at(count, size, CallSites.File(file), line);
 
     /// <summary>Resizes <paramref name="block"/> to <paramref name="size"/> bytes, keeping min(old, new) bytes (<c>pa_realloc</c>).</summary>
     /// <param name="block">A live block, or null (then this is <see cref="Alloc"/>).</param>
@@ -69,7 +76,10 @@ public static unsafe class PyMemory
     /// and still owned by the caller, and <see cref="LastError"/> says why (out of memory, absurd size, or a
     /// pointer this allocator did not hand out).
     /// </returns>
-    public static void* Realloc(void* block, nuint size) => NativeMethods.pa_realloc(block, size);
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public static void* Realloc(void* block, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        NativeMethods.pa_realloc_at(block, size, CallSites.File(file), line);
 
     /// <summary>Releases a block from <see cref="Alloc"/>, <see cref="Calloc"/> or <see cref="Realloc"/>, whichever thread allocated it (<c>pa_free</c>).</summary>
     /// <param name="block">The block. Null is a no-op.</param>
@@ -122,21 +132,30 @@ public static unsafe class PyMemory
     /// <param name="size">Bytes wanted; 0 gives a unique 16-byte block.</param>
     /// <returns>The block, never null.</returns>
     /// <exception cref="PyAllocException">Out of memory or an absurd size; the message is <see cref="LastError"/>.</exception>
-    public static void* AllocChecked(nuint size) => NotNull(NativeMethods.pa_malloc(size));
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public static void* AllocChecked(nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        NotNull(NativeMethods.pa_malloc_at(size, CallSites.File(file), line));
 
     /// <summary>As <see cref="Calloc"/>, but throws instead of returning null.</summary>
     /// <param name="count">Number of elements.</param>
     /// <param name="size">Bytes per element.</param>
     /// <returns>The zeroed block, never null.</returns>
     /// <exception cref="PyAllocException">Out of memory or the product overflows; the message is <see cref="LastError"/>.</exception>
-    public static void* CallocChecked(nuint count, nuint size) => NotNull(NativeMethods.pa_calloc(count, size));
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public static void* CallocChecked(nuint count, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        NotNull(NativeMethods.pa_calloc_at(count, size, CallSites.File(file), line));
 
     /// <summary>As <see cref="Realloc"/>, but throws instead of returning null.</summary>
     /// <param name="block">A live block, or null.</param>
     /// <param name="size">The new size; 0 frees the block and returns a unique minimal block.</param>
     /// <returns>The resized block, never null.</returns>
     /// <exception cref="PyAllocException">The resize failed; <paramref name="block"/> is untouched and still owned by the caller.</exception>
-    public static void* ReallocChecked(void* block, nuint size) => NotNull(NativeMethods.pa_realloc(block, size));
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public static void* ReallocChecked(void* block, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        NotNull(NativeMethods.pa_realloc_at(block, size, CallSites.File(file), line));
 
     /// <summary>As <see cref="Free"/>, but throws when the pointer is refused.</summary>
     /// <param name="block">The block; null is a no-op.</param>

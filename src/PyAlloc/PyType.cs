@@ -104,7 +104,10 @@ public sealed unsafe class PyType
     /// <returns>A NEW reference.</returns>
     /// <exception cref="PyAllocException">Out of memory.</exception>
     /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
-    public PyOwned New() => PyOwned.FromResult(NativeMethods.pa_object_new(Handle));
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site for the object.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public PyOwned New([CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        PyOwned.FromResult(NativeMethods.pa_object_new_at(Handle, CallSites.File(file), line));
 
     /// <summary>A new variable-sized object (<c>pa_object_new_var</c>) of <paramref name="count"/> zeroed items;
     /// <c>ob_size</c> = <paramref name="count"/>.</summary>
@@ -113,10 +116,12 @@ public sealed unsafe class PyType
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
     /// <exception cref="PyAllocException">The type is not variable-sized, the size overflows, or out of memory.</exception>
     /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
-    public PyOwned NewVar(long count)
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site for the object.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public PyOwned NewVar(long count, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        return PyOwned.FromResult(NativeMethods.pa_object_new_var(Handle, (nuint)count));
+        return PyOwned.FromResult(NativeMethods.pa_object_new_var_at(Handle, (nuint)count, CallSites.File(file), line));
     }
 
     /// <summary>True when <paramref name="o"/> is an object of exactly this type.</summary>
