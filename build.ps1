@@ -10,8 +10,8 @@
 #                                (the .NET binding, libpyalloc.so and its debug file)
 #   ./build.ps1 bench            build and run the benchmarks (--dotnet: only the .NET ones)
 #   ./build.ps1 profile WORKLOAD record one benchmark workload of PyAlloc with perf
-#                                (pair, batch, churn, threads, gc-full, gc-cycles, chain,
-#                                trace) into build/bench/perf-WORKLOAD.data; top symbols
+#                                (pair, batch, churn, threads, gc-ROW for any bench_gc row,
+#                                chain, trace) into build/bench/perf-WORKLOAD.data; top symbols
 #   ./build.ps1 clean            remove build/
 #
 # On Linux (pwsh) missing Debian packages are installed with apt-get, as build.sh
@@ -161,11 +161,10 @@ function Run-Profile([string[]] $Arguments) {
     $b = Join-Path $CMakeBuild "bench/c"
     $cmd = switch ($w) {
         { $_ -in "pair", "batch", "churn", "threads" } { @("$b/bench_alloc", "--allocator", "pyalloc", "--workload", $w, "--runs", "3") }
-        "gc-full"   { @("$b/bench_gc", "--workload", "full", "--runs", "3") }
-        "gc-cycles" { @("$b/bench_gc", "--workload", "cycles", "--runs", "3") }
+        { $_ -like "gc-*" } { @("$b/bench_gc", "--workload", $w.Substring(3), "--runs", "3") }   # any bench_gc row
         "chain"     { @("$b/bench_gc", "--workload", "chain", "--runs", "3") }
         "trace"     { @("$b/bench_trace", "--runs", "3") }
-        default     { Die "usage: ./build.ps1 profile pair|batch|churn|threads|gc-full|gc-cycles|chain|trace" }
+        default     { Die "usage: ./build.ps1 profile pair|batch|churn|threads|gc-ROW (a bench_gc row: gc-full, gc-full-trav, gc-chain-list, ...)|chain|trace" }
     }
     if (-not (Has perf)) {
         Log "installing Debian package: linux-perf"
