@@ -39,9 +39,13 @@ using (IDisposable cb = rt.AddCallback((phase, info) => callbacks++))
 Console.WriteLine($"callbacks {callbacks}");
 
 Tracemalloc.Start(1);
-using (PyOwned traced = PyList.New(rt))
+using (PyOwned traced = PyList.New(rt))             // traced at this line: the C# caller, not an interop stub
 using (TraceSnapshot snapshot = Tracemalloc.TakeSnapshot())
+{
     Console.WriteLine($"traces {(snapshot.TraceCount > 0 ? "some" : "none")}");
+    var frames = Tracemalloc.GetTraceback(traced);
+    Console.WriteLine($"list traced at {(frames.Count > 0 ? $"{System.IO.Path.GetFileName(frames[0].Filename)}:{frames[0].Lineno}" : "nothing")}");
+}
 Tracemalloc.Stop();
 Console.WriteLine("done");
 
