@@ -17,31 +17,13 @@
 cmake_minimum_required(VERSION 3.20)
 set(ENV{PYALLOC_MALLOC} "")   # the consumer expects the default mode
 
-foreach(var STEP BUILD_DIR PREFIX WORK_DIR CONSUMER_SOURCE_DIR C_COMPILER VERSION)
-  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
-    message(FATAL_ERROR "consumer.cmake: -D${var}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/../cmake/run.cmake")
+require(STEP BUILD_DIR PREFIX WORK_DIR CONSUMER_SOURCE_DIR C_COMPILER VERSION)
 
-# run(<what> COMMAND...) runs a command, echoes its output, stops on failure;
-# the output is left in RUN_OUTPUT.
-function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  message("---- ${what}: ${ARGN}\n${out}${err}")
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${what} failed (${rc})")
-  endif()
-  set(RUN_OUTPUT "${out}" PARENT_SCOPE)
-endfunction()
 
 function(check_consumer_output output)
-  foreach(expected "consumer: OK" "class   size   num pools   blocks in use  avail blocks"
-                   "# arenas allocated current")
-    string(FIND "${output}" "${expected}" at)
-    if(at EQUAL -1)
-      message(FATAL_ERROR "the consumer's output lacks \"${expected}\"")
-    endif()
-  endforeach()
+  expect_all("${output}" "the consumer's" "consumer: OK"
+             "class   size   num pools   blocks in use  avail blocks" "# arenas allocated current")
 endfunction()
 
 if(STEP STREQUAL "install")

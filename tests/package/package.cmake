@@ -11,11 +11,8 @@
 #                   trimming or AOT warning, runs as a native executable
 # Other variables: DOTNET, SOURCE_DIR, NATIVE_DIR, WORK_DIR, VERSION.
 cmake_minimum_required(VERSION 3.20)
-foreach(var STEP DOTNET SOURCE_DIR NATIVE_DIR WORK_DIR VERSION)
-  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
-    message(FATAL_ERROR "package.cmake: -D${var}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/../cmake/run.cmake")
+require(STEP DOTNET SOURCE_DIR NATIVE_DIR WORK_DIR VERSION)
 set(feed "${WORK_DIR}/feed")
 set(app "${WORK_DIR}/app")
 set(ENV{NUGET_PACKAGES} "${WORK_DIR}/nuget-packages")
@@ -24,23 +21,11 @@ set(ENV{DOTNET_NOLOGO} 1)
 set(ENV{PYALLOC_LIBRARY} "")   # the app must find the package's library by itself
 set(ENV{PYALLOC_MALLOC} "")
 
-function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  message("---- ${what}: ${ARGN}\n${out}${err}")
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${what} failed (${rc})")
-  endif()
-  set(RUN_OUTPUT "${out}${err}" PARENT_SCOPE)
-endfunction()
 
 function(expect_lines output)
-  foreach(line "version ${VERSION}" "buffer 100 bytes, 112 usable" "ref_offsets 16,24"
-               "collected 2" "callbacks 2" "traces some" "done")
-    string(FIND "${output}" "${line}" at)
-    if(at EQUAL -1)
-      message(FATAL_ERROR "the app's output lacks \"${line}\"")
-    endif()
-  endforeach()
+  expect_all("${output}" "the app's" "version ${VERSION}" "buffer 100 bytes, 112 usable"
+             "ref_offsets 16,24" "collected 2" "callbacks 2" "traces some"
+             "list traced at Program.cs:42" "done")
 endfunction()
 
 if(STEP STREQUAL "pack")
@@ -92,7 +77,7 @@ elseif(STEP STREQUAL "jit" OR STEP STREQUAL "aot")
   if(STEP STREQUAL "jit")
     run("build" "${DOTNET}" build "${app}/PackageApp.csproj" -c Release --nologo)
     run("run" "${DOTNET}" "${app}/bin/Release/net10.0/PackageApp.dll")
-    expect_lines("${RUN_OUTPUT}")
+    expect_lines("${RUN_OUTPUT}${RUN_ERROR}")
     if(NOT EXISTS "${app}/bin/Release/net10.0/runtimes/linux-x64/native/libpyalloc.so"
        AND NOT EXISTS "${app}/bin/Release/net10.0/libpyalloc.so")
       message(FATAL_ERROR "the build output has no libpyalloc.so")
@@ -100,7 +85,7 @@ elseif(STEP STREQUAL "jit" OR STEP STREQUAL "aot")
   else()
     run("publish" "${DOTNET}" publish "${app}/PackageApp.csproj" -c Release -r linux-x64
         -p:PublishAot=true -o "${app}/aot" --nologo)
-    string(REGEX MATCH "warning IL[0-9]+[^\n]*" warning "${RUN_OUTPUT}")
+    string(REGEX MATCH "warning IL[0-9]+[^\n]*" warning "${RUN_OUTPUT}${RUN_ERROR}")
     if(warning)
       message(FATAL_ERROR "publishing with PublishAot warned: ${warning}")
     endif()
@@ -108,7 +93,7 @@ elseif(STEP STREQUAL "jit" OR STEP STREQUAL "aot")
       message(FATAL_ERROR "the published app has no libpyalloc.so beside it")
     endif()
     run("run native" "${app}/aot/PackageApp")
-    expect_lines("${RUN_OUTPUT}")
+    expect_lines("${RUN_OUTPUT}${RUN_ERROR}")
   endif()
 
 else()

@@ -6,23 +6,10 @@
 #                   an install (installed_files, pkg_config) on PREFIX
 # Other variables: DOTNET, SOURCE_DIR, WORK_DIR, C_COMPILER, VERSION.
 cmake_minimum_required(VERSION 3.20)
-foreach(var STEP DOTNET SOURCE_DIR WORK_DIR C_COMPILER VERSION)
-  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
-    message(FATAL_ERROR "ps1.cmake: -D${var}=... is required")
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/../cmake/run.cmake")
+require(STEP DOTNET SOURCE_DIR WORK_DIR C_COMPILER VERSION)
+set(RUN_WORKING_DIRECTORY "${SOURCE_DIR}")   # where the tool manifest is found
 
-# run(<what> COMMAND...): runs in SOURCE_DIR (where the tool manifest is found),
-# echoes the output, stops on failure; the output is left in RUN_OUTPUT.
-function(run what)
-  execute_process(COMMAND ${ARGN} WORKING_DIRECTORY "${SOURCE_DIR}"
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  message("---- ${what}: ${ARGN}\n${out}${err}")
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "${what} failed (${rc})")
-  endif()
-  set(RUN_OUTPUT "${out}" PARENT_SCOPE)
-endfunction()
 
 set(pwsh "${DOTNET}" tool run pwsh -- -NoProfile -NonInteractive)
 
