@@ -25,11 +25,7 @@ static void count_report(const char *message, void *user)
 }
 
 static uint64_t rng = 0x9e3779b97f4a7c15u;
-static uint64_t next(void)
-{
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    return rng;
-}
+#define next() pa_test_random(&rng)
 
 static void a_healthy_heap_passes_the_check(void **state)
 {
@@ -68,7 +64,7 @@ static void *worker(void *arg)
     uint64_t r = (uintptr_t)arg * 0x2545F4914F6CDD1Du + 1;
     void *mine[512] = {0};
     while (!stop_workers) {
-        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        pa_test_random(&r);
         size_t k = r % 512;
         if (mine[k]) { pa_free(mine[k]); mine[k] = NULL; }
         else mine[k] = pa_malloc(1 + (r >> 20) % 512);

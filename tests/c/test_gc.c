@@ -1879,13 +1879,7 @@ static void cycles_across_generations(void **state)
    Held rings only link to held rings; the rest may link anywhere.  A full
    collection frees exactly the rings not held. */
 static uint64_t g_rng = 0x9E3779B97F4A7C15ULL;
-static uint64_t rnd(void)
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return g_rng;
-}
+#define rnd() pa_test_random(&g_rng)
 
 static void a_random_graph_is_collected_exactly(void **state)
 {

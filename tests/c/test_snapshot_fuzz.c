@@ -113,13 +113,7 @@ static size_t fields_of(const unsigned char *p, size_t n, field *out, size_t cap
 }
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
-static uint64_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+#define next_rand() pa_test_random(&rng)
 
 static const uint64_t extremes[] = {
     0, 1, 2, 5, 100, 101, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFFE,

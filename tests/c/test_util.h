@@ -9,7 +9,8 @@
      and a handler that records the hooks' reports instead of aborting.
    - Byte patterns derived from a block's address and size, to prove that the
      allocator neither overlaps live blocks nor loses contents on realloc.
-   - Small helpers over pa_get_malloc_stats(). */
+   - Small helpers over pa_get_malloc_stats().
+   - pa_test_random(): a reproducible xorshift64 stream. */
 #ifndef PA_TEST_UTIL_H
 #define PA_TEST_UTIL_H
 
@@ -132,6 +133,19 @@ static inline void pa_test_catch_reports(void)
                                                        pa_test_seen.count, (count_), pa_test_seen.last); \
          if (strstr(pa_test_seen.last, (text)) == NULL) \
              fail_msg("the report does not say \"%s\":\n%s", (text), pa_test_seen.last); } while (0)
+
+/* ------------------------------------------------------------ random numbers
+
+   xorshift64: a fast, reproducible stream from a seed the caller keeps (a
+   test's run draws the same numbers every time; never 0). */
+static inline uint64_t pa_test_random(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
 
 /* ------------------------------------------------------------ test driver */
 
