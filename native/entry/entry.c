@@ -324,6 +324,16 @@ PA_EXPORT pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line)
     return pa__list_new(rt, sitep_);
 }
 
+/* tracemalloc.is_tracing(): in C, as a load of the tracer's flag, because
+   callers test it before each allocation (the .NET binding's PyMemory.Alloc
+   names its caller only while tracing): a call into the core would cost more
+   than the allocation.  The first call makes the flag (PYALLOC_TRACEMALLOC
+   applies then), as the core's first contact does. */
+PA_EXPORT int pa_tracemalloc_is_tracing(void)
+{
+    return tracing_nframe() != 0;
+}
+
 /* ------------- calls that must see this thread's pending frees: they settle first */
 
 PA_EXPORT size_t pa_usable_size(const void *p)

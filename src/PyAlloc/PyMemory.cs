@@ -55,7 +55,7 @@ public static unsafe class PyMemory
     /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
     /// <param name="line">The caller's line (filled in by the compiler).</param>
     public static void* Alloc(nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        NativeMethods.pa_malloc_at(size, CallSites.File(file), line);
+        MallocAt(size, file, line);
 
     /// <summary>A zeroed block of <paramref name="count"/> * <paramref name="size"/> bytes (<c>pa_calloc</c>).</summary>
     /// <param name="count">Number of elements.</param>
@@ -135,7 +135,21 @@ public static unsafe class PyMemory
     /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
     /// <param name="line">The caller's line (filled in by the compiler).</param>
     public static void* AllocChecked(nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        NotNull(NativeMethods.pa_malloc_at(size, CallSites.File(file), line));
+        NotNull(MallocAt(size, file, line));
+
+    /* pa_malloc_at keeps its GC transition (it may wait for the tracer's lock, which a snapshot
+       holds while it symbolises), which costs more than the whole malloc.  Untraced, a site is
+       of no use: then pa_malloc, which has none; the tracing check (C, a load) has none either.
+       The traced call sits in a method of its own: a method that contains a P/Invoke with a
+       transition sets up its frame on entry, taken or not (4-5 ns here).  A trace that starts
+       between the two calls names the interop stub instead of the caller. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void* MallocAt(nuint size, string file, int line) =>
+        NativeMethods.pa_tracemalloc_is_tracing() == 0 ? NativeMethods.pa_malloc(size) : MallocTraced(size, file, line);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* MallocTraced(nuint size, string file, int line) =>
+        NativeMethods.pa_malloc_at(size, CallSites.File(file), line);
 
     /// <summary>As <see cref="Calloc"/>, but throws instead of returning null.</summary>
     /// <param name="count">Number of elements.</param>

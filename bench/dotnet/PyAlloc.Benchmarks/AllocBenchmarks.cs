@@ -27,9 +27,15 @@ public unsafe class AllocPair
     [Benchmark]
     public void NativeMethods_pa_malloc_free() => NativeMethods.pa_free(NativeMethods.pa_malloc((nuint)Size));
 
-    /// <summary>The idiomatic layer: <see cref="PyMemory.Alloc"/> then <see cref="PyMemory.Free"/>.</summary>
+    /// <summary>The raw binding with a call site: <c>pa_malloc_at</c> (which keeps its GC transition) then <c>pa_free</c>.</summary>
+    [Benchmark]
+    public void NativeMethods_pa_malloc_at_free() => NativeMethods.pa_free(NativeMethods.pa_malloc_at((nuint)Size, Site, 1));
+
+    /// <summary>The idiomatic layer: <see cref="PyMemory.Alloc"/> (which names its caller while tracing) then <see cref="PyMemory.Free"/>.</summary>
     [Benchmark]
     public void PyMemory_AllocFree() => PyMemory.Free(PyMemory.Alloc((nuint)Size));
+
+    private static readonly byte* Site = (byte*)System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8("bench.cs");
 }
 
 /// <summary>

@@ -23,8 +23,7 @@ internal static unsafe class TracingExports
         catch (Exception e) { Errors.SetInternal("pa_tracemalloc_stop", e); }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_tracemalloc_is_tracing")]
-    public static int IsTracing() => *Tracemalloc.Flag != 0 ? 1 : 0;
+    // pa_tracemalloc_is_tracing is C (native/entry/entry.c): a load of Tracemalloc.Flag.
 
     [UnmanagedCallersOnly(EntryPoint = "pa_tracemalloc_get_traceback_limit")]
     public static int TracebackLimit()
