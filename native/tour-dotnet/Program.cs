@@ -100,7 +100,7 @@ internal static unsafe class Program
         {
             using PyOwned v = t.Int.New();
             v.As<IntObject>()->Value = i;
-            PyList.AppendChecked(l, v);
+            PyList.Append(l, v);
         }
         return l;
     }
@@ -165,8 +165,8 @@ internal static unsafe class Program
 
         Step("A Simple Cycle: a = []; b = []; a.append(b); b.append(a)");
         PyOwned a = PyList.New(rt), b = PyList.New(rt);
-        PyList.AppendChecked(a, b);
-        PyList.AppendChecked(b, a);
+        PyList.Append(a, b);
+        PyList.Append(b, a);
         Console.WriteLine($"ref count of a: {a.RefCount}");
         Console.WriteLine($"ref count of b: {b.RefCount}");
 
@@ -184,7 +184,7 @@ internal static unsafe class Program
         PyOwned root = NewNode(rt, t, 1), leaf = NewNode(rt, t, 2);
         // root.add_child(leaf): leaf.parent = root; root.children.append(leaf)
         leaf.As<Node>()->Parent = root.NewReference().Detach().Pointer;
-        PyList.AppendChecked(new PyObjectRef(root.As<Node>()->Children), leaf);
+        PyList.Append(new PyObjectRef(root.As<Node>()->Children), leaf);
         Console.WriteLine($"root: ref count {root.RefCount} (the variable, leaf.parent)");
         Console.WriteLine($"leaf: ref count {leaf.RefCount} (the variable, root.children)");
         root.Dispose();
@@ -328,7 +328,7 @@ internal static unsafe class Program
             for (int i = 0; i < 10; i++)
             {
                 using PyOwned nd = NewNode(rt, t, i);
-                PyList.AppendChecked(cache, nd);
+                PyList.Append(cache, nd);
             }
             rt.Collect(2);
             long after = Tracked(rt, null);
@@ -351,7 +351,7 @@ internal static unsafe class Program
         for (int i = 0; i < 20000; i++)
         {
             using PyOwned row = List123(rt, t);
-            PyList.AppendChecked(rows, row);
+            PyList.Append(rows, row);
         }
     }
 
@@ -380,7 +380,7 @@ internal static unsafe class Program
         parent.As<Parent>()->Children = PyList.New(rt).Detach().Pointer;
         using PyOwned child = t.Child.New();
         child.As<Child>()->ParentRef = PyWeakRef.New(parent).Detach().Pointer;
-        PyList.AppendChecked(new PyObjectRef(parent.As<Parent>()->Children), child);
+        PyList.Append(new PyObjectRef(parent.As<Parent>()->Children), child);
         Console.WriteLine($"ref count of parent: {parent.RefCount} (the weak reference adds nothing)");
         PyObjectRef weak = new(child.As<Child>()->ParentRef);
         using (PyOwned? got = PyWeakRef.TryGet(weak))

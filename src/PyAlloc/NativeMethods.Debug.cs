@@ -9,7 +9,7 @@ namespace PyAlloc;
    ([UnmanagedCallersOnly]).  With the hooks on, pa_free and pa_realloc may call the handler
    too (a report): pa_realloc keeps its transition, but pa_free is declared with
    [SuppressGCTransition], and a managed handler must never be entered from such a call (the
-   runtime fails fast).  PyMemory.Free and FreeChecked therefore free through a call with the
+   runtime fails fast).  PyMemory.Free and TryFree therefore free through a call with the
    transition when the debug hooks are on: with a handler written in C#, free through them, not
    through NativeMethods.pa_free. */
 public static unsafe partial class NativeMethods

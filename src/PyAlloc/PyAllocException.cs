@@ -3,8 +3,8 @@ using System;
 namespace PyAlloc;
 
 /// <summary>
-/// A failure reported by libpyalloc, thrown by the throwing members of the idiomatic layer: the
-/// <c>...Checked</c> variants and the members that return managed objects, of <see cref="PyMemory"/>,
+/// A failure reported by libpyalloc, thrown by every member of the idiomatic layer that fails (all but the
+/// <c>Try</c> forms and <see cref="PyMemory.Free"/>): <see cref="PyMemory"/>,
 /// <see cref="PyBuffer"/>, <see cref="PyRuntime"/>, <see cref="PyList"/>, <see cref="PyWeakRef"/>, <see cref="PyTypeBuilder"/>,
 /// <see cref="Tracemalloc"/> and <see cref="TraceSnapshot"/>.
 /// </summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace PyAlloc;
@@ -34,10 +35,12 @@ public sealed unsafe class PyBuffer : IDisposable
     /// <returns>The buffer.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
     /// <exception cref="PyAllocException">Out of memory.</exception>
-    public static PyBuffer Allocate(int length)
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public static PyBuffer Allocate(int length, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        return new PyBuffer(PyMemory.AllocChecked((nuint)length), length);
+        return new PyBuffer(PyMemory.Alloc((nuint)length, file, line), length);
     }
 
     /// <summary>A buffer of <paramref name="length"/> zero bytes.</summary>
@@ -45,10 +48,12 @@ public sealed unsafe class PyBuffer : IDisposable
     /// <returns>The buffer.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
     /// <exception cref="PyAllocException">Out of memory.</exception>
-    public static PyBuffer AllocateZeroed(int length)
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public static PyBuffer AllocateZeroed(int length, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        return new PyBuffer(PyMemory.CallocChecked(1, (nuint)length), length);
+        return new PyBuffer(PyMemory.Calloc(1, (nuint)length, file, line), length);
     }
 
     /// <summary>The length asked for, in bytes.</summary>
@@ -75,10 +80,12 @@ public sealed unsafe class PyBuffer : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
     /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
     /// <exception cref="PyAllocException">Out of memory; the buffer is unchanged.</exception>
-    public void Resize(int length)
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    public void Resize(int length, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        _block = (nint)PyMemory.ReallocChecked((void*)Block, (nuint)length);
+        _block = (nint)PyMemory.Realloc((void*)Block, (nuint)length, file, line);
         _length = length;
         GC.KeepAlive(this);
     }

@@ -5,10 +5,9 @@ namespace PyAlloc;
 /// The built-in list (<c>pa_list_*</c>): a GC object holding references, traversed and cleared by the library.
 /// </summary>
 /// <remarks>
-/// Error convention of <see cref="PyMemory"/>: the C-like members return -1 (or <see cref="PyObjectRef.Null"/>) and
-/// set <see cref="PyMemory.LastError"/> for a null list or item, a non-list, or an index out of range; the
-/// <c>...Checked</c> variants and <see cref="New"/> throw <see cref="PyAllocException"/>. A negative index is passed
-/// on as the huge <c>size_t</c> it converts to, which the library reports as out of range.
+/// Error convention of <see cref="PyMemory"/>: a null list or item, a non-list or an index out of range throws
+/// <see cref="PyAllocException"/> with the library's message; <see cref="TryGet"/> returns false instead. A negative
+/// index is passed on as the huge <c>size_t</c> it converts to, which the library reports as out of range.
 /// </remarks>
 public static unsafe class PyList
 {
@@ -30,30 +29,26 @@ public static unsafe class PyList
     /// <summary>Appends <paramref name="item"/> (<c>pa_list_append</c>); the list takes its own reference.</summary>
     /// <param name="list">A list.</param>
     /// <param name="item">The item; the caller's reference is untouched.</param>
-    /// <returns>0, or -1 with <see cref="PyMemory.LastError"/> set.</returns>
-    public static int Append(PyObjectRef list, PyObjectRef item) => NativeMethods.pa_list_append(list.Pointer, item.Pointer);
-
-    /// <summary>As <see cref="Append"/>, but throws instead of returning -1.</summary>
-    /// <param name="list">A list.</param>
-    /// <param name="item">The item; the list takes its own reference.</param>
-    /// <exception cref="PyAllocException">The library refused; the message is its own.</exception>
-    public static void AppendChecked(PyObjectRef list, PyObjectRef item) => Check(Append(list, item));
+    /// <exception cref="PyAllocException">A null or dead list or item, a non-list, or out of memory; the message is the library's.</exception>
+    public static void Append(PyObjectRef list, PyObjectRef item) => Check(NativeMethods.pa_list_append(list.Pointer, item.Pointer));
 
     /// <summary>The item at <paramref name="index"/> (<c>pa_list_get</c>).</summary>
     /// <param name="list">A list.</param>
     /// <param name="index">0 .. count - 1.</param>
-    /// <returns>BORROWED (valid while the list holds it), or <see cref="PyObjectRef.Null"/> with <see cref="PyMemory.LastError"/> set.</returns>
-    public static PyObjectRef Get(PyObjectRef list, long index) => new(NativeMethods.pa_list_get(list.Pointer, unchecked((nuint)index)));
+    /// <returns>BORROWED: valid while the list holds it.</returns>
+    /// <exception cref="PyAllocException">Not a list, or <paramref name="index"/> out of range; the message is the library's.</exception>
+    public static PyObjectRef Get(PyObjectRef list, long index) =>
+        TryGet(list, index, out PyObjectRef item) ? item : throw new PyAllocException(PyMemory.LastError);
 
-    /// <summary>As <see cref="Get"/>, but throws instead of returning null.</summary>
+    /// <summary>As <see cref="Get"/>, but returns false instead of throwing.</summary>
     /// <param name="list">A list.</param>
-    /// <param name="index">0 .. count - 1.</param>
-    /// <returns>BORROWED.</returns>
-    /// <exception cref="PyAllocException">The library refused; the message is its own.</exception>
-    public static PyObjectRef GetChecked(PyObjectRef list, long index)
+    /// <param name="index">Any index; a negative one is out of range.</param>
+    /// <param name="item">The item (BORROWED), or <see cref="PyObjectRef.Null"/>.</param>
+    /// <returns>True when <paramref name="index"/> is in range of a list; false with <see cref="PyMemory.LastError"/> set.</returns>
+    public static bool TryGet(PyObjectRef list, long index, out PyObjectRef item)
     {
-        PyObjectRef item = Get(list, index);
-        return item.IsNull ? throw new PyAllocException(PyMemory.LastError) : item;
+        item = new(NativeMethods.pa_list_get(list.Pointer, unchecked((nuint)index)));
+        return !item.IsNull;
     }
 
     /// <summary>Replaces the item at <paramref name="index"/> (<c>pa_list_set</c>): the list takes its own reference to
@@ -61,35 +56,24 @@ public static unsafe class PyList
     /// <param name="list">A list.</param>
     /// <param name="index">0 .. count - 1.</param>
     /// <param name="item">The new item; the caller's reference is untouched.</param>
-    /// <returns>0, or -1 with <see cref="PyMemory.LastError"/> set.</returns>
-    public static int Set(PyObjectRef list, long index, PyObjectRef item) =>
-        NativeMethods.pa_list_set(list.Pointer, unchecked((nuint)index), item.Pointer);
-
-    /// <summary>As <see cref="Set"/>, but throws instead of returning -1.</summary>
-    /// <param name="list">A list.</param>
-    /// <param name="index">0 .. count - 1.</param>
-    /// <param name="item">The new item.</param>
-    /// <exception cref="PyAllocException">The library refused; the message is its own.</exception>
-    public static void SetChecked(PyObjectRef list, long index, PyObjectRef item) => Check(Set(list, index, item));
+    /// <exception cref="PyAllocException">Not a list, a null item, or <paramref name="index"/> out of range.</exception>
+    public static void Set(PyObjectRef list, long index, PyObjectRef item) =>
+        Check(NativeMethods.pa_list_set(list.Pointer, unchecked((nuint)index), item.Pointer));
 
     /// <summary>The number of items (<c>pa_list_size</c>).</summary>
     /// <param name="list">A list.</param>
-    /// <returns>The count, or -1 with <see cref="PyMemory.LastError"/> set (null or not a list).</returns>
+    /// <returns>The count.</returns>
+    /// <exception cref="PyAllocException">Null or not a list.</exception>
     public static long Count(PyObjectRef list)
     {
         nuint n = NativeMethods.pa_list_size(list.Pointer);
-        return n == NativeMethods.PA_SIZE_ERROR ? -1 : (long)n;
+        return n != NativeMethods.PA_SIZE_ERROR ? (long)n : throw new PyAllocException(PyMemory.LastError);
     }
 
     /// <summary>Removes every item (<c>pa_list_clear</c>), dropping the list's references, last item first; items may die now.</summary>
     /// <param name="list">A list.</param>
-    /// <returns>0, or -1 with <see cref="PyMemory.LastError"/> set.</returns>
-    public static int Clear(PyObjectRef list) => NativeMethods.pa_list_clear(list.Pointer);
-
-    /// <summary>As <see cref="Clear"/>, but throws instead of returning -1.</summary>
-    /// <param name="list">A list.</param>
-    /// <exception cref="PyAllocException">The library refused; the message is its own.</exception>
-    public static void ClearChecked(PyObjectRef list) => Check(Clear(list));
+    /// <exception cref="PyAllocException">Null or not a list.</exception>
+    public static void Clear(PyObjectRef list) => Check(NativeMethods.pa_list_clear(list.Pointer));
 
     private static void Check(int status)
     {

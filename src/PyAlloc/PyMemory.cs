@@ -10,18 +10,18 @@ namespace PyAlloc;
 /// larger requests from the system allocator) for .NET code.
 /// </summary>
 /// <remarks>
-/// <para>Error convention, the same for every member:</para>
+/// <para>Error convention, the same for the whole idiomatic layer:</para>
 /// <list type="bullet">
-/// <item><description>Members that return what C returns (a pointer, a size, a status) report
-/// failures as C does and never throw for them: <see cref="Alloc"/>, <see cref="Calloc"/> and
-/// <see cref="Realloc"/> return null, <see cref="UsableSize"/> returns 0, <see cref="PrintStats"/>
-/// and <see cref="TrySetMode"/> return false, and <see cref="Free"/> refuses a bad pointer silently.
-/// The reason is then in <see cref="LastError"/>, which is per thread and, like <c>errno</c>, is not
-/// cleared by a later successful call.</description></item>
-/// <item><description>The <c>...Checked</c> variants (<see cref="AllocChecked"/>, <see cref="CallocChecked"/>,
-/// <see cref="ReallocChecked"/>, <see cref="FreeChecked"/>) and the members that return managed objects
-/// (<see cref="GetStats"/>, <see cref="FormatStats"/>, <see cref="Mode"/>, <see cref="PyBuffer"/>) throw
-/// <see cref="PyAllocException"/> with <see cref="LastError"/>'s text instead.</description></item>
+/// <item><description>A failure throws <see cref="PyAllocException"/> with the library's message
+/// (<c>pa_last_error()</c>): <see cref="Alloc"/>, <see cref="Calloc"/> and <see cref="Realloc"/> never return
+/// null. A wrong argument the binding can see itself throws the matching <see cref="ArgumentException"/>.</description></item>
+/// <item><description>Where a failure is an expected outcome, a <c>Try</c> form returns it instead:
+/// <see cref="TryAlloc"/>, <see cref="TryCalloc"/> and <see cref="TryRealloc"/> return null, <see cref="TryFree"/>
+/// and <see cref="TrySetMode"/> return false; the reason is then in <see cref="LastError"/>, which is per
+/// thread and, like <c>errno</c>, is not cleared by a later successful call.</description></item>
+/// <item><description><see cref="Free"/> is the one exception, for speed: it never throws, and refuses a pointer
+/// this allocator did not hand out without freeing anything (<see cref="LastError"/> says why; use
+/// <see cref="TryFree"/> to learn it). <c>NativeMemory.Free</c> does not check at all.</description></item>
 /// </list>
 /// <para>
 /// Blocks are 16-byte aligned and may be freed by any thread. Every member is thread-safe.
@@ -50,51 +50,103 @@ public static unsafe class PyMemory
 
     /// <summary>A block of at least <paramref name="size"/> bytes, 16-byte aligned, uninitialised (<c>pa_malloc</c>).</summary>
     /// <param name="size">Bytes wanted. 0 gives a unique pointer (a 16-byte block) that <see cref="Free"/> accepts.</param>
-    /// <returns>The block, or null when memory is exhausted or <paramref name="size"/> is absurd
-    /// (over <c>PTRDIFF_MAX</c>); <see cref="LastError"/> says which.</returns>
     /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
     /// <param name="line">The caller's line (filled in by the compiler).</param>
-    public static void* Alloc(nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+    /// <returns>The block, never null.</returns>
+    /// <exception cref="PyAllocException">Out of memory, or <paramref name="size"/> is absurd (over <c>PTRDIFF_MAX</c>);
+    /// the message says which.</exception>
+    public static void* Alloc(nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        void* p = MallocAt(size, file, line);
+        return p != null ? p : ThrowLastError();
+    }
+
+    /// <summary>As <see cref="Alloc"/>, but returns null on failure instead of throwing.</summary>
+    /// <param name="size">Bytes wanted; 0 gives a unique 16-byte block.</param>
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    /// <returns>The block, or null with <see cref="LastError"/> set (out of memory, or an absurd size).</returns>
+    public static void* TryAlloc(nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         MallocAt(size, file, line);
 
     /// <summary>A zeroed block of <paramref name="count"/> * <paramref name="size"/> bytes (<c>pa_calloc</c>).</summary>
     /// <param name="count">Number of elements.</param>
     /// <param name="size">Bytes per element.</param>
-    /// <returns>The block, or null when out of memory or when the product overflows <see cref="nuint"/>
-    /// (<see cref="LastError"/> then names both factors). A product of 0 gives a unique minimal block.</returns>
     /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
     /// <param name="line">The caller's line (filled in by the compiler).</param>
-    public static void* Calloc(nuint count, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+    /// <returns>The block, never null. A product of 0 gives a unique minimal block.</returns>
+    /// <exception cref="PyAllocException">Out of memory, or the product overflows <see cref="nuint"/> (the message
+    /// names both factors).</exception>
+    public static void* Calloc(nuint count, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        void* p = NativeMethods.pa_calloc_at(count, size, CallSites.File(file), line);
+        return p != null ? p : ThrowLastError();
+    }
+
+    /// <summary>As <see cref="Calloc"/>, but returns null on failure instead of throwing.</summary>
+    /// <param name="count">Number of elements.</param>
+    /// <param name="size">Bytes per element.</param>
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    /// <returns>The zeroed block, or null with <see cref="LastError"/> set.</returns>
+    public static void* TryCalloc(nuint count, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         NativeMethods.pa_calloc_at(count, size, CallSites.File(file), line);
 
     /// <summary>Resizes <paramref name="block"/> to <paramref name="size"/> bytes, keeping min(old, new) bytes (<c>pa_realloc</c>).</summary>
     /// <param name="block">A live block, or null (then this is <see cref="Alloc"/>).</param>
     /// <param name="size">The new size. 0 frees <paramref name="block"/> and returns a unique minimal block.</param>
-    /// <returns>
-    /// The block, which stays in place while <paramref name="size"/> fits its size class and shrinking would not
-    /// save a quarter of it, and moves otherwise. Null on failure: then <paramref name="block"/> is untouched
-    /// and still owned by the caller, and <see cref="LastError"/> says why (out of memory, absurd size, or a
-    /// pointer this allocator did not hand out).
-    /// </returns>
     /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
     /// <param name="line">The caller's line (filled in by the compiler).</param>
-    public static void* Realloc(void* block, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+    /// <returns>
+    /// The block, never null. It stays in place while <paramref name="size"/> fits its size class and shrinking would
+    /// not save a quarter of it, and moves otherwise.
+    /// </returns>
+    /// <exception cref="PyAllocException">Out of memory, an absurd size, or a pointer this allocator did not hand out;
+    /// <paramref name="block"/> is then untouched and still owned by the caller.</exception>
+    public static void* Realloc(void* block, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        void* p = NativeMethods.pa_realloc_at(block, size, CallSites.File(file), line);
+        return p != null ? p : ThrowLastError();
+    }
+
+    /// <summary>As <see cref="Realloc"/>, but returns null on failure instead of throwing.</summary>
+    /// <param name="block">A live block, or null.</param>
+    /// <param name="size">The new size; 0 frees the block and returns a unique minimal block.</param>
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    /// <returns>The resized block, or null with <see cref="LastError"/> set; <paramref name="block"/> is then
+    /// untouched and still owned by the caller.</returns>
+    public static void* TryRealloc(void* block, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         NativeMethods.pa_realloc_at(block, size, CallSites.File(file), line);
 
     /// <summary>Releases a block from <see cref="Alloc"/>, <see cref="Calloc"/> or <see cref="Realloc"/>, whichever thread allocated it (<c>pa_free</c>).</summary>
     /// <param name="block">The block. Null is a no-op.</param>
-    /// <remarks>A pointer this allocator did not hand out (or an interior pointer) is refused: nothing is freed
-    /// and <see cref="LastError"/> says why. Use <see cref="FreeChecked"/> to get an exception instead.</remarks>
-    /// <remarks>With the debug hooks on (<see cref="AllocatorMode.Debug"/>, <see cref="AllocatorMode.MallocDebug"/>) a
+    /// <remarks><para>Never throws, so that the hot path stays one call: a pointer this allocator did not hand out
+    /// (or an interior pointer) is refused, nothing is freed and <see cref="LastError"/> says why. Use
+    /// <see cref="TryFree"/> to learn whether the pointer was refused.</para>
+    /// <para>With the debug hooks on (<see cref="AllocatorMode.Debug"/>, <see cref="AllocatorMode.MallocDebug"/>) a
     /// damaged, freed or foreign block is also reported through the fatal error handler
-    /// (<see cref="NativeMethods.pa_set_fatal_error_handler"/>), and the call keeps its GC transition so that the
-    /// handler may be written in C#.</remarks>
+    /// (<c>pa_set_fatal_error_handler</c>), and the call keeps its GC transition so that the
+    /// handler may be written in C#.</para></remarks>
     public static void Free(void* block)
     {
         if (s_freeKind == FreeFast)
             NativeMethods.pa_free(block);
         else
             FreeDeciding(block);
+    }
+
+    /// <summary>As <see cref="Free"/>, but tells whether the pointer was refused.</summary>
+    /// <param name="block">The block; null is a no-op (true).</param>
+    /// <returns>True when the block was freed (or was null); false when it is not a live block of this allocator:
+    /// nothing was freed and <see cref="LastError"/> says why.</returns>
+    /// <remarks>Clears the calling thread's <see cref="LastError"/> first, to tell a refusal from an older failure.</remarks>
+    public static bool TryFree(void* block)
+    {
+        NativeMethods.pa_clear_error();
+        Free(block);
+        byte* error = NativeMethods.pa_last_error();
+        return error == null || *error == 0;
     }
 
     private const int FreeUnknown = 0, FreeFast = 1, FreeWithTransition = 2;
@@ -115,28 +167,6 @@ public static unsafe class PyMemory
             TransitioningNativeMethods.pa_free(block);
     }
 
-    /// <summary>Checks a block of the debug allocator now (<c>pa_debug_check_block</c>).</summary>
-    /// <param name="block">A block of this allocator, or an object.</param>
-    /// <returns>True when it is intact. False when it is damaged, freed or foreign (reported through the fatal
-    /// error handler: by default the process aborts), or when the debug hooks are off or the block is null
-    /// (<see cref="LastError"/> says so).</returns>
-    public static bool CheckBlock(void* block) => NativeMethods.pa_debug_check_block(block) == 0;
-
-    /// <summary>Usable bytes of the live block <paramref name="block"/> (<c>pa_usable_size</c>).</summary>
-    /// <param name="block">A live block.</param>
-    /// <returns>Its size class for a pool block (16..512), the system allocator's usable size for a large one;
-    /// 0 for null or a pointer this allocator did not hand out (<see cref="LastError"/> then says so).</returns>
-    public static nuint UsableSize(void* block) => NativeMethods.pa_usable_size(block);
-
-    /// <summary>As <see cref="Alloc"/>, but throws instead of returning null.</summary>
-    /// <param name="size">Bytes wanted; 0 gives a unique 16-byte block.</param>
-    /// <returns>The block, never null.</returns>
-    /// <exception cref="PyAllocException">Out of memory or an absurd size; the message is <see cref="LastError"/>.</exception>
-    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
-    /// <param name="line">The caller's line (filled in by the compiler).</param>
-    public static void* AllocChecked(nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        NotNull(MallocAt(size, file, line));
-
     /* pa_malloc_at keeps its GC transition (it may wait for the tracer's lock, which a snapshot
        holds while it symbolises), which costs more than the whole malloc.  Untraced, a site is
        of no use: then pa_malloc, which has none; the tracing check (C, a load) has none either.
@@ -151,37 +181,37 @@ public static unsafe class PyMemory
     private static void* MallocTraced(nuint size, string file, int line) =>
         NativeMethods.pa_malloc_at(size, CallSites.File(file), line);
 
-    /// <summary>As <see cref="Calloc"/>, but throws instead of returning null.</summary>
-    /// <param name="count">Number of elements.</param>
-    /// <param name="size">Bytes per element.</param>
-    /// <returns>The zeroed block, never null.</returns>
-    /// <exception cref="PyAllocException">Out of memory or the product overflows; the message is <see cref="LastError"/>.</exception>
-    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
-    /// <param name="line">The caller's line (filled in by the compiler).</param>
-    public static void* CallocChecked(nuint count, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        NotNull(NativeMethods.pa_calloc_at(count, size, CallSites.File(file), line));
-
-    /// <summary>As <see cref="Realloc"/>, but throws instead of returning null.</summary>
-    /// <param name="block">A live block, or null.</param>
-    /// <param name="size">The new size; 0 frees the block and returns a unique minimal block.</param>
-    /// <returns>The resized block, never null.</returns>
-    /// <exception cref="PyAllocException">The resize failed; <paramref name="block"/> is untouched and still owned by the caller.</exception>
-    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
-    /// <param name="line">The caller's line (filled in by the compiler).</param>
-    public static void* ReallocChecked(void* block, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        NotNull(NativeMethods.pa_realloc_at(block, size, CallSites.File(file), line));
-
-    /// <summary>As <see cref="Free"/>, but throws when the pointer is refused.</summary>
-    /// <param name="block">The block; null is a no-op.</param>
-    /// <remarks>Clears the calling thread's <see cref="LastError"/> first, to tell a refusal from an older failure.</remarks>
-    /// <exception cref="PyAllocException">The pointer is not a live block of this allocator; nothing was freed.</exception>
-    public static void FreeChecked(void* block)
+    /// <summary>Checks a block of the debug allocator now (<c>pa_debug_check_block</c>).</summary>
+    /// <param name="block">A block of this allocator, or an object.</param>
+    /// <returns>True when it is intact. False when it is damaged, freed or foreign: it has then been reported through
+    /// the fatal error handler (by default the process aborts), and the handler returned.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="block"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The debug hooks are off (<see cref="Mode"/> is neither
+    /// <see cref="AllocatorMode.Debug"/> nor <see cref="AllocatorMode.MallocDebug"/>).</exception>
+    public static bool CheckBlock(void* block)
     {
-        NativeMethods.pa_clear_error();
-        Free(block);
+        ArgumentNullException.ThrowIfNull(block);
+        if (Mode is not (AllocatorMode.Debug or AllocatorMode.MallocDebug))
+            throw new InvalidOperationException($"the debug hooks are off (allocator mode {ModeName(Mode)})");
+        return NativeMethods.pa_debug_check_block(block) == 0;
+    }
+
+    /// <summary>Usable bytes of the live block <paramref name="block"/> (<c>pa_usable_size</c>).</summary>
+    /// <param name="block">A live block.</param>
+    /// <returns>Its size class for a pool block (16..512), the system allocator's usable size for a large one;
+    /// with the debug hooks on, the size requested (so 0 for a 0-byte block).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="block"/> is null.</exception>
+    /// <exception cref="PyAllocException">A pointer this allocator did not hand out (or a freed block).</exception>
+    public static nuint UsableSize(void* block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        nuint n = NativeMethods.pa_usable_size(block);
+        if (n != 0)
+            return n;
+        NativeMethods.pa_clear_error(); // 0 is a size in the debug modes: ask again with a clean error
+        n = NativeMethods.pa_usable_size(block);
         byte* error = NativeMethods.pa_last_error();
-        if (error != null && *error != 0)
-            throw new PyAllocException(FromUtf8(error));
+        return error == null || *error == 0 ? n : throw new PyAllocException(FromUtf8(error));
     }
 
     // ---------------------------------------------------------------------------- trim
@@ -216,8 +246,14 @@ public static unsafe class PyMemory
 
     /// <summary>Prints the figures as a table to a C stream (<c>pa_print_malloc_stats</c>).</summary>
     /// <param name="file">A C <c>FILE*</c> open for writing.</param>
-    /// <returns>True; false when <paramref name="file"/> is null or the write failed (<see cref="LastError"/> says which).</returns>
-    public static bool PrintStats(void* file) => NativeMethods.pa_print_malloc_stats(file) == 0;
+    /// <exception cref="ArgumentNullException"><paramref name="file"/> is null.</exception>
+    /// <exception cref="PyAllocException">The write failed; the message has errno's text.</exception>
+    public static void PrintStats(void* file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (NativeMethods.pa_print_malloc_stats(file) != 0)
+            throw new PyAllocException(LastError);
+    }
 
     /// <summary>The table <see cref="PrintStats"/> writes, as a string.</summary>
     /// <returns>The table in the spirit of CPython's <c>sys._debugmallocstats()</c>.</returns>
@@ -270,6 +306,17 @@ public static unsafe class PyMemory
 
     /// <summary>Chooses the allocator mode (<c>pa_set_allocator_mode</c>); only possible before the first allocation.</summary>
     /// <param name="mode">The mode wanted.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a defined value.</exception>
+    /// <exception cref="PyAllocException">Blocks already exist in another mode, or the library does not offer
+    /// <paramref name="mode"/>; the message says which.</exception>
+    public static void SetMode(AllocatorMode mode)
+    {
+        if (!TrySetMode(mode))
+            throw new PyAllocException(LastError);
+    }
+
+    /// <summary>As <see cref="SetMode"/>, but returns false instead of throwing.</summary>
+    /// <param name="mode">The mode wanted.</param>
     /// <returns>True when the mode is now (or will be at the first allocation) <paramref name="mode"/>; false when
     /// blocks already exist in another mode or the library does not offer it (<see cref="LastError"/> says which).</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="mode"/> is not a defined value.</exception>
@@ -285,7 +332,9 @@ public static unsafe class PyMemory
 
     // ------------------------------------------------------------------------- helpers
 
-    private static void* NotNull(void* p) => p != null ? p : throw new PyAllocException(LastError);
+    /* Out of line: the throw stays off the callers' fast paths. */
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* ThrowLastError() => throw new PyAllocException(LastError);
 
     private static string FromUtf8(byte* s) => s == null ? string.Empty : Marshal.PtrToStringUTF8((nint)s) ?? string.Empty;
 }

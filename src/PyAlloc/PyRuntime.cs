@@ -13,10 +13,9 @@ namespace PyAlloc;
 /// <remarks>
 /// <para><b>Threads.</b> Calls on one runtime and on its objects must not overlap in time: the caller
 /// serialises them, as CPython's GIL does. Different runtimes may be used from different threads at once.</para>
-/// <para><b>Errors.</b> As <see cref="PyMemory"/>: the C-like members return what C returns and set
-/// <see cref="PyMemory.LastError"/> (<see cref="Collect"/> returns -1); the <c>...Checked</c> variants and the
-/// members returning managed objects (<see cref="GetObjects"/>, <see cref="GetStats"/>, ...) throw
-/// <see cref="PyAllocException"/>. Every member throws <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>.</para>
+/// <para><b>Errors.</b> As <see cref="PyMemory"/>: a failure throws <see cref="PyAllocException"/> with the library's
+/// message, a bad argument the matching <see cref="ArgumentException"/>. Every member throws
+/// <see cref="ObjectDisposedException"/> after <see cref="Dispose"/>.</para>
 /// <para><b>Managed callbacks.</b> gc callbacks (<see cref="AddCallback"/>) and weakref callbacks
 /// (<see cref="PyWeakRef.New"/>) are .NET delegates behind one <c>[UnmanagedCallersOnly]</c> trampoline each;
 /// the delegate travels as the C <c>user</c> pointer in a <see cref="GCHandle"/>. A gc callback's handle is
@@ -78,18 +77,15 @@ public sealed unsafe class PyRuntime : IDisposable
     /// whatever the thresholds, even when disabled.</summary>
     /// <param name="generation">0, 1 or 2.</param>
     /// <returns>Objects collected plus uncollectable (resurrected objects count in neither); 0 when a collection is
-    /// already running (from a callback or finaliser); -1 for a bad generation, with <see cref="PyMemory.LastError"/> set.</returns>
+    /// already running (from a callback or finaliser).</returns>
     /// <remarks>Finalisers, weakref callbacks and gc callbacks run on this thread during the call.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="generation"/> is not 0, 1 or 2 (CPython's
+    /// ValueError "invalid generation").</exception>
     /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
-    public long Collect(int generation = 2) => NativeMethods.pa_gc_collect(Handle, generation);
-
-    /// <summary>As <see cref="Collect"/>, but throws instead of returning -1.</summary>
-    /// <param name="generation">0, 1 or 2.</param>
-    /// <returns>Objects collected plus uncollectable.</returns>
-    /// <exception cref="PyAllocException">A bad generation; the message is the library's.</exception>
-    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
-    public long CollectChecked(int generation = 2)
+    public long Collect(int generation = 2)
     {
+        if ((uint)generation > 2)
+            throw new ArgumentOutOfRangeException(nameof(generation), generation, "invalid generation");
         long n = NativeMethods.pa_gc_collect(Handle, generation);
         return n >= 0 ? n : throw new PyAllocException(PyMemory.LastError);
     }

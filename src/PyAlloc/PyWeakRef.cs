@@ -48,11 +48,12 @@ public static unsafe class PyWeakRef
 
     /// <summary><c>weakref.getweakrefcount(target)</c> (<c>pa_weakref_count</c>): live weakrefs to <paramref name="target"/>.</summary>
     /// <param name="target">An object.</param>
-    /// <returns>The count, or -1 with <see cref="PyMemory.LastError"/> set for a null target.</returns>
+    /// <returns>The count.</returns>
+    /// <exception cref="PyAllocException">A null or dead target; the message is the library's.</exception>
     public static long Count(PyObjectRef target)
     {
         nuint n = NativeMethods.pa_weakref_count(target.Pointer);
-        return n == NativeMethods.PA_SIZE_ERROR ? -1 : (long)n;
+        return n != NativeMethods.PA_SIZE_ERROR ? (long)n : throw new PyAllocException(PyMemory.LastError);
     }
 
     /// <summary>True when <paramref name="o"/> is a weak reference (<c>pa_weakref_check</c>); false for null.</summary>

@@ -105,19 +105,8 @@ internal static unsafe class DebugHooksChild
             bool ok = PyMemory.CheckBlock(overflowed);
             return ok.ToString();
         });
-        Step("overflow-realloc", () => Hex(PyMemory.Realloc(overflowed, 100)));
-        Step("overflow-free-checked", () =>
-        {
-            try
-            {
-                PyMemory.FreeChecked(overflowed);
-                return "no exception";
-            }
-            catch (PyAllocException e)
-            {
-                return e.Message;
-            }
-        });
+        Step("overflow-realloc", () => Hex(PyMemory.TryRealloc(overflowed, 100)));
+        Step("overflow-free-checked", () => PyMemory.TryFree(overflowed) ? "freed" : PyMemory.LastError);
         Step("overflow-repaired", () =>
         {
             overflowed[24] = 0xFD;
@@ -163,14 +152,14 @@ internal static unsafe class DebugHooksChild
             return Hex(stack + 32);
         });
 
-        Step("check-null", () => PyMemory.CheckBlock(null).ToString());
+        Step("check-null", () => NativeMethods.pa_debug_check_block(null).ToString());
 
         Step("traced-realloc", () =>
         {
             Tracemalloc.Start(1);
             byte* p = (byte*)PyMemory.Alloc(24);
             p[24] = 0;
-            void* q = PyMemory.Realloc(p, 100); // refused: reported with where p was allocated
+            void* q = PyMemory.TryRealloc(p, 100); // refused: reported with where p was allocated
             p[24] = 0xFD;
             PyMemory.Free(p);
             Tracemalloc.Stop();

@@ -124,7 +124,7 @@ public sealed unsafe class DebugHooksTests
         AssertEnds(step, "pa_free", "bad trailing pad byte");
         Assert.That(step.LastError, Does.StartWith("pa_free: bad trailing pad byte"));
 
-        // Still there: checked, reallocated, freed with FreeChecked, each refused and reported.
+        // Still there: checked, reallocated, freed with TryFree, each refused and reported.
         Assert.That(steps["overflow-check"].Result, Is.EqualTo("False"));
         AssertEnds(steps["overflow-check"], "pa_debug_check_block", "bad trailing pad byte");
         Assert.That(steps["overflow-realloc"].Result, Is.EqualTo("(nil)"));
@@ -181,7 +181,7 @@ public sealed unsafe class DebugHooksTests
     public void CheckBlock_OfNull_IsAnErrorNotAReport(string mode)
     {
         StepResult step = Steps(mode)["check-null"];
-        Assert.That(step.Result, Is.EqualTo("False"));
+        Assert.That(step.Result, Is.EqualTo("-1"));
         Assert.That(step.Reports, Is.Zero);
         Assert.That(step.LastError, Does.StartWith("pa_debug_check_block:"));
     }
@@ -206,7 +206,9 @@ public sealed unsafe class DebugHooksTests
         PyMemory.ClearError();
         Assert.That(pa_debug_check_block(p), Is.EqualTo(-1));
         Assert.That(PyMemory.LastError, Does.StartWith("pa_debug_check_block: the debug hooks are not on"));
-        Assert.That(PyMemory.CheckBlock(p), Is.False);
+        var e = Assert.Throws<InvalidOperationException>(() => PyMemory.CheckBlock(p));
+        Assert.That(e!.Message, Does.Contain("debug hooks are off"));
+        Assert.Throws<ArgumentNullException>(() => PyMemory.CheckBlock(null));
         PyMemory.Free(p);
     }
 }

@@ -13,38 +13,45 @@ public sealed unsafe class PyMemoryTests
     public void ClearError() => PyMemory.ClearError();
 
     [Test]
-    public void Alloc_ReportsFailureLikeC_WithNullAndLastError()
+    public void TryForms_ReportFailureLikeC_WithNullAndLastError()
     {
-        Assert.That((long)PyMemory.Alloc(nuint.MaxValue), Is.Zero);
+        Assert.That((long)PyMemory.TryAlloc(nuint.MaxValue), Is.Zero);
         Assert.That(PyMemory.LastError, Does.StartWith("pa_malloc:"));
-        Assert.That((long)PyMemory.Calloc(nuint.MaxValue, 2), Is.Zero);
+        Assert.That((long)PyMemory.TryCalloc(nuint.MaxValue, 2), Is.Zero);
         Assert.That(PyMemory.LastError, Does.StartWith("pa_calloc:"));
+        void* p = PyMemory.TryAlloc(10);
+        Assert.That((long)p, Is.Not.Zero);
+        Assert.That((long)PyMemory.TryRealloc(p, nuint.MaxValue), Is.Zero);
+        Assert.That(PyMemory.LastError, Does.StartWith("pa_realloc:"));
+        p = PyMemory.TryRealloc(p, 100);
+        Assert.That((long)p, Is.Not.Zero);
+        Assert.That(PyMemory.TryFree(p), Is.True);
     }
 
     [Test]
-    public void CheckedVariants_ThrowPyAllocExceptionWithTheLibrarysMessage()
+    public void Failures_ThrowPyAllocExceptionWithTheLibrarysMessage()
     {
-        var e = Assert.Throws<PyAllocException>(() => PyMemory.AllocChecked(nuint.MaxValue));
+        var e = Assert.Throws<PyAllocException>(() => PyMemory.Alloc(nuint.MaxValue));
         Assert.That(e!.Message, Does.StartWith("pa_malloc:").And.EqualTo(PyMemory.LastError));
 
-        e = Assert.Throws<PyAllocException>(() => PyMemory.CallocChecked((nuint)1 << 62, 8));
+        e = Assert.Throws<PyAllocException>(() => PyMemory.Calloc((nuint)1 << 62, 8));
         Assert.That(e!.Message, Does.StartWith("pa_calloc:").And.Contain("4611686018427387904"));
 
-        void* p = PyMemory.AllocChecked(10);
-        e = Assert.Throws<PyAllocException>(() => PyMemory.ReallocChecked(p, nuint.MaxValue));
+        void* p = PyMemory.Alloc(10);
+        e = Assert.Throws<PyAllocException>(() => PyMemory.Realloc(p, nuint.MaxValue));
         Assert.That(e!.Message, Does.StartWith("pa_realloc:"));
-        Assert.That((ulong)PyMemory.UsableSize(p), Is.EqualTo((ulong)16), "the block survives a failed ReallocChecked");
-        PyMemory.FreeChecked(p);
+        Assert.That((ulong)PyMemory.UsableSize(p), Is.EqualTo((ulong)16), "the block survives a failed Realloc");
+        Assert.That(PyMemory.TryFree(p), Is.True);
     }
 
     [Test]
-    public void FreeChecked_OfAForeignPointer_Throws_AndFreeOnlySetsTheError()
+    public void TryFree_OfAForeignPointer_IsFalse_AndFreeOnlySetsTheError()
     {
         void* foreign = NativeMemory.Alloc(32);
         try
         {
-            var e = Assert.Throws<PyAllocException>(() => PyMemory.FreeChecked(foreign));
-            Assert.That(e!.Message, Does.StartWith("pa_free:"));
+            Assert.That(PyMemory.TryFree(foreign), Is.False);
+            Assert.That(PyMemory.LastError, Does.StartWith("pa_free:"));
 
             PyMemory.ClearError();
             Assert.DoesNotThrow(() => PyMemory.Free(foreign));
@@ -57,12 +64,12 @@ public sealed unsafe class PyMemoryTests
     }
 
     [Test]
-    public void FreeChecked_OfALiveBlockOrNull_DoesNotThrow_EvenWithAnOlderErrorPending()
+    public void TryFree_OfALiveBlockOrNull_IsTrue_EvenWithAnOlderErrorPending()
     {
         PyMemory.Free((void*)0x30); // leaves an error behind
-        void* p = PyMemory.AllocChecked(700);
-        Assert.DoesNotThrow(() => PyMemory.FreeChecked(p));
-        Assert.DoesNotThrow(() => PyMemory.FreeChecked(null));
+        void* p = PyMemory.Alloc(700);
+        Assert.That(PyMemory.TryFree(p), Is.True);
+        Assert.That(PyMemory.TryFree(null), Is.True);
     }
 
     [Test]
@@ -83,7 +90,7 @@ public sealed unsafe class PyMemoryTests
     [Test]
     public void FormatStats_ShowsTheRowOfAClassInUse()
     {
-        void* p = PyMemory.AllocChecked(400);
+        void* p = PyMemory.Alloc(400);
         try
         {
             MallocStats stats = PyMemory.GetStats();
@@ -98,10 +105,11 @@ public sealed unsafe class PyMemoryTests
     }
 
     [Test]
-    public void PrintStats_ToNull_ReturnsFalseWithError()
+    public void PrintStats_ToNull_IsRefused_InCAndInTheBinding()
     {
-        Assert.That(PyMemory.PrintStats(null), Is.False);
+        Assert.That(NativeMethods.pa_print_malloc_stats(null), Is.EqualTo(-1));
         Assert.That(PyMemory.LastError, Does.StartWith("pa_print_malloc_stats:"));
+        Assert.Throws<ArgumentNullException>(() => PyMemory.PrintStats(null));
     }
 
     [Test]

@@ -15,9 +15,9 @@ using (PyBuffer buffer = PyBuffer.Allocate(100))   // a pool block, freed by Dis
 
 unsafe
 {
-    void* p = PyMemory.Alloc(4000);                // like C: null on failure, see PyMemory.LastError
+    void* p = PyMemory.Alloc(4000);                // throws PyAllocException when out of memory
     PyMemory.Free(p);
-    void* q = PyMemory.AllocChecked(64);           // *Checked: throws PyAllocException instead
+    void* q = PyMemory.TryAlloc(64);               // Try forms: null instead, see PyMemory.LastError
     PyMemory.Free(q);
 }
 

@@ -190,8 +190,8 @@ public sealed unsafe class AutomaticCollectionTests : RuntimeFixture
         for (int i = 0; i < cycles; i++)
         {
             using PyOwned a = PyList.New(Rt), b = PyList.New(Rt);
-            PyList.AppendChecked(a, b);
-            PyList.AppendChecked(b, a);
+            PyList.Append(a, b);
+            PyList.Append(b, a);
         }
         long collected = Rt.GetStats().Sum(s => s.Collected);
         Assert.That(collected, Is.GreaterThan(0), "automatic collections found cycles");

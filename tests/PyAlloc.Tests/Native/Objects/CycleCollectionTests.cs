@@ -17,8 +17,8 @@ public sealed unsafe class CycleCollectionTests : RuntimeFixture
     {
         PyOwned a = PyList.New(Rt);
         PyOwned b = PyList.New(Rt);
-        PyList.AppendChecked(a, b);
-        PyList.AppendChecked(b, a);
+        PyList.Append(a, b);
+        PyList.Append(b, a);
         Assert.That((a.RefCount, b.RefCount), Is.EqualTo((2L, 2L)), "ref count of a, ref count of b");
         using PyOwned wa = PyWeakRef.New(a), wb = PyWeakRef.New(b);
         PyObjectRef ra = a, rb = b;
@@ -61,7 +61,7 @@ public sealed unsafe class CycleCollectionTests : RuntimeFixture
         void AddChild(PyObjectRef self, PyObjectRef child)
         {
             PyObjectRef.Assign(&child.As<Node>()->Parent, self);  // child.parent = self
-            PyList.AppendChecked(new PyObjectRef(self.As<Node>()->Children), child); // self.children.append(child)
+            PyList.Append(new PyObjectRef(self.As<Node>()->Children), child); // self.children.append(child)
         }
 
         PyOwned root = NewNode(1), child = NewNode(2);
@@ -122,8 +122,8 @@ public sealed unsafe class CycleCollectionTests : RuntimeFixture
         Assert.That(Rt.Collect(0), Is.EqualTo(2), "found while young");
 
         using PyOwned a = PyList.New(Rt), b = PyList.New(Rt);
-        PyList.AppendChecked(a, b);
-        PyList.AppendChecked(b, a);
+        PyList.Append(a, b);
+        PyList.Append(b, a);
         Assert.That(Rt.Collect(0), Is.Zero);  // reachable: both move to generation 1
         PyObjectRef ra = a, rb = b;
         a.Dispose();
@@ -152,8 +152,8 @@ public sealed unsafe class CycleCollectionTests : RuntimeFixture
     public void GetReferents_OfAList_AreItsItemsInTraversalOrder_LastFirstAsCPythonsListTraverse()
     {
         using PyOwned list = PyList.New(Rt), x = PyList.New(Rt), y = PyList.New(Rt);
-        PyList.AppendChecked(list, x);
-        PyList.AppendChecked(list, y);
+        PyList.Append(list, x);
+        PyList.Append(list, y);
         using PyRefArray referents = Rt.GetReferents(list);
         Assert.That(referents.ToArray(), Is.EqualTo(new[] { y.Ref, x.Ref }));
         Assert.That(x.RefCount, Is.EqualTo(3), "ours, the list's and the array's new reference");
@@ -175,10 +175,10 @@ public sealed unsafe class CycleCollectionTests : RuntimeFixture
     public void GetReferrers_AreTheTrackedObjectsReferringToTheTarget()
     {
         using PyOwned target = PyList.New(Rt), l1 = PyList.New(Rt), l2 = PyList.New(Rt), unrelated = PyList.New(Rt);
-        PyList.AppendChecked(l1, target);
-        PyList.AppendChecked(l2, target);
-        PyList.AppendChecked(l2, target);
-        PyList.AppendChecked(unrelated, l1);
+        PyList.Append(l1, target);
+        PyList.Append(l2, target);
+        PyList.Append(l2, target);
+        PyList.Append(unrelated, l1);
         using PyRefArray referrers = Rt.GetReferrers(target);
         Assert.That(referrers.ToArray(), Is.EquivalentTo(new[] { l1.Ref, l2.Ref }), "each referrer once");
     }
@@ -190,7 +190,7 @@ public sealed unsafe class CycleCollectionTests : RuntimeFixture
         // only the argument tuple and the result list, not the target).  The header: "the tracked
         // objects (frozen ones excepted) that refer to target".
         using PyOwned a = PyList.New(Rt);
-        PyList.AppendChecked(a, a);
+        PyList.Append(a, a);
         using PyRefArray referrers = Rt.GetReferrers(a);
         Assert.That(referrers.ToArray(), Is.EqualTo(new[] { a.Ref }));
     }

@@ -88,8 +88,8 @@ public sealed unsafe class FinalizerTests : RuntimeFixture
         using (PyOwned oa = legacy.New(), ob = legacy.New(), list = PyList.New(Rt))
         {
             // a -> list -> [b, reached]; b -> a
-            PyList.AppendChecked(list, ob);
-            PyList.AppendChecked(list, reached);
+            PyList.Append(list, ob);
+            PyList.Append(list, reached);
             SetRef(oa, list);
             SetRef(ob, oa);
             (a, b) = (oa, ob);

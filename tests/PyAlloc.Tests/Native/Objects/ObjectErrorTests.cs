@@ -6,8 +6,8 @@ using PyAlloc.Tests.Support;
 namespace PyAlloc.Tests.Native.Objects;
 
 /// <summary>
-/// Bad input to the object calls: C-like calls return -1 / null / PA_SIZE_ERROR and set LastError;
-/// the Checked variants and the members returning managed objects throw PyAllocException.
+/// Bad input to the object calls: the C calls return -1 / null / PA_SIZE_ERROR and set LastError;
+/// the idiomatic layer throws PyAllocException with that message (its Try forms return false).
 /// </summary>
 [TestFixture]
 public sealed unsafe class ObjectErrorTests : RuntimeFixture
@@ -80,12 +80,13 @@ public sealed unsafe class ObjectErrorTests : RuntimeFixture
     [TestCase(3)]
     [TestCase(-1)]
     [TestCase(int.MaxValue)]
-    public void Collect_OfAnInvalidGeneration_ReturnsMinus1WithLastError_AndCollectCheckedThrows(int generation)
+    public void Collect_OfAnInvalidGeneration_IsMinus1WithLastErrorInC_AndThrowsInTheBinding(int generation)
     {
-        Assert.That(Rt.Collect(generation), Is.EqualTo(-1));
+        Assert.That((long)NativeMethods.pa_gc_collect(Rt.Handle, generation), Is.EqualTo(-1));
         Assert.That(PyMemory.LastError, Is.EqualTo($"pa_gc_collect: invalid generation {generation} (expected 0, 1 or 2)"));
-        var e = Assert.Throws<PyAllocException>(() => Rt.CollectChecked(generation));
-        Assert.That(e!.Message, Is.EqualTo(PyMemory.LastError));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Rt.Collect(generation));
+        Assert.That(e!.ParamName, Is.EqualTo("generation"));
+        Assert.That(e.ActualValue, Is.EqualTo(generation));
         Assert.That(Rt.GetStats(), Has.All.Matches<GcGenerationStats>(s => s.Collections == 0), "nothing was collected");
     }
 
@@ -109,29 +110,28 @@ public sealed unsafe class ObjectErrorTests : RuntimeFixture
     {
         using PyOwned list = PyList.New(Rt), item = PyList.New(Rt), weak = PyWeakRef.New(item);
 
-        Assert.That(PyList.Append(PyObjectRef.Null, item), Is.EqualTo(-1));
-        Assert.That(PyMemory.LastError, Is.EqualTo("pa_list_append: list is NULL"));
-        Assert.That(PyList.Append(list, PyObjectRef.Null), Is.EqualTo(-1));
-        Assert.That(PyMemory.LastError, Is.EqualTo("pa_list_append: item is NULL"));
-        Assert.That(PyList.Append(weak, item), Is.EqualTo(-1));
-        Assert.That(PyMemory.LastError, Is.EqualTo("pa_list_append: expected a list, got a 'weakref'"));
-        Assert.That(Assert.Throws<PyAllocException>(() => PyList.AppendChecked(weak, item))!.Message, Is.EqualTo("pa_list_append: expected a list, got a 'weakref'"));
+        static string Refused(TestDelegate call) => Assert.Throws<PyAllocException>(call)!.Message;
+        Assert.That(Refused(() => PyList.Append(PyObjectRef.Null, item)), Is.EqualTo("pa_list_append: list is NULL"));
+        Assert.That(Refused(() => PyList.Append(list, PyObjectRef.Null)), Is.EqualTo("pa_list_append: item is NULL"));
+        Assert.That(Refused(() => PyList.Append(weak, item)), Is.EqualTo("pa_list_append: expected a list, got a 'weakref'"));
+        Assert.That(PyMemory.LastError, Is.EqualTo("pa_list_append: expected a list, got a 'weakref'"), "the message is LastError's");
 
-        PyList.AppendChecked(list, item);
-        Assert.That(PyList.Get(list, 1).IsNull, Is.True);
+        PyList.Append(list, item);
+        Assert.That(PyList.TryGet(list, 1, out PyObjectRef missing), Is.False);
+        Assert.That(missing.IsNull, Is.True);
         Assert.That(PyMemory.LastError, Is.EqualTo("pa_list_get: index 1 out of range (size 1)"));
-        Assert.That(PyList.Get(list, -1).IsNull, Is.True, "a negative index is a huge size_t: out of range");
-        Assert.That(Assert.Throws<PyAllocException>(() => PyList.GetChecked(list, 5))!.Message, Does.StartWith("pa_list_get: index 5 out of range"));
-        Assert.That(PyList.GetChecked(list, 0), Is.EqualTo(item.Ref));
+        Assert.That(PyList.TryGet(list, -1, out _), Is.False, "a negative index is a huge size_t: out of range");
+        Assert.That(Refused(() => PyList.Get(list, 5)), Does.StartWith("pa_list_get: index 5 out of range"));
+        Assert.That(PyList.Get(list, 0), Is.EqualTo(item.Ref));
+        Assert.That(PyList.TryGet(list, 0, out PyObjectRef first), Is.True);
+        Assert.That(first, Is.EqualTo(item.Ref));
 
-        Assert.That(PyList.Set(list, 1, item), Is.EqualTo(-1));
-        Assert.That(PyMemory.LastError, Does.StartWith("pa_list_set: index 1 out of range"));
-        Assert.Throws<PyAllocException>(() => PyList.SetChecked(list, 0, PyObjectRef.Null));
-        Assert.That(PyList.Count(PyObjectRef.Null), Is.EqualTo(-1));
-        Assert.That(PyMemory.LastError, Is.EqualTo("pa_list_size: list is NULL"));
-        Assert.That(PyList.Count(weak), Is.EqualTo(-1));
-        Assert.That(PyList.Clear(PyObjectRef.Null), Is.EqualTo(-1));
-        Assert.Throws<PyAllocException>(() => PyList.ClearChecked(weak));
+        Assert.That(Refused(() => PyList.Set(list, 1, item)), Does.StartWith("pa_list_set: index 1 out of range"));
+        Assert.Throws<PyAllocException>(() => PyList.Set(list, 0, PyObjectRef.Null));
+        Assert.That(Refused(() => PyList.Count(PyObjectRef.Null)), Is.EqualTo("pa_list_size: list is NULL"));
+        Assert.That(Refused(() => PyList.Count(weak)), Does.StartWith("pa_list_size:"));
+        Assert.That(Refused(() => PyList.Clear(PyObjectRef.Null)), Is.EqualTo("pa_list_clear: list is NULL"));
+        Assert.Throws<PyAllocException>(() => PyList.Clear(weak));
         Assert.That(PyList.Count(list), Is.EqualTo(1), "the failed calls changed nothing");
         Assert.That(item.RefCount, Is.EqualTo(2));
     }
@@ -140,9 +140,9 @@ public sealed unsafe class ObjectErrorTests : RuntimeFixture
     public void ListSet_ReplacesTheItem_AndReleasesTheOldOne()
     {
         using PyOwned list = PyList.New(Rt), first = PyList.New(Rt), second = PyList.New(Rt);
-        PyList.AppendChecked(list, first);
-        PyList.SetChecked(list, 0, second);
-        Assert.That(PyList.GetChecked(list, 0), Is.EqualTo(second.Ref));
+        PyList.Append(list, first);
+        PyList.Set(list, 0, second);
+        Assert.That(PyList.Get(list, 0), Is.EqualTo(second.Ref));
         Assert.That((first.RefCount, second.RefCount), Is.EqualTo((1L, 2L)));
     }
 
@@ -154,8 +154,7 @@ public sealed unsafe class ObjectErrorTests : RuntimeFixture
         Assert.That(Assert.Throws<PyAllocException>(() => PyWeakRef.New(PyObjectRef.Null, _ => { }))!.Message, Is.EqualTo("pa_weakref_new: target is NULL"));
         Assert.That(Assert.Throws<PyAllocException>(() => PyWeakRef.TryGet(PyObjectRef.Null))!.Message, Is.EqualTo("pa_weakref_get: wr is NULL"));
         Assert.That(Assert.Throws<PyAllocException>(() => PyWeakRef.TryGet(list))!.Message, Is.EqualTo("pa_weakref_get: expected a weakref, got a 'list'"));
-        Assert.That(PyWeakRef.Count(PyObjectRef.Null), Is.EqualTo(-1));
-        Assert.That(PyMemory.LastError, Is.EqualTo("pa_weakref_count: target is NULL"));
+        Assert.That(Assert.Throws<PyAllocException>(() => PyWeakRef.Count(PyObjectRef.Null))!.Message, Is.EqualTo("pa_weakref_count: target is NULL"));
         Assert.That(Rt.RegisteredCallbackHandles, Is.Zero, "a refused weakref keeps no delegate handle");
     }
 
@@ -183,10 +182,10 @@ public sealed unsafe class ObjectErrorTests : RuntimeFixture
         using PyOwned list = PyList.New(Rt);
         PyMemory.Free(list.Pointer);
         Assert.That(PyMemory.LastError, Does.StartWith("pa_free:").And.Contain("belongs to a runtime's object heap"));
-        Assert.Throws<PyAllocException>(() => PyMemory.FreeChecked(list.Pointer));
-        Assert.That((long)PyMemory.Realloc(list.Pointer, 100), Is.Zero);
+        Assert.That(PyMemory.TryFree(list.Pointer), Is.False);
+        Assert.That((long)PyMemory.TryRealloc(list.Pointer, 100), Is.Zero);
         Assert.That(PyMemory.LastError, Does.StartWith("pa_realloc:"));
-        Assert.That((long)PyMemory.UsableSize(list.Pointer), Is.Zero);
+        Assert.That(Assert.Throws<PyAllocException>(() => PyMemory.UsableSize(list.Pointer))!.Message, Does.StartWith("pa_usable_size:"));
         Assert.That(list.RefCount, Is.EqualTo(1), "the object is untouched");
         Assert.That(PyList.Count(list), Is.Zero);
     }

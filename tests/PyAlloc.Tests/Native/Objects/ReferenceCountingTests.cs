@@ -51,10 +51,10 @@ public sealed unsafe class ReferenceCountingTests : RuntimeFixture
     {
         using PyOwned item = PyList.New(Rt);
         using PyOwned container = PyList.New(Rt);
-        PyList.AppendChecked(container, item);
-        PyList.AppendChecked(container, item);
+        PyList.Append(container, item);
+        PyList.Append(container, item);
         Assert.That(item.RefCount, Is.EqualTo(3));
-        PyList.ClearChecked(container);
+        PyList.Clear(container);
         Assert.That(item.RefCount, Is.EqualTo(1));
     }
 

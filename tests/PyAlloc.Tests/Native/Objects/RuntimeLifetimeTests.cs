@@ -110,8 +110,8 @@ public sealed unsafe class RuntimeLifetimeTests : RuntimeFixture
                     for (int i = 0; i < cyclesPerRound; i++)
                     {
                         using PyOwned a = PyList.New(rt), b = PyList.New(rt);
-                        PyList.AppendChecked(a, b);
-                        PyList.AppendChecked(b, a);
+                        PyList.Append(a, b);
+                        PyList.Append(b, a);
                     }
                     results[id][r] = rt.Collect();
                 }

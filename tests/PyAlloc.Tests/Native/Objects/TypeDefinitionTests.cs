@@ -146,7 +146,7 @@ public sealed unsafe class TypeDefinitionTests : RuntimeFixture
         using (PyRefArray referents = t.Ref.GetReferents())
             Assert.That(referents.ToArray(), Is.EqualTo(new[] { a.Ref, a.Ref, c.Ref }), "ref_offsets first, then the items in order, nulls skipped");
 
-        PyList.AppendChecked(c, t);  // t -> c -> t: a cycle through an item
+        PyList.Append(c, t);  // t -> c -> t: a cycle through an item
         using PyOwned weak = PyWeakRef.New(t);
         t.Dispose();
         c.Dispose();

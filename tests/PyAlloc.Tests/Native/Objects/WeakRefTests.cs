@@ -23,7 +23,7 @@ public sealed unsafe class WeakRefTests : RuntimeFixture
             PyObjectRef.Assign(&parent.As<Node>()->Children, children);
         using (PyOwned back = PyWeakRef.New(parent))                             // child.parent = weakref.ref(self)
             PyObjectRef.Assign(&child.As<Node>()->Parent, back);
-        PyList.AppendChecked(new PyObjectRef(parent.As<Node>()->Children), child); // self.children.append(child)
+        PyList.Append(new PyObjectRef(parent.As<Node>()->Children), child); // self.children.append(child)
 
         PyOwned? GetParent() => PyWeakRef.TryGet(new PyObjectRef(child.As<Node>()->Parent));
         using (PyOwned? p = GetParent())
@@ -73,10 +73,10 @@ public sealed unsafe class WeakRefTests : RuntimeFixture
         int calls = 0;
         using (PyOwned a = PyList.New(Rt), b = PyList.New(Rt))
         {
-            PyList.AppendChecked(a, b);
-            PyList.AppendChecked(b, a);
+            PyList.Append(a, b);
+            PyList.Append(b, a);
             using PyOwned wr = PyWeakRef.New(b, _ => calls++);
-            PyList.AppendChecked(a, wr); // the weakref belongs to the cycle
+            PyList.Append(a, wr); // the weakref belongs to the cycle
         }
         Assert.That(Rt.Collect(), Is.EqualTo(3));
         Assert.That(calls, Is.Zero, "the weakref was unreachable too: its callback is not called");
@@ -162,8 +162,8 @@ public sealed unsafe class WeakRefTests : RuntimeFixture
     {
         int calls = 0;
         PyOwned a = PyList.New(Rt), b = PyList.New(Rt);
-        PyList.AppendChecked(a, b);
-        PyList.AppendChecked(b, a);
+        PyList.Append(a, b);
+        PyList.Append(b, a);
         using PyOwned wr = PyWeakRef.New(a, _ => calls++);
         wr.Ref.Untrack();
         a.Dispose();
@@ -223,12 +223,12 @@ public sealed unsafe class WeakRefTests : RuntimeFixture
         {
             using PyOwned item = PyList.New(Rt);
             weakItems.Add(PyWeakRef.New(item, CheckEveryList));
-            PyList.AppendChecked(current, item);
+            PyList.Append(current, item);
             if (k == depth - 1)
                 break;
             using PyOwned next = PyList.New(Rt);
             weakLists.Add(PyWeakRef.New(next));
-            PyList.AppendChecked(current, next);
+            PyList.Append(current, next);
             current = next;
         }
 

@@ -37,14 +37,16 @@ public sealed unsafe class CallerSiteTests : RuntimeFixture
     {
         void* a = PyMemory.Alloc(40); int la = Here();
         void* c = PyMemory.Calloc(2, 24); int lc = Here();
-        void* k = PyMemory.AllocChecked(300); int lk = Here();
+        void* k = PyMemory.TryAlloc(300); int lk = Here();
         void* r = PyMemory.Realloc(PyMemory.Alloc(16), 2000); int lr = Here();
+        using PyBuffer b = PyBuffer.Allocate(100); int lb = Here();
         try
         {
             AssertTracedHere(a, la, "Alloc");
             AssertTracedHere(c, lc, "Calloc");
-            AssertTracedHere(k, lk, "AllocChecked");
+            AssertTracedHere(k, lk, "TryAlloc");
             AssertTracedHere(r, lr, "Realloc");
+            AssertTracedHere(b.Pointer, lb, "PyBuffer.Allocate");
         }
         finally
         {

@@ -61,7 +61,7 @@ public sealed unsafe class CensusTests : RuntimeFixture
         (PyObjectRef _, PyObjectRef _) = UnreachableCycle(holder);
         using PyOwned list = PyList.New(Rt);
         Assert.That(Rt.CountObjectsByType().Select(c => (c.Name, c.Count)), Is.EquivalentTo(new[] { ("Holder", 2L), ("list", 1L) }));
-        Rt.CollectChecked();
+        Rt.Collect();
         Assert.That(Rt.CountObjectsByType().Select(c => (c.Name, c.Count)), Is.EqualTo(new[] { ("list", 1L) }));
         using (var other = new PyRuntime())
             Assert.That(other.CountObjectsByType(), Is.Empty);
@@ -158,17 +158,17 @@ public sealed unsafe class CensusTests : RuntimeFixture
         using PyOwned y = PyOwned.Steal(new PyObjectRef(NativeMethods.pa_object_new_at(_leaky.Handle, LeakFile, 2)));
         SetRef(x, y);
         SetRef(y, x);
-        PyList.AppendChecked(_cache, x);
+        PyList.Append(_cache, x);
         UnreachableCycle(_temp);
     }
 
     /// <summary>The article's find_leaks: collect, count, run, collect, count.</summary>
     private long FindLeaks()
     {
-        Rt.CollectChecked();
+        Rt.Collect();
         long before = TrackedObjects();
         LeakyOperation();
-        Rt.CollectChecked();
+        Rt.Collect();
         long after = TrackedObjects();
         TestContext.Out.WriteLine($"Objects before: {before}\nObjects after: {after}\nDifference: {after - before}");
         return after - before;
@@ -185,7 +185,7 @@ public sealed unsafe class CensusTests : RuntimeFixture
             Assert.That(TrackedObjects(), Is.EqualTo(start + 2 * call));
         }
         _cache.Dispose();
-        Rt.CollectChecked();
+        Rt.Collect();
         Assert.That(TrackedObjects(), Is.EqualTo(start - 1), "without the cache, everything goes");
     }
 
@@ -198,7 +198,7 @@ public sealed unsafe class CensusTests : RuntimeFixture
         for (int call = 1; call <= 4; call++)
         {
             LeakyOperation();
-            Rt.CollectChecked();
+            Rt.Collect();
             IReadOnlyList<ObjectTypeCount> census = Rt.CountObjectsByType();
             ObjectTypeCount leak = census.Single(c => c.Type == _leaky.Handle);
             Assert.That((leak.Count - previousCount, leak.Bytes - previousBytes), Is.EqualTo((2L, perCall)), $"call {call}");
@@ -208,7 +208,7 @@ public sealed unsafe class CensusTests : RuntimeFixture
         }
         for (int call = 0; call < 100; call++)
             LeakyOperation();
-        Rt.CollectChecked();
+        Rt.Collect();
         ObjectTypeCount top = Rt.CountObjectsByType()[0];
         Assert.That((top.Name, top.Count, top.Bytes), Is.EqualTo(("Leaky", 208L, 104 * perCall)));
     }
@@ -219,11 +219,11 @@ public sealed unsafe class CensusTests : RuntimeFixture
         LeakSetUp();
         Tracemalloc.Start();
         LeakyOperation();
-        Rt.CollectChecked();
+        Rt.Collect();
         using TraceSnapshot first = Tracemalloc.TakeSnapshot();
         for (int call = 0; call < 10; call++)
             LeakyOperation();
-        Rt.CollectChecked();
+        Rt.Collect();
         using TraceSnapshot second = Tracemalloc.TakeSnapshot();
         IReadOnlyList<StatisticDiff> diff = second.CompareTo(first, PaStatKey.Lineno);
         foreach (StatisticDiff d in diff.Take(3))

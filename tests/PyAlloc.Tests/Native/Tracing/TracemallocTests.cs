@@ -488,7 +488,7 @@ public sealed unsafe class TracemallocTests : RuntimeFixture
         Tracemalloc.Start();
         PyOwned list = PyOwned.Steal(new PyObjectRef(NativeMethods.pa_list_new_at(Rt.Handle, Site, 20)));
         PyOwned item = PyOwned.Steal(new PyObjectRef(NativeMethods.pa_object_new_at(holder.Handle, Site, 21)));
-        PyList.AppendChecked(list, item);
+        PyList.Append(list, item);
         IReadOnlyList<ObjectTypeCount> census = Rt.CountObjectsByType();
         long listBytes = census.Single(c => c.Name == "list").Bytes;
         long holderBytes = census.Single(c => c.Name == "Holder").Bytes;
@@ -507,7 +507,7 @@ public sealed unsafe class TracemallocTests : RuntimeFixture
 
         (PyObjectRef a, PyObjectRef _) = UnreachableCycle(holder);
         Assert.That(Tracemalloc.TracedMemory.Current, Is.EqualTo(2 * holderBytes), "a cycle lives until collected");
-        Assert.That(Rt.CollectChecked(), Is.EqualTo(2));
+        Assert.That(Rt.Collect(), Is.EqualTo(2));
         Assert.That(Tracemalloc.TracedMemory.Current, Is.Zero);
         Assert.That(Tracemalloc.GetTraceback(a.Pointer), Is.Empty);
     }
