@@ -7,6 +7,8 @@ using System.IO;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc.Tour;
 
 /// <summary>The article's class Node: a value, a parent, children, and a free <c>ref</c> attribute.</summary>

@@ -1,5 +1,7 @@
 using System;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>When a gc callback is called: <c>PA_GC_START</c> / <c>PA_GC_STOP</c> (<c>gc.callbacks</c>' phase).</summary>

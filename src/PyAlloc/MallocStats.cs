@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>The figures of one size class, from <see cref="MallocStats.Classes"/>.</summary>

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PyAlloc;
+namespace PyAlloc.Interop;
 
 /* Section 11 of include/pyalloc.h: the debug hooks (PYALLOC_MALLOC=debug or malloc_debug).
    pa_fatal_error_handler -> delegate* unmanaged[Cdecl]<byte*, void*, void>.

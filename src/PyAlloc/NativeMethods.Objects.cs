@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace PyAlloc;
+namespace PyAlloc.Interop;
 
 /* Sections 4 to 8 of include/pyalloc.h: runtimes, objects, the list, the collector and weak
    references.  Types map as in section 1-3, plus: pa_runtime* -> PaRuntime*, pa_type* ->

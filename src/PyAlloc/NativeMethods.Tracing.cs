@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PyAlloc;
+namespace PyAlloc.Interop;
 
 /* Sections 9, 10 and 12 of include/pyalloc.h: tracemalloc, call sites, the object census (section 11,
    the debug hooks, is in NativeMethods.Debug.cs).  Types map as in sections 1-8, plus: pa_snapshot* ->

@@ -3,7 +3,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace PyAlloc;
+namespace PyAlloc.Interop;
 
 /// <summary>
 /// The exports of <c>libpyalloc.so</c>, one declaration per function of <c>include/pyalloc.h</c>,

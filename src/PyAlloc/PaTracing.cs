@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>

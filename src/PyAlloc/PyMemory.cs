@@ -3,6 +3,8 @@ using System;
 using System.Runtime.InteropServices;
 using System.Text;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using System;
 using System.Runtime.InteropServices;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>

@@ -2,6 +2,8 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>

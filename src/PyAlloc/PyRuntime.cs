@@ -4,6 +4,8 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>

@@ -7,6 +7,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>The type flags a .NET-defined type may have (<c>PA_TPFLAGS_*</c>).</summary>

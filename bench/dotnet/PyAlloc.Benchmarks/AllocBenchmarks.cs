@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc.Benchmarks;
 
 /// <summary>

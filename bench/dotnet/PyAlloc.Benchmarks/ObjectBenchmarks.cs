@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc.Benchmarks;
 
 /// <summary>A small GC object: the header and two references (bench/c/bench_gc.c's node).</summary>

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using static PyAlloc.NativeMethods;
+using static PyAlloc.Interop.NativeMethods;
 
 namespace PyAlloc.Tests.Native;
 

@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
 using PyAlloc.Tests.Support;
-using static PyAlloc.NativeMethods;
+using static PyAlloc.Interop.NativeMethods;
 
 namespace PyAlloc.Tests.Native;
 

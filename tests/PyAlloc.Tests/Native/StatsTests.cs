@@ -5,7 +5,7 @@ using System.Linq;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using PyAlloc.Tests.Support;
-using static PyAlloc.NativeMethods;
+using static PyAlloc.Interop.NativeMethods;
 
 namespace PyAlloc.Tests.Native;
 

@@ -2,7 +2,7 @@ using System;
 using System.Linq;
 using System.Threading;
 using NUnit.Framework;
-using static PyAlloc.NativeMethods;
+using static PyAlloc.Interop.NativeMethods;
 
 namespace PyAlloc.Tests.Native;
 

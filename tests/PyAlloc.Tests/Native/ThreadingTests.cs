@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.Threading;
 using NUnit.Framework;
 using PyAlloc.Tests.Support;
-using static PyAlloc.NativeMethods;
+using static PyAlloc.Interop.NativeMethods;
 
 namespace PyAlloc.Tests.Native;
 

@@ -1,0 +1,2 @@
+// Every test file may call the C functions directly.
+global using PyAlloc.Interop;
