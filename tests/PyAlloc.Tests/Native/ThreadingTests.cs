@@ -30,6 +30,9 @@ public sealed unsafe class ThreadingTests
             queues[t] = new BlockingCollection<Block>(new ConcurrentQueue<Block>());
         var failures = new ConcurrentQueue<string>();
         long tagSource = 0;
+        // A PyBuffer another test left to its finaliser must not be freed in the middle of the count.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         MallocStats before = PyMemory.GetStats();
 
         void Check(Block b, int thread)
