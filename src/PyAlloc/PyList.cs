@@ -20,8 +20,12 @@ public static unsafe class PyList
     /// <exception cref="System.ObjectDisposedException">The runtime has been disposed.</exception>
     /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site.</param>
     /// <param name="line">The caller's line (filled in by the compiler).</param>
-    public static PyOwned New(PyRuntime runtime, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        PyOwned.FromResult(NativeMethods.pa_list_new_at(runtime.Handle, CallSites.File(file), line));
+    public static PyOwned New(PyRuntime runtime, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        PyOwned list = PyOwned.FromResult(NativeMethods.pa_list_new_at(runtime.Handle, CallSites.File(file), line), runtime);
+        runtime.ReleaseAbandonedIfAny();
+        return list;
+    }
 
     /// <summary>True when <paramref name="o"/> is a list (<c>pa_list_check</c>); false for null.</summary>
     /// <param name="o">Any object.</param>

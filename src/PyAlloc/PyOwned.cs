@@ -15,9 +15,13 @@ namespace PyAlloc;
 /// with <see cref="Detach"/>. <see cref="Dispose"/> is idempotent.
 /// </para>
 /// <para>
-/// There is no finaliser: an undisposed <see cref="PyOwned"/> keeps its count until the runtime is disposed
-/// (which releases every object anyway). Releasing from the .NET finaliser thread would break the rule that
-/// calls on one runtime never overlap. After the runtime is disposed, <see cref="Dispose"/> does nothing.
+/// An owner that is never disposed does not leak its count for ever, and is not released on the .NET finaliser
+/// thread either (calls on one runtime must never overlap): its finaliser hands the reference to its
+/// <see cref="PyRuntime"/>, which releases it on its own thread at its next collection, idiomatic allocation or
+/// <see cref="Dispose"/> of an owner (<see cref="PyRuntime.ReleaseAbandoned"/>). For a runtime not made by
+/// <see cref="PyRuntime"/> (a bare <c>pa_runtime*</c>) no such thread is known: the reference is kept, and
+/// reported through <see cref="PyRuntime.ResourceWarning"/>. After the runtime is disposed, <see cref="Dispose"/>
+/// and the finaliser do nothing.
 /// </para>
 /// <para>
 /// Converts implicitly to a borrowed <see cref="PyObjectRef"/>, valid until this owner is disposed.
@@ -32,6 +36,25 @@ public sealed unsafe class PyOwned : IDisposable
     {
         _pointer = pointer;
         _runtime = PyRuntime.FromHandle(NativeMethods.pa_object_runtime(pointer));
+    }
+
+    private PyOwned(PaObject* pointer, PyRuntime runtime)
+    {
+        _pointer = pointer;
+        _runtime = runtime;
+    }
+
+    /// <summary>Hands an undisposed reference to its runtime's thread (see the remarks on the type).</summary>
+    ~PyOwned()
+    {
+        PaObject* p = _pointer;
+        if (p == null)
+            return;
+        if (_runtime != null)
+            _runtime.Abandon(p);
+        else
+            PyRuntime.WarnResource($"a PyOwned of the object at 0x{(nuint)p:x} was never disposed, and its runtime is not a " +
+                                   "PyRuntime: no thread is known on which to release it, so its reference is kept");
     }
 
     /// <summary>Takes ownership of a NEW reference the caller holds (no count changes): disposing the result releases it.</summary>
@@ -57,6 +80,10 @@ public sealed unsafe class PyOwned : IDisposable
     /// <summary>Wraps a new reference from the library, or throws with <see cref="PyMemory.LastError"/> when the call failed (null).</summary>
     internal static PyOwned FromResult(PaObject* newReferenceOrNull) =>
         newReferenceOrNull != null ? new PyOwned(newReferenceOrNull) : throw new PyAllocException(PyMemory.LastError);
+
+    /// <summary>As <see cref="FromResult(PaObject*)"/> for an object of <paramref name="runtime"/>, known already.</summary>
+    internal static PyOwned FromResult(PaObject* newReferenceOrNull, PyRuntime runtime) =>
+        newReferenceOrNull != null ? new PyOwned(newReferenceOrNull, runtime) : throw new PyAllocException(PyMemory.LastError);
 
     /// <summary>The object, borrowed from this owner: valid until <see cref="Dispose"/>.</summary>
     /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
@@ -89,6 +116,7 @@ public sealed unsafe class PyOwned : IDisposable
     {
         PyObjectRef r = Ref;
         _pointer = null;
+        GC.SuppressFinalize(this);
         return r;
     }
 
@@ -99,7 +127,8 @@ public sealed unsafe class PyOwned : IDisposable
     public T* As<T>() where T : unmanaged => (T*)Pointer;
 
     /// <summary>Releases the reference (<c>pa_decref</c>) the first time; later calls do nothing.</summary>
-    /// <remarks>The object may die here, running its finaliser, weakref callbacks and dealloc on this thread.
+    /// <remarks>The object may die here, running its finaliser, weakref callbacks and dealloc on this thread; so
+    /// may the objects whose undisposed owners were finalised (<see cref="PyRuntime.ReleaseAbandoned"/>).
     /// Nothing is released when the object's <see cref="PyRuntime"/> has been disposed (its memory is gone already).</remarks>
     public void Dispose()
     {
@@ -107,8 +136,14 @@ public sealed unsafe class PyOwned : IDisposable
         if (p == null)
             return;
         _pointer = null;
-        if (_runtime == null || !_runtime.IsDisposed)
+        GC.SuppressFinalize(this);
+        if (_runtime == null)
             NativeMethods.pa_decref(p);
+        else if (!_runtime.IsDisposed)
+        {
+            NativeMethods.pa_decref(p);
+            _runtime.ReleaseAbandonedIfAny();
+        }
     }
 
     /// <summary>The borrowed reference of <paramref name="owner"/>; <see cref="PyObjectRef.Null"/> for a null owner.</summary>

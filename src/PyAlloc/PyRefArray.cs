@@ -14,7 +14,8 @@ namespace PyAlloc;
 /// <remarks>
 /// The items are borrowed from the array: valid while it is not disposed (keep one longer with
 /// <see cref="PyObjectRef.NewReference"/>). A snapshot: later changes to the runtime do not show.
-/// Like <see cref="PyOwned"/>, there is no finaliser, and disposing after the runtime was disposed releases nothing.
+/// Like <see cref="PyOwned"/>: an undisposed array hands its references to its runtime's thread from the finaliser, and
+/// disposing after the runtime was disposed releases nothing.
 /// </remarks>
 public sealed unsafe class PyRefArray : IReadOnlyList<PyObjectRef>, IDisposable
 {
@@ -93,10 +94,27 @@ public sealed unsafe class PyRefArray : IReadOnlyList<PyObjectRef>, IDisposable
         if (items == null)
             return;
         _items = null;
+        GC.SuppressFinalize(this);
         if (_runtime != null && _runtime.IsDisposed)
             return;
         foreach (PyObjectRef r in items)
             r.DecRef();
+    }
+
+    /// <summary>Hands undisposed references to their runtime's thread, as <see cref="PyOwned"/>'s finaliser does.</summary>
+    ~PyRefArray()
+    {
+        PyObjectRef[]? items = _items;
+        if (items == null || items.Length == 0)
+            return;
+        if (_runtime == null)
+        {
+            PyRuntime.WarnResource($"a PyRefArray of {items.Length} references was never disposed, and their runtime is not " +
+                                   "a PyRuntime: no thread is known on which to release them, so they are kept");
+            return;
+        }
+        foreach (PyObjectRef r in items)
+            _runtime.Abandon(r.Pointer);
     }
 
     /// <inheritdoc/>

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 using PyAlloc.Interop;
 
@@ -28,15 +29,24 @@ namespace PyAlloc;
 /// the collection or released the last reference. An exception a callback throws cannot cross the C frames:
 /// it is caught and given to <see cref="CallbackException"/> (or, with no handler, printed to stderr as
 /// CPython's "Exception ignored in ..."), and the library carries on.</para>
-/// <para><b>No finaliser.</b> A runtime that is not disposed keeps its memory until the process ends: objects
-/// hold no reference to their <see cref="PyRuntime"/>, so freeing from the .NET finaliser could pull memory from
-/// under pointers still in use.</para>
+/// <para><b>Leaks.</b> A runtime is owned by its <see cref="SafeHandle"/> (<see cref="PaRuntimeHandle"/>). One that is
+/// never disposed is reported when .NET finalises it, through <see cref="ResourceWarning"/>, and its memory stays
+/// allocated until the process ends: a runtime is single-threaded, and bare pointers into it (C code, a
+/// <see cref="PyObjectRef"/>) may still be in use on another thread, so the finaliser thread never frees it. A
+/// runtime with managed gc or weakref callbacks registered is kept reachable by them, so only
+/// <see cref="Dispose"/> ends it. A <see cref="PyOwned"/> or <see cref="PyRefArray"/> that is never disposed is not
+/// released on the finaliser thread either: its finaliser hands its references to this runtime, which releases them
+/// on its own thread at its next <see cref="Collect"/>, object allocation through the idiomatic layer, or
+/// <see cref="PyOwned.Dispose"/>, or when <see cref="ReleaseAbandoned"/> is called.</para>
 /// </remarks>
 public sealed unsafe class PyRuntime : IDisposable
 {
-    private static readonly ConcurrentDictionary<nint, PyRuntime> s_live = new();
+    private static readonly ConcurrentDictionary<nint, WeakReference<PyRuntime>> s_live = new();
 
     private PaRuntime* _handle;
+    private readonly PaRuntimeHandle _safeHandle;
+    private readonly ConcurrentQueue<nint> _abandoned = new();
+    private int _abandonedCount;
     private readonly List<GcCallbackRegistration> _gcCallbacks = [];
     private readonly HashSet<WeakRefCallback> _weakRefCallbacks = [];
     private int _callbackDepth;
@@ -49,7 +59,88 @@ public sealed unsafe class PyRuntime : IDisposable
         if (h == null)
             throw new PyAllocException(PyMemory.LastError);
         _handle = h;
-        s_live[(nint)h] = this;
+        _safeHandle = new PaRuntimeHandle(h);
+        s_live[(nint)h] = new WeakReference<PyRuntime>(this);
+    }
+
+    /// <summary>The <see cref="System.Runtime.InteropServices.SafeHandle"/> that owns the <c>pa_runtime*</c>.</summary>
+    /// <remarks>Disposing it directly frees the runtime as <see cref="Dispose"/> does, but without releasing the managed
+    /// callbacks' handles: dispose the <see cref="PyRuntime"/> instead.</remarks>
+    public PaRuntimeHandle SafeHandle => _safeHandle;
+
+    /// <summary>
+    /// Raised, on whatever thread finds it, when a PyAlloc resource was never disposed: a <see cref="PyRuntime"/>
+    /// reached the .NET finaliser, or a <see cref="PyOwned"/> whose runtime is not a <see cref="PyRuntime"/> did
+    /// (its reference cannot be released safely, so it is kept). CPython's <c>ResourceWarning</c>.
+    /// </summary>
+    /// <remarks>With no handler the message is printed to stderr as "ResourceWarning: ...". A handler runs on the
+    /// finaliser thread; an exception it throws is printed the same way and otherwise ignored.</remarks>
+    public static event Action<string>? ResourceWarning;
+
+    internal static void Forget(nint handle) => s_live.TryRemove(handle, out _);
+
+    internal static void WarnResource(string message)
+    {
+        try
+        {
+            Action<string>? handler = ResourceWarning;
+            if (handler != null)
+            {
+                handler(message);
+                return;
+            }
+        }
+        catch (Exception e)
+        {
+            message += $" (the ResourceWarning handler threw: {e.Message})";
+        }
+        try
+        {
+            Console.Error.WriteLine($"ResourceWarning: {message}");
+        }
+        catch
+        {
+            // nothing left to report with
+        }
+    }
+
+    /// <summary>
+    /// Releases now, on the calling thread, the references that undisposed <see cref="PyOwned"/> and
+    /// <see cref="PyRefArray"/> owners of this runtime handed over from the finaliser thread.
+    /// </summary>
+    /// <returns>How many references were released. The objects may die now, running finalisers and callbacks.</returns>
+    /// <remarks>Runs on its own at this runtime's <see cref="Collect"/>, at each object allocation through the
+    /// idiomatic layer and at each <see cref="PyOwned.Dispose"/>; call it to release them at a moment of your
+    /// choosing. Like every call on the runtime, not concurrently with other calls on it.</remarks>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public int ReleaseAbandoned()
+    {
+        _ = Handle;
+        int released = 0;
+        while (_abandoned.TryDequeue(out nint p))
+        {
+            Interlocked.Decrement(ref _abandonedCount);
+            NativeMethods.pa_decref((PaObject*)p);
+            released++;
+        }
+        return released;
+    }
+
+    /* The check every safe point makes: one load when nothing was abandoned. */
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ReleaseAbandonedIfAny()
+    {
+        if (Volatile.Read(ref _abandonedCount) != 0 && _handle != null)
+            ReleaseAbandoned();
+    }
+
+    /* From a finaliser: the reference is released later, on the runtime's thread. */
+    internal void Abandon(PaObject* reference)
+    {
+        if (_handle == null)
+            return; // the runtime is gone, and its objects with it
+        _abandoned.Enqueue((nint)reference);
+        Interlocked.Increment(ref _abandonedCount);
     }
 
     /// <summary>The <c>pa_runtime*</c>, for <see cref="NativeMethods"/>.</summary>
@@ -63,7 +154,8 @@ public sealed unsafe class PyRuntime : IDisposable
     /// <param name="handle">A runtime pointer, e.g. from <see cref="PyObjectRef.RuntimeHandle"/>.</param>
     /// <returns>The runtime, or null when no undisposed <see cref="PyRuntime"/> has that handle.</returns>
     public static PyRuntime? FromHandle(PaRuntime* handle) =>
-        handle != null && s_live.TryGetValue((nint)handle, out PyRuntime? rt) ? rt : null;
+        handle != null && s_live.TryGetValue((nint)handle, out WeakReference<PyRuntime>? weak)
+        && weak.TryGetTarget(out PyRuntime? rt) && !rt.IsDisposed ? rt : null;
 
     /// <summary>
     /// Raised on the callback's thread when a managed gc or weakref callback of this runtime throws; the
@@ -88,6 +180,7 @@ public sealed unsafe class PyRuntime : IDisposable
     {
         if ((uint)generation > 2)
             throw new ArgumentOutOfRangeException(nameof(generation), generation, "invalid generation");
+        ReleaseAbandonedIfAny();
         long n = NativeMethods.pa_gc_collect(Handle, generation);
         return n >= 0 ? n : throw new PyAllocException(PyMemory.LastError);
     }
@@ -439,12 +532,14 @@ public sealed unsafe class PyRuntime : IDisposable
             throw new InvalidOperationException("a runtime cannot be disposed from inside one of its own callbacks");
         try
         {
-            NativeMethods.pa_runtime_free(h);
+            _safeHandle.Dispose(); // pa_runtime_free
         }
         finally
         {
             _handle = null;
             s_live.TryRemove((nint)h, out _);
+            _abandoned.Clear(); // released with the runtime
+            Volatile.Write(ref _abandonedCount, 0);
             foreach (GcCallbackRegistration registration in _gcCallbacks)
                 registration.Handle.Free();
             _gcCallbacks.Clear();

@@ -109,7 +109,7 @@ public sealed unsafe class PyType
     /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site for the object.</param>
     /// <param name="line">The caller's line (filled in by the compiler).</param>
     public PyOwned New([CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
-        PyOwned.FromResult(NativeMethods.pa_object_new_at(Handle, CallSites.File(file), line));
+        NewOwned(NativeMethods.pa_object_new_at(Handle, CallSites.File(file), line));
 
     /// <summary>A new variable-sized object (<c>pa_object_new_var</c>) of <paramref name="count"/> zeroed items;
     /// <c>ob_size</c> = <paramref name="count"/>.</summary>
@@ -123,7 +123,13 @@ public sealed unsafe class PyType
     public PyOwned NewVar(long count, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        return PyOwned.FromResult(NativeMethods.pa_object_new_var_at(Handle, (nuint)count, CallSites.File(file), line));
+        return NewOwned(NativeMethods.pa_object_new_var_at(Handle, (nuint)count, CallSites.File(file), line));
+    }
+
+    private PyOwned NewOwned(PaObject* newReferenceOrNull)
+    {
+        Runtime.ReleaseAbandonedIfAny();
+        return PyOwned.FromResult(newReferenceOrNull, Runtime);
     }
 
     /// <summary>True when <paramref name="o"/> is an object of exactly this type.</summary>
