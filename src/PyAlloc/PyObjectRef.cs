@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 using PyAlloc.Interop;
@@ -129,6 +130,33 @@ public readonly unsafe struct PyObjectRef : IEquatable<PyObjectRef>
     /// <typeparam name="T">An unmanaged struct that starts with <see cref="PaObject"/> (or <see cref="PaVarObject"/>).</typeparam>
     /// <returns>The object's address, typed; borrowed.</returns>
     public T* As<T>() where T : unmanaged => (T*)_pointer;
+
+    /// <summary>The object's memory as a <typeparamref name="T"/>, by reference: <see cref="As{T}"/> without <c>unsafe</c>
+    /// code at the call site (no check).</summary>
+    /// <typeparam name="T">An unmanaged struct that starts with <see cref="PaObject"/> (or <see cref="PaVarObject"/>), e.g.
+    /// <c>struct Node { public PaObject Header; [PyRef] public PyObjectRef Next; }</c>.</typeparam>
+    /// <returns>A reference to the object's fields, valid while the object lives; store references into its
+    /// [PyRef] fields with <see cref="Assign(ref PyObjectRef, PyObjectRef)"/>.</returns>
+    /// <exception cref="NullReferenceException">This reference is null.</exception>
+    public ref T AsRef<T>() where T : unmanaged
+    {
+        if (_pointer == null)
+            throw new NullReferenceException("AsRef of a null PyObjectRef");
+        return ref Unsafe.AsRef<T>(_pointer);
+    }
+
+    /// <summary><see cref="Assign(PaObject**, PyObjectRef)"/> for a <see cref="PyObjectRef"/> field, e.g.
+    /// <c>PyObjectRef.Assign(ref node.AsRef&lt;Node&gt;().Next, other)</c>: the field takes its own reference, then
+    /// the old value is released.</summary>
+    /// <param name="slot">The field, inside an object's memory (<see cref="AsRef{T}"/>).</param>
+    /// <param name="value">The new value (borrowed from the caller), or <see cref="Null"/> to clear.</param>
+    /// <remarks>The old value may die here, running its finaliser and callbacks.</remarks>
+    public static void Assign(ref PyObjectRef slot, PyObjectRef value) =>
+        Assign((PaObject**)Unsafe.AsPointer(ref slot), value);
+
+    /// <summary><see cref="Clear(PaObject**)"/> for a <see cref="PyObjectRef"/> field: null first, then the old value released.</summary>
+    /// <param name="slot">The field, inside an object's memory (<see cref="AsRef{T}"/>).</param>
+    public static void Clear(ref PyObjectRef slot) => Clear((PaObject**)Unsafe.AsPointer(ref slot));
 
     /// <summary>
     /// Stores <paramref name="value"/> in an object's reference field: the field takes its own reference

@@ -126,6 +126,12 @@ public sealed unsafe class PyOwned : IDisposable
     /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
     public T* As<T>() where T : unmanaged => (T*)Pointer;
 
+    /// <summary>The object's memory as a <typeparamref name="T"/>, by reference: see <see cref="PyObjectRef.AsRef{T}"/>.</summary>
+    /// <typeparam name="T">An unmanaged struct that starts with <see cref="PaObject"/>.</typeparam>
+    /// <returns>Borrowed from this owner: valid until <see cref="Dispose"/>.</returns>
+    /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
+    public ref T AsRef<T>() where T : unmanaged => ref Ref.AsRef<T>();
+
     /// <summary>Releases the reference (<c>pa_decref</c>) the first time; later calls do nothing.</summary>
     /// <remarks>The object may die here, running its finaliser, weakref callbacks and dealloc on this thread; so
     /// may the objects whose undisposed owners were finalised (<see cref="PyRuntime.ReleaseAbandoned"/>).

@@ -24,7 +24,7 @@ public enum PyTypeFlags : uint
 }
 
 /// <summary>
-/// Marks a <c>PaObject*</c> field of an object layout as a reference the object OWNS: it goes into the type's
+/// Marks a <c>PaObject*</c> or <see cref="PyObjectRef"/> field of an object layout as a reference the object OWNS: it goes into the type's
 /// <c>ref_offsets</c>, so the library traverses it for the collector, clears it to break cycles and releases it
 /// when the object dies (after the type's dealloc).
 /// </summary>
@@ -184,13 +184,15 @@ public sealed unsafe class PyTypeBuilder
     /// fields marked <see cref="PyRefAttribute"/> as ref_offsets. No flags yet (add <see cref="WithFlags"/>).
     /// </summary>
     /// <typeparam name="T">An unmanaged struct with a <see cref="PaObject"/> (or <see cref="PaVarObject"/>) field at offset 0;
-    /// every [PyRef] field must be a <c>PaObject*</c>.</typeparam>
+    /// every [PyRef] field must be a <c>PaObject*</c> or a <see cref="PyObjectRef"/> (the same pointer, and a struct of
+    /// PyObjectRef fields needs no <c>unsafe</c>).</typeparam>
     /// <param name="name">The type's name.</param>
     /// <returns>The builder.</returns>
     /// <remarks>The offsets are those of <typeparamref name="T"/> in memory, the layout a <c>T*</c> reads through
     /// (<see cref="PyObjectRef.As{T}"/>); they are measured, not taken from the marshaller, so fields such as
     /// <see cref="bool"/> (1 byte in memory, 4 when marshalled) cannot shift them.</remarks>
-    /// <exception cref="ArgumentException"><typeparamref name="T"/> has no header at offset 0, or has a [PyRef] field that is not a <c>PaObject*</c>.</exception>
+    /// <exception cref="ArgumentException"><typeparamref name="T"/> has no header at offset 0, or has a [PyRef] field that is
+    /// neither a <c>PaObject*</c> nor a <see cref="PyObjectRef"/>.</exception>
     public static PyTypeBuilder For<[DynamicallyAccessedMembers(LayoutFields)] T>(string name) where T : unmanaged
     {
         Type t = typeof(T);
@@ -201,8 +203,8 @@ public sealed unsafe class PyTypeBuilder
         var builder = new PyTypeBuilder(name) { BasicSize = sizeof(T) };
         foreach (FieldInfo f in fields.Where(f => f.GetCustomAttribute<PyRefAttribute>() != null))
         {
-            if (f.FieldType != typeof(PaObject*))
-                throw new ArgumentException($"{t.Name}.{f.Name} is marked [PyRef] but is a {f.FieldType.Name}, not a PaObject*");
+            if (f.FieldType != typeof(PaObject*) && f.FieldType != typeof(PyObjectRef))
+                throw new ArgumentException($"{t.Name}.{f.Name} is marked [PyRef] but is a {f.FieldType.Name}, not a PaObject* or a PyObjectRef");
             builder._refOffsets.Add(OffsetOf<T>(f));
         }
         // Sorted by offset, the order the fields have in memory: reflection's order of fields is
@@ -212,13 +214,15 @@ public sealed unsafe class PyTypeBuilder
     }
 
     /* Where field f lies in a T in memory: store a marker in it (through reflection, in an otherwise zeroed
-       T) and find the marker's bytes.  Works for PaObject* fields and for the object header. */
+       T) and find the marker's bytes.  Works for PaObject* and PyObjectRef fields and for the object header. */
     private static long OffsetOf<T>(FieldInfo f) where T : unmanaged
     {
         const long Marker = 0x5AA5_1F2E_3D4C_5B6A;
         object boxed = default(T);
         if (f.FieldType == typeof(PaObject*))
             f.SetValue(boxed, Pointer.Box(unchecked((void*)Marker), typeof(PaObject*)));
+        else if (f.FieldType == typeof(PyObjectRef))
+            f.SetValue(boxed, new PyObjectRef(unchecked((PaObject*)Marker)));
         else if (f.FieldType == typeof(PaObject))
             f.SetValue(boxed, new PaObject { ObRefcnt = unchecked((nint)Marker) });
         else
