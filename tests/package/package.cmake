@@ -9,6 +9,10 @@
 #                   used) builds and runs under the JIT
 #   -DSTEP=aot      the same app published with PublishAot=true, with no
 #                   trimming or AOT warning, runs as a native executable
+#   -DSTEP=quickstart  the README's ".NET quick start", exactly as written:
+#                   its commands run in bash (PYALLOC pointing at a tree whose
+#                   build/packages is the feed), its Program.cs replaces the
+#                   template's, and `dotnet run` prints what the README says
 # Other variables: DOTNET, SOURCE_DIR, NATIVE_DIR, WORK_DIR, VERSION.
 cmake_minimum_required(VERSION 3.20)
 include("${CMAKE_CURRENT_LIST_DIR}/../cmake/run.cmake")
@@ -25,7 +29,7 @@ set(ENV{PYALLOC_MALLOC} "")
 function(expect_lines output)
   expect_all("${output}" "the app's" "version ${VERSION}" "buffer 100 bytes, 112 usable"
              "ref_offsets 16,24" "collected 2" "callbacks 2" "traces some"
-             "list traced at Program.cs:42" "done")
+             "list traced at Program.cs:42" "safe collected 2" "done")
 endfunction()
 
 if(STEP STREQUAL "pack")
@@ -95,6 +99,70 @@ elseif(STEP STREQUAL "jit" OR STEP STREQUAL "aot")
     run("run native" "${app}/aot/PackageApp")
     expect_lines("${RUN_OUTPUT}${RUN_ERROR}")
   endif()
+
+elseif(STEP STREQUAL "quickstart")
+  # The section, from its heading to the next one.
+  file(READ "${SOURCE_DIR}/README.md" readme)
+  string(FIND "${readme}" "### Quick start" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "README.md has no '### Quick start' section")
+  endif()
+  string(SUBSTRING "${readme}" ${at} -1 section)
+  string(SUBSTRING "${section}" 4 -1 after)
+  string(FIND "${after}" "\n## " end)
+  string(FIND "${after}" "\n### " end3)
+  if(end3 GREATER -1 AND (end EQUAL -1 OR end3 LESS end))
+    set(end ${end3})
+  endif()
+  if(end GREATER -1)
+    math(EXPR end "${end} + 4")
+    string(SUBSTRING "${section}" 0 ${end} section)
+  endif()
+  string(REGEX MATCHALL "```sh\n[^`]*```" shell "${section}")
+  string(REGEX MATCH "```csharp\n[^`]*```" program "${section}")
+  list(LENGTH shell nshell)
+  if(NOT nshell EQUAL 2 OR NOT program)
+    message(FATAL_ERROR "the quick start should have two sh blocks and one csharp block")
+  endif()
+  list(GET shell 0 setup)
+  list(GET shell 1 launch)
+  foreach(var setup launch program)
+    string(REGEX REPLACE "^```[a-z]*\n" "" ${var} "${${var}}")
+    string(REGEX REPLACE "```$" "" ${var} "${${var}}")
+  endforeach()
+  string(FIND "${section}" "--version ${VERSION} " versioned)
+  if(versioned EQUAL -1)
+    message(FATAL_ERROR "the quick start does not add version ${VERSION} of the package")
+  endif()
+  string(REGEX MATCH "It prints `([^`]*)`" _ "${section}")
+  set(promised "${CMAKE_MATCH_1}")
+  if(NOT promised)
+    message(FATAL_ERROR "the quick start does not say what the program prints ('It prints `...`')")
+  endif()
+
+  set(qs "${WORK_DIR}/quickstart")
+  file(REMOVE_RECURSE "${qs}")
+  file(MAKE_DIRECTORY "${qs}/clone/build")
+  file(CREATE_LINK "${feed}" "${qs}/clone/build/packages" SYMBOLIC)
+  # Outside this repository's own props, as a user's directory is.
+  file(WRITE "${qs}/Directory.Build.props" "<Project />\n")
+  file(WRITE "${qs}/Directory.Build.targets" "<Project />\n")
+  file(WRITE "${qs}/Program.cs" "${program}")
+  set(ENV{PYALLOC} "${qs}/clone")
+  set(ENV{NUGET_PACKAGES} "${qs}/nuget-packages")   # its own: package.jit may restore at the same time
+  set(RUN_WORKING_DIRECTORY "${qs}")
+  run("the quick start's commands" bash -euc "${setup}\ncp '${qs}/Program.cs' Program.cs\n${launch}")
+  set(output "${RUN_OUTPUT}")
+  file(READ "${qs}/Hello/Program.cs" used)
+  if(NOT used STREQUAL program)
+    message(FATAL_ERROR "the app did not run the README's Program.cs")
+  endif()
+  file(READ "${qs}/Hello/Hello.csproj" csproj)
+  string(FIND "${csproj}" "AllowUnsafeBlocks" unsafe)
+  if(NOT unsafe EQUAL -1)
+    message(FATAL_ERROR "the quick start's project allows unsafe code")
+  endif()
+  expect_all("${output}" "the quick start's" "${promised}")
 
 else()
   message(FATAL_ERROR "package.cmake: unknown STEP '${STEP}'")

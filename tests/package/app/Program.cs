@@ -47,6 +47,15 @@ using (TraceSnapshot snapshot = Tracemalloc.TakeSnapshot())
     Console.WriteLine($"list traced at {(frames.Count > 0 ? $"{System.IO.Path.GetFileName(frames[0].Filename)}:{frames[0].Lineno}" : "nothing")}");
 }
 Tracemalloc.Stop();
+
+PyType safeNode = PyType.Define<SafeNode>(rt, "SafeNode");  // no unsafe: [PyRef] PyObjectRef fields
+using (PyOwned x = safeNode.New(), y = safeNode.New())
+{
+    PyObjectRef.Assign(ref x.AsRef<SafeNode>().Next, y);
+    PyObjectRef.Assign(ref y.AsRef<SafeNode>().Next, x);
+}
+Console.WriteLine($"safe collected {rt.Collect()}");
 Console.WriteLine("done");
 
 unsafe struct Node { public PaObject Header; [PyRef] public PaObject* Parent; [PyRef] public PaObject* Children; }
+struct SafeNode { public PaObject Header; [PyRef] public PyObjectRef Next; }
