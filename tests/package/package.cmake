@@ -59,7 +59,13 @@ if(STEP STREQUAL "pack")
     message(FATAL_ERROR "the package's libpyalloc.so is not the library just built")
   endif()
   file(READ "${WORK_DIR}/unpacked/PyAlloc.nuspec" nuspec)
+  execute_process(COMMAND git rev-parse HEAD WORKING_DIRECTORY "${SOURCE_DIR}"
+                  OUTPUT_VARIABLE head OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR NOT head)
+    message(FATAL_ERROR "cannot read the commit of ${SOURCE_DIR}")
+  endif()
   foreach(want "<version>${VERSION}</version>" "<license type=\"expression\">MIT</license>"
+               "<repository type=\"git\"" "commit=\"${head}\""
                "<readme>README.md</readme>" "<description>CPython's memory management" "<tags>")
     string(FIND "${nuspec}" "${want}" at)
     if(at EQUAL -1)
