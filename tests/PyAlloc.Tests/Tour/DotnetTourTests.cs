@@ -100,11 +100,14 @@ public sealed class DotnetTourTests
         {
             var (code, stdout, stderr) = BuildAndRun(blocks[i].Groups[1].Value);
             Assert.That(code, Is.Zero, $"the README's C# example #{i + 1} exited with {code}:\n{stderr}\n{stdout}");
-            if (i == 0)
+            string source = blocks[i].Groups[1].Value;
+            if (source.Contains("PyBuffer.Allocate(100)"))
             {
                 Assert.That(stdout, Does.Contain("100 bytes"), stdout);
                 Assert.That(stdout, Does.Contain("bytes in use"), stdout);
             }
+            if (source.Contains("PyObjectRef.Assign(ref"))
+                Assert.That(stdout, Does.Contain("collected 2"), "the quick start: " + stdout);
         }
     }
 
