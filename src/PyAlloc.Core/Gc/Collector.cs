@@ -39,7 +39,8 @@ namespace PyAlloc.Core.Gc;
 
    During a collection a GC head's Prev holds gc_refs (shifted) instead of a
    pointer, and move_unreachable marks Next with NEXT_MASK_UNREACHABLE; both
-   are repaired before user code runs.
+   are repaired before user code runs.  In Debug builds, GcList.Validate
+   (validate_list) checks the lists and their flags between the phases.
 ============================================================================ */
 
 /// <summary>The collection algorithm and its triggers.</summary>
@@ -157,9 +158,13 @@ internal static unsafe class Collector
 
         GcHead* young = GcState.GenHead(gc, generation);
         GcHead* old = generation < GcState.NumGenerations - 1 ? GcState.GenHead(gc, generation + 1) : young;
+        GcList.Validate(old, GcList.Expect.Plain, "merging the younger generations");
+        GcList.Validate(young, GcList.Expect.Plain, "merging the younger generations");
 
         GcHead unreachable;
         DeduceUnreachable(rt, young, &unreachable);
+        GcList.Validate(young, GcList.Expect.Plain, "deduce_unreachable");
+        GcList.Validate(&unreachable, GcList.Expect.Collecting | GcList.Expect.Unreachable, "deduce_unreachable");
 
         // Move reachable objects to the next generation.
         if (young != old)
@@ -179,6 +184,8 @@ internal static unsafe class Collector
         GcList.Init(&finalizers);
         UnreachableSummary summary = MoveLegacyFinalizers(&unreachable, &finalizers);
         MoveLegacyFinalizerReachable(&finalizers);
+        GcList.Validate(&unreachable, GcList.Expect.Collecting, "move_legacy_finalizers");
+        GcList.Validate(&finalizers, GcList.Expect.Plain, "move_legacy_finalizer_reachable");
 
         if ((gc->Debug & GcModule.DebugCollectable) != 0)
         {
@@ -199,6 +206,8 @@ internal static unsafe class Collector
         {
             // Clear weakrefs and invoke callbacks as necessary.
             m += HandleWeakrefs(rt, &unreachable, old);
+            GcList.Validate(old, GcList.Expect.Plain, "handle_weakrefs");
+            GcList.Validate(&unreachable, GcList.Expect.Collecting, "handle_weakrefs");
 
             // Call PEP 442 finalisers.
             FinalizeGarbage(&unreachable);
@@ -207,9 +216,12 @@ internal static unsafe class Collector
             HandleResurrectedObjects(rt, &unreachable, &finalUnreachable, old);
             m += GcList.Size(&finalUnreachable);
         }
+        GcList.Validate(&finalUnreachable, GcList.Expect.Collecting, "handle_resurrected_objects");
+        GcList.Validate(old, GcList.Expect.Plain, "handle_resurrected_objects");
 
         // Break the cycles; this may free objects in finalizers too.
         DeleteGarbage(rt, &finalUnreachable, old);
+        GcList.Validate(old, GcList.Expect.Plain, "delete_garbage");
 
         // Count the uncollectable objects.
         for (GcHead* g = (GcHead*)finalizers.Next; g != &finalizers; g = (GcHead*)g->Next)

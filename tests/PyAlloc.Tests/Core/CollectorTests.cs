@@ -146,4 +146,22 @@ public sealed unsafe class CollectorTests : CoreRuntimeFixture
         RefCount.Decref(a);
         RefCount.Decref(b);
     }
+
+    [Test]
+    public void ValidateList_RunsBetweenThePhases_InDebugBuildsOnly()
+    {
+        CoreObject* a = NewList();
+        CoreObject* b = NewList();
+        Append(a, b);
+        Append(b, a);
+        RefCount.Decref(a);
+        RefCount.Decref(b);
+        long before = GcList.Validations;
+        Assert.That((long)GcModule.Collect(Rt, 2), Is.EqualTo(2));
+#if DEBUG
+        Assert.That(GcList.Validations - before, Is.GreaterThanOrEqualTo(8), "validate_list ran between the phases");
+#else
+        Assert.That(GcList.Validations, Is.Zero, "compiled out of Release builds");
+#endif
+    }
 }

@@ -126,4 +126,63 @@ public sealed unsafe class GcListTests
         Assert.That(node->Prev, Is.EqualTo(GcHead.PrevMaskFinalized | GcHead.PrevMaskWeakrefs), "no pointer, no Collecting");
         Assert.That(Contents(&list), Is.EqualTo(new[] { H(1), H(3) }));
     }
+
+    [Test]
+    public void FindProblem_OfASoundList_IsNull_WithEachExpectation()
+    {
+        GcHead list;
+        GcList.Init(&list);
+        for (int i = 1; i <= 3; i++)
+            GcList.Append(_heads + i, &list);
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Plain, out _), Is.Null);
+        for (int i = 1; i <= 3; i++)
+            _heads[i].Prev |= GcHead.PrevMaskCollecting;
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Collecting, out _), Is.Null);
+        for (int i = 1; i <= 3; i++)
+            _heads[i].Next |= GcHead.NextMaskUnreachable;
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Collecting | GcList.Expect.Unreachable, out _), Is.Null);
+        GcHead empty;
+        GcList.Init(&empty);
+        Assert.That(GcList.FindProblem(&empty, GcList.Expect.Plain, out _), Is.Null);
+    }
+
+    [Test]
+    public void FindProblem_NamesTheNodeWhoseFlagsOrLinksAreWrong()
+    {
+        GcHead list;
+        GcList.Init(&list);
+        for (int i = 1; i <= 4; i++)
+            GcList.Append(_heads + i, &list);
+
+        _heads[3].Prev |= GcHead.PrevMaskCollecting;
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Plain, out GcHead* at), Is.EqualTo("still marked Collecting"));
+        Assert.That((nint)at, Is.EqualTo(H(3)));
+        _heads[3].Prev &= ~GcHead.PrevMaskCollecting;
+
+        _heads[2].Next |= GcHead.NextMaskUnreachable;
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Plain, out at), Is.EqualTo("Next still marked unreachable"));
+        Assert.That((nint)at, Is.EqualTo(H(2)));
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Unreachable, out at), Is.EqualTo("Next not marked unreachable"));
+        Assert.That((nint)at, Is.EqualTo(H(1)));
+        _heads[2].Next &= ~GcHead.NextMaskUnreachable;
+
+        _heads[4].SetPrev(_heads + 1); // a Prev that skips node 3
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Plain, out at), Does.StartWith("Prev is "));
+        Assert.That((nint)at, Is.EqualTo(H(4)));
+        _heads[4].SetPrev(_heads + 3);
+
+        list.Prev = (nuint)(_heads + 2);
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Plain, out at), Is.EqualTo("the head's Prev is not the last node"));
+        Assert.That(at == null, Is.True, "the head is at fault");
+        list.Prev = (nuint)(_heads + 4);
+
+        list.Prev |= GcHead.PrevMaskCollecting;
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Plain, out _), Is.EqualTo("the head is marked Collecting"));
+        list.Prev &= ~GcHead.PrevMaskCollecting;
+
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Plain, out _, limit: 3), Does.Contain("does not come back"));
+        _heads[2].Next = 0; // untracked while on the list
+        Assert.That(GcList.FindProblem(&list, GcList.Expect.Plain, out at), Does.StartWith("Next is null"));
+        Assert.That((nint)at, Is.EqualTo(H(2)));
+    }
 }
