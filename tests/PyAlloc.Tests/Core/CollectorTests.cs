@@ -78,12 +78,7 @@ public sealed unsafe class CollectorTests : CoreRuntimeFixture
     public void Collect_CountsAndStats_AsCPython()
     {
         CoreObject* kept = NewList();
-        CoreObject* x = NewList();
-        CoreObject* y = NewList();
-        Append(x, y);
-        Append(y, x);
-        RefCount.Decref(x);
-        RefCount.Decref(y);
+        UnreachablePairOfLists();
         Assert.That((long)Rt->Gc.Generations[0].Count, Is.EqualTo(3));
 
         Assert.That((long)GcModule.Collect(Rt, 0), Is.EqualTo(2));
@@ -150,12 +145,7 @@ public sealed unsafe class CollectorTests : CoreRuntimeFixture
     [Test]
     public void ValidateList_RunsBetweenThePhases_InDebugBuildsOnly()
     {
-        CoreObject* a = NewList();
-        CoreObject* b = NewList();
-        Append(a, b);
-        Append(b, a);
-        RefCount.Decref(a);
-        RefCount.Decref(b);
+        UnreachablePairOfLists();
         long before = GcList.Validations;
         Assert.That((long)GcModule.Collect(Rt, 2), Is.EqualTo(2));
 #if DEBUG
@@ -163,5 +153,16 @@ public sealed unsafe class CollectorTests : CoreRuntimeFixture
 #else
         Assert.That(GcList.Validations, Is.Zero, "compiled out of Release builds");
 #endif
+    }
+
+    /* Two lists that hold each other, the test's references dropped: one cycle of garbage. */
+    private void UnreachablePairOfLists()
+    {
+        CoreObject* x = NewList();
+        CoreObject* y = NewList();
+        Append(x, y);
+        Append(y, x);
+        RefCount.Decref(x);
+        RefCount.Decref(y);
     }
 }
