@@ -1,10 +1,5 @@
 using System;
-using System.Diagnostics;
-using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using PyAlloc.Core.Platform;
-using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Allocator;
 

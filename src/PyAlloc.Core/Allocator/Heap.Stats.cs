@@ -1,11 +1,3 @@
-using System;
-using System.Diagnostics;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using PyAlloc.Core.Platform;
-using PyAlloc.Core.Support;
-
 namespace PyAlloc.Core.Allocator;
 
 /* The heap's figures: pa_get_malloc_stats's arena and pool counts, and the pool map. */
