@@ -31,6 +31,7 @@ typedef struct pa__site {
     void **frames;
     int nframes;
 } pa__site;
+PA__CORE_LAYOUT_ASSERTS(pa__site);
 
 /* The core's entry points (C# [UnmanagedCallersOnly] methods), declared hidden:
    the calls bind inside the library, and the build keeps these names out of
@@ -220,7 +221,7 @@ PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, int taken)
         pa__tcache_overflow(pa__tc, pa__tc->last_index);
         return;
     }
-    if (pa__fp.enabled && ((uintptr_t)p & 15) == 0) {
+    if (pa__fp.enabled && ((uintptr_t)p & PA__ALIGNMENT_MASK) == 0) {
         pa__tcache *tc = pa__tc;
         if (tc == NULL)
             tc = pa__tcache_create();

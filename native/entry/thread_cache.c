@@ -102,7 +102,7 @@ void *pa__tcache_malloc_slow(size_t n)
     pa__tcache *tc = pa__tc;
     if (tc == NULL && (tc = pa__tcache_create()) == NULL)
         return NULL;
-    uint32_t index = (uint32_t)((n - (n != 0)) >> 4);
+    uint32_t index = PA__SIZE_CLASS(n);
     if (tc->npending != 0)
         pa__tcache_settle(tc);        /* the pending frees may hold this class */
     if (tc->heads[index] == NULL && pa__cache_refill(tc, index, pa__cache_limit[index] / 2u) == 0)
@@ -123,7 +123,7 @@ int pa__tcache_arena_slot(pa__tcache *tc, uintptr_t a)
         tc->arena_epoch = epoch;
     }
     const intptr_t *root = pa__fp.arena_root;
-    if ((a >> 48) != 0 || root == NULL)
+    if ((a >> PA__ADDRESS_BITS) != 0 || root == NULL)
         return -1;
     const intptr_t *leaf = (const intptr_t *)root[a >> (PA__ARENA_BITS + PA__MAP_LEAF_BITS)];
     if (leaf == NULL)
@@ -210,7 +210,7 @@ int pa__tcache_realloc(void *p, size_t n, void **out)
 {
     pa__tcache *tc = pa__tc;
     uintptr_t a = (uintptr_t)p;
-    if (tc == NULL || (a & 15) != 0 || n > PA__SMALL_MAX)
+    if (tc == NULL || (a & PA__ALIGNMENT_MASK) != 0 || n > PA__SMALL_MAX)
         return 0;                     /* moves out of the pools are the core's */
     for (uint32_t i = 0; i < tc->npending; i++)
         if (tc->pending[i] == p)

@@ -59,7 +59,8 @@
    What the core owns
      Everything.  This file mirrors the few fields it reads (pa__arena,
      pa__pool, pa__tcache, pa__fastpath: src/PyAlloc.Core/Allocator/ThreadCache.cs
-     and Types.cs); the agreement test checks the offsets.  The core sets
+     and Types.cs); core_layout.g.h, generated from the core, holds the shared
+     constants and makes the compiler check each mirrored offset.  The core sets
      fp.enabled only in pymalloc mode while tracemalloc is off: every other
      case (debug hooks, malloc mode, tracing, first use) takes the old path. */
 #ifndef PA_THREAD_CACHE_H
@@ -68,14 +69,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PA__NUM_CLASSES 32
-#define PA__SMALL_MAX 512
-#define PA__POOL_SIZE 16384u
-#define PA__POOL_OVERHEAD 48u
-#define PA__POOLS_PER_ARENA 64u
-#define PA__LIVE_WORDS_PER_POOL 16u
-#define PA__ARENA_BITS 20
-#define PA__MAP_LEAF_BITS 14
+/* The constants shared with the core (PA__NUM_CLASSES, PA__SMALL_MAX,
+   PA__ARENA_SLOTS, ...), the size-class formula and the layout checks:
+   generated from the core, see its first lines. */
+#include "core_layout.g.h"
 
 /* ArenaObject (Types.cs): the fields the free path reads. */
 typedef struct pa__arena {
@@ -97,11 +94,8 @@ typedef struct pa__pool {
 /* ThreadCache (ThreadCache.cs): one per thread, made on first use, given back
    to the core through fp.orphans when the thread ends.  The core reads the
    fields up to large_size; the arena slots after them are the C side's own. */
-#define PA__ARENA_SLOTS 256
-#define PA__LARGE_SLOTS 8
-/* Frees a thread makes before it checks them: far enough apart that the
-   prefetch of the first has landed when the ring is settled. */
-#define PA__PENDING 16
+/* PA__PENDING, the frees a thread makes before it checks them: far enough
+   apart that the prefetch of the first has landed when the ring is settled. */
 typedef struct pa__tcache {
     void *heads[PA__NUM_CLASSES];      /* cached blocks, linked by their first word */
     uint32_t counts[PA__NUM_CLASSES];  /* length of each list */
@@ -155,6 +149,13 @@ typedef struct pa__fastpath {
     pa__deferred *volatile deferred;     /* frees of ended threads, a lock-free stack */
 } pa__fastpath;
 
+/* Each mirrored field where the core has it, or the build stops here. */
+PA__CORE_LAYOUT_ASSERTS(pa__arena);
+PA__CORE_LAYOUT_ASSERTS(pa__pool);
+PA__CORE_LAYOUT_ASSERTS(pa__tcache);
+PA__CORE_LAYOUT_ASSERTS(pa__fastpath);
+PA__CORE_LAYOUT_ASSERTS(pa__deferred);
+
 
 extern pa__fastpath pa__fp;
 
@@ -196,7 +197,7 @@ static inline __attribute__((always_inline)) void *pa__tcache_pop(size_t n)
     pa__tcache *tc = pa__tc;
     if (PA__UNLIKELY(tc == NULL || n > PA__SMALL_MAX))
         return NULL;
-    uint32_t index = (uint32_t)((n - (n != 0)) >> 4);
+    uint32_t index = PA__SIZE_CLASS(n);
     void **b = (void **)tc->heads[index];
     if (PA__UNLIKELY(b == NULL))
         return NULL;
@@ -215,7 +216,7 @@ static inline uint64_t *pa__live_word(uint64_t *live, uintptr_t a)
 {
     return &live[(a >> 10) & (PA__POOLS_PER_ARENA * PA__LIVE_WORDS_PER_POOL - 1)];
 }
-#define PA__LIVE_BIT(a) ((uint64_t)1 << (((a) >> 4) & 63))
+#define PA__LIVE_BIT(a) ((uint64_t)1 << (((a) >> PA__ALIGNMENT_SHIFT) & 63))
 
 /* Takes p into the calling thread's ring of pending frees when it lies in an
    arena of the process heaps the thread knows.  Returns 1 when taken, 2 when
@@ -233,7 +234,7 @@ static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
 {
     uintptr_t a = (uintptr_t)p;
     pa__tcache *tc = pa__tc;
-    if (PA__UNLIKELY((a & 15) != 0 || tc == NULL))
+    if (PA__UNLIKELY((a & PA__ALIGNMENT_MASK) != 0 || tc == NULL))
         return 0;
     uintptr_t base = a & ~(((uintptr_t)1 << PA__ARENA_BITS) - 1);
     unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);

@@ -25,9 +25,9 @@ namespace PyAlloc.Core.Allocator;
 /// <summary>Radix tree from arena addresses to their descriptors.</summary>
 internal static unsafe class ArenaMap
 {
-    private const int AddressBits = 48;
+    internal const int AddressBits = 48;
     private const int KeyBits = AddressBits - Geometry.ArenaBits; // 28
-    private const int LeafBits = 14;
+    internal const int LeafBits = 14;
     private const int RootBits = KeyBits - LeafBits;               // 14
     private const int RootLength = 1 << RootBits;
     private const int LeafLength = 1 << LeafBits;
