@@ -853,7 +853,8 @@ static void finalize_runs_when_the_target_dies_in_a_cycle(void **state)
     assert_true(h > 0);
     pa_decref(a);
     pa_decref(b);
-    collect(g_rt, 2);
+    /* CPython 3.12 counts 3 too: the registration's weakref, freed once its callback ran */
+    assert_int_equal(collect(g_rt, 2), 3);
     assert_int_equal(ev_count('Z'), 1);
     assert_int_equal(ev_count('D'), 2);
     assert_true(strncmp(ev_string(), "Z9 ", 3) == 0); /* before the cycle is cleared */
