@@ -29,7 +29,9 @@
      target answer "not alive"; the registration is a weakref (counted, and
      listed by getweakrefs) the caller does not keep; at pa_runtime_free the
      atexit ones run newest first, atexit 0 never, a finalizer registered
-     by one at exit runs too, and none runs in the final collection;
+     by one at exit runs too, and none runs in the final collection; one
+     that frees the runtime at exit is refused, one detached at exit does
+     not run;
    - the article's Part 7 "Use weakref for back-references": a child's weak
      reference to its parent lets the parent go by reference counting, and
      the child's get_parent() then returns None. */
@@ -961,6 +963,49 @@ static void finalize_errors(void **state)
     pa_decref(o);
 }
 
+/* At pa_runtime_free: a finalizer that frees the runtime is refused (and the free goes
+   on), one that detaches another pending one keeps it from running, one that calls
+   itself again gets 0; a finalizer registered in the final collection never runs. */
+static pa_runtime *g_exit_rt;
+static uint64_t g_exit_other, g_exit_self;
+static pa_object *g_exit_keep;
+
+static void exit_frees_the_runtime(void *user)
+{
+    (void)user;
+    pa_clear_error();
+    pa_runtime_free(g_exit_rt);
+    ev_add('R', strstr(pa_last_error(), "pa_runtime_free") != NULL);
+    ev_add('S', pa_finalize_call(g_exit_rt, g_exit_self)); /* already unregistered: 0 */
+    ev_add('X', pa_finalize_detach(g_exit_rt, g_exit_other, NULL, NULL, NULL));
+}
+
+static void late_finalize(pa_object *self)
+{
+    ev_add('F', NODE(self)->id);
+    pa_finalize_register(g_exit_keep, fin_cb, (void *)77); /* after the atexit pass: never runs */
+}
+
+static void finalizers_at_runtime_free_edge_cases(void **state)
+{
+    (void)state;
+    g_exit_rt = new_runtime();
+    pa_type *t = node_type(g_exit_rt);
+    pa_type *tf = node_type_with(g_exit_rt, "fin", late_finalize, NULL);
+    g_exit_keep = new_node(t, 1);
+    pa_object *c = new_node(tf, 2);
+    set_a(c, c);
+    pa_decref(c); /* a cycle the final collection finalises */
+    g_exit_other = pa_finalize_register(g_exit_keep, fin_cb, (void *)5);
+    g_exit_self = pa_finalize_register(g_exit_keep, exit_frees_the_runtime, NULL);
+    pa_runtime_free(g_exit_rt); /* newest first: exit_frees_the_runtime, then nothing */
+    assert_string_equal(ev_string(), "R1 S0 X1 F2 D2"); /* no Z5, no Z77 */
+    /* the runtime is gone now */
+    pa_clear_error();
+    assert_int_equal(pa_finalize_alive(g_exit_rt, g_exit_other), -1);
+    PA_ASSERT_ERROR_MENTIONS("not a live runtime");
+}
+
 /* The children: `test_weakref --child atexit`, output on stdout. */
 static void exit_cb(void *user) { printf("exit %ld\n", (long)(intptr_t)user); }
 
@@ -1047,6 +1092,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(finalize_peek_of_a_dying_target_is_none, setup, teardown),
         cmocka_unit_test_setup_teardown(finalize_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(atexit_finalizers_run_at_runtime_free_newest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(finalizers_at_runtime_free_edge_cases, setup, teardown),
     };
     return PA_RUN_TESTS(tests, argc, argv);
 }
