@@ -986,6 +986,25 @@ static void late_finalize(pa_object *self)
     pa_finalize_register(g_exit_keep, fin_cb, (void *)77); /* after the atexit pass: never runs */
 }
 
+/* finalize() whose callback frees the runtime: refused, the runtime lives on. */
+static void free_in_cb(void *user)
+{
+    pa_clear_error();
+    pa_runtime_free((pa_runtime *)user);
+    ev_add('R', strstr(pa_last_error(), "refused") != NULL);
+}
+
+static void a_finalizer_called_early_cannot_free_its_runtime(void **state)
+{
+    (void)state;
+    pa_object *o = new_node(g_node, 1);
+    uint64_t h = pa_finalize_register(o, free_in_cb, g_rt);
+    assert_int_equal(pa_finalize_call(g_rt, h), 1);
+    assert_string_equal(ev_string(), "R1");
+    assert_int_equal(pa_finalize_alive(g_rt, h), 0); /* the runtime is still live */
+    pa_decref(o);
+}
+
 static void finalizers_at_runtime_free_edge_cases(void **state)
 {
     (void)state;
@@ -1093,6 +1112,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(finalize_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(atexit_finalizers_run_at_runtime_free_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(finalizers_at_runtime_free_edge_cases, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_finalizer_called_early_cannot_free_its_runtime, setup, teardown),
     };
     return PA_RUN_TESTS(tests, argc, argv);
 }

@@ -83,12 +83,14 @@ internal unsafe struct Runtime
     /// </summary>
     /// <remarks>
     /// Pre: <paramref name="rt"/> is live (<see cref="Validation"/>). Refused (-1, error set)
-    /// while the runtime is inside a collection, a dealloc or a finaliser: a finaliser or a
-    /// callback of its own cannot free the runtime it runs in.
+    /// while the runtime is inside a collection, a dealloc, a finaliser, a weakref.finalize
+    /// callback or its own Free: a finaliser or a callback of its own cannot free the runtime
+    /// it runs in.
     /// </remarks>
     public static int Free(Runtime* rt)
     {
-        if (rt->Gc.Collecting != 0 || rt->DeallocDepth != 0 || rt->Finalizing != null || rt->Freeing)
+        if (rt->Gc.Collecting != 0 || rt->DeallocDepth != 0 || rt->Finalizing != null || rt->Freeing
+            || rt->Finalizers.Calling != 0)
             return Errors.Fail($"pa_runtime_free: runtime {Errors.Hex(rt)} is running a collection, a dealloc, " +
                                "a finaliser or its own pa_runtime_free (the call came from one of its own finalisers or " +
                                "callbacks): refused");

@@ -45,6 +45,7 @@ internal unsafe struct FinalizeRegistry
     public nuint LastHandle;
     public bool Dirty;           // a finalizer was registered since RunAtExit last looked
     public bool Shutdown;        // after RunAtExit: finalizers are dropped, never called
+    public int Calling;          // finalizer callbacks running now (pa_runtime_free refuses meanwhile)
 
     /// <summary>pa_finalize_register: a new handle (above 0), or 0 with an error.</summary>
     /// <remarks>Pre: target is a live object with a count above 0; callback is not null.</remarks>
@@ -95,7 +96,17 @@ internal unsafe struct FinalizeRegistry
         Drop(rt, entry);
         bool call = !rt->Finalizers.Shutdown;
         if (call)
-            copy.Callback(copy.User);
+        {
+            rt->Finalizers.Calling++;
+            try
+            {
+                copy.Callback(copy.User);
+            }
+            finally
+            {
+                rt->Finalizers.Calling--;
+            }
+        }
         RefCount.Decref(copy.Weakref);   // after the call, as CPython's info lives through it
         return call;
     }
