@@ -15,7 +15,7 @@
     5. Objects, types, refcounts     pa_type_new, pa_object_new, pa_incref ...
     6. The built-in list             pa_list_new, pa_list_append ...
     7. The cycle collector           pa_gc_collect and the rest of `gc`
-    8. Weak references               pa_weakref_new, pa_weakref_get
+    8. Weak references               pa_weakref_new, proxies, pa_finalize_register
     9. tracemalloc                   pa_tracemalloc_start, snapshots, statistics
    10. Call sites                    pa_malloc_at, PA_MALLOC(n) ...
    11. Debug hooks                   PYALLOC_MALLOC=debug, pa_debug_check_block
@@ -299,14 +299,17 @@ typedef struct pa_runtime pa_runtime;
    NULL when out of memory. */
 PA_API pa_runtime *pa_runtime_new(void);
 
-/* Run a final full collection (finalisers, weakref callbacks and gc
-   callbacks run as in any collection), then release every object still
+/* Run the pending atexit finalizers (pa_finalize_register, section 8), a
+   final full collection (finalisers, weakref callbacks and gc callbacks run
+   as in any collection), report uncollectable garbage on stderr as CPython
+   does at shutdown (section 7), then release every object still
    alive WITHOUT calling its finaliser or dealloc, free the runtime's types
    and return all its memory.  Every pointer into the runtime dies.  NULL is
    a no-op.  Refused (nothing freed, pa_last_error() says why): a pointer
    that is not a live runtime (a second free, a made-up pointer), and a call
-   from inside the runtime's own collection, dealloc or finaliser (a
-   finaliser, weakref callback or gc callback of the runtime itself). */
+   from inside the runtime's own collection, dealloc, finaliser or
+   pa_runtime_free (a finaliser, weakref, finalize or gc callback of the
+   runtime itself). */
 PA_API void pa_runtime_free(pa_runtime *rt);
 
 /* ============================================================================
@@ -567,6 +570,19 @@ PA_API size_t pa_gc_get_referrers(pa_runtime *rt, pa_object *target, pa_object *
 /* gc.get_referents(o): the objects o refers to, in traversal order; new
    references; returns the total.  0 for an object that is not GC. */
 PA_API size_t pa_gc_get_referents(pa_object *o, pa_object **out, size_t cap);
+/* gc.get_referrers(*objs) / gc.get_referents(*objs), over objs[0..n) (objs
+   may be NULL when n is 0; the result is then empty, as CPython's call with
+   no argument).  referrers: every tracked object (frozen ones excepted) that
+   refers to any of them, once however many it refers to, generation 0
+   first, in the order of pa_gc_get_objects; an object of objs that refers to
+   itself or to another of objs is among them.  referents: the referents of
+   objs[0], then of objs[1], ..., duplicates kept (an object given twice
+   gives its referents twice).  New references; returns the total as above;
+   PA_SIZE_ERROR when an objs[i] is not a live object (for referrers: of
+   rt), naming i.  The one-object calls above are these with n = 1. */
+PA_API size_t pa_gc_get_referrers_n(pa_runtime *rt, pa_object *const *objs, size_t n,
+                                    pa_object **out, size_t cap);
+PA_API size_t pa_gc_get_referents_n(pa_object *const *objs, size_t n, pa_object **out, size_t cap);
 
 /* Track / untrack a GC object (no-op when already so, or for a non-GC type). */
 PA_API void pa_gc_track(pa_object *o);
@@ -591,6 +607,24 @@ PA_API int  pa_gc_get_debug(pa_runtime *rt);
    pa_gc_clear_garbage drops the runtime's references to them. */
 PA_API size_t pa_gc_get_garbage(pa_runtime *rt, pa_object **out, size_t cap);
 PA_API void   pa_gc_clear_garbage(pa_runtime *rt);
+/* del gc.garbage[index] / gc.garbage.remove(o): one item leaves gc.garbage
+   and the runtime's reference to it goes (the object dies now if that was
+   its last; one still in an uncollectable cycle comes back to gc.garbage at
+   the next collection, as in CPython).  A negative index counts from the
+   end.  0, or -1 with CPython's words: "list assignment index out of range",
+   "list.remove(x): x not in list" (o that is not in gc.garbage). */
+PA_API int pa_gc_garbage_remove_at(pa_runtime *rt, intptr_t index);
+PA_API int pa_gc_garbage_remove(pa_runtime *rt, pa_object *o);
+/* At shutdown (pa_runtime_free, after its final collection) a gc.garbage
+   that is not empty is reported on stderr as CPython 3.12's
+   _PyGC_DumpShutdownStats does, unless DEBUG_SAVEALL is set:
+     gc:0: ResourceWarning: gc: N uncollectable objects at shutdown; use gc.set_debug(gc.DEBUG_UNCOLLECTABLE) to list them
+   and with DEBUG_UNCOLLECTABLE, without the "; use ..." part, followed by
+   the list (CPython prints the list's repr):
+           [<legacy object at 0x...>, <node object at 0x...>]
+   CPython's default warning filters hide this ResourceWarning (python -W
+   default or -X dev show it); a library has no warning filters, so PyAlloc
+   always prints it: uncollectable garbage is a leak worth a line. */
 
 /* gc.callbacks: cb(rt, PA_GC_START / PA_GC_STOP, info, user) around every
    collection, in the order added.  A callback may not collect.  add: 0 or -1;
@@ -600,6 +634,12 @@ PA_API int pa_gc_remove_callback(pa_runtime *rt, pa_gc_callback cb, void *user);
 
 /* ============================================================================
    8. Weak references
+
+   weakref.ref, weakref.proxy, weakref.getweakrefcount / getweakrefs and
+   weakref.finalize.  The weakrefs to one object form a list in CPython's
+   order: the shared callback-less weakref, then the shared callback-less
+   proxy, then those with callbacks, newest first; callbacks run in list
+   order.
 ============================================================================ */
 
 typedef void (*pa_weakref_callback)(pa_object *weakref, void *user);
@@ -619,8 +659,68 @@ PA_API pa_object *pa_weakref_get(pa_object *wr);
 /* weakref.getweakrefcount(target): live weakref objects to target. */
 PA_API size_t pa_weakref_count(pa_object *target);
 
-/* True (1) when o is a weak reference. */
+/* True (1) when o is a weak reference or a proxy (CPython's PyWeakref_Check). */
 PA_API int pa_weakref_check(const pa_object *o);
+
+/* weakref.getweakrefs(target): the weakrefs and proxies to target in the
+   list's order (above), as new references into out[0..cap); returns how many
+   there are in all (call with cap 0 to size out).  PA_SIZE_ERROR for a
+   target that is not a live object, or out NULL with cap not 0. */
+PA_API size_t pa_weakref_getweakrefs(pa_object *target, pa_object **out, size_t cap);
+
+/* weakref.proxy(target, cb): what a proxy is in C.  A Python proxy forwards
+   every operation to its referent and raises ReferenceError once the
+   referent is dead; a C library has no operations to forward but handing
+   out the referent, so a PyAlloc proxy is a weakref ("weakproxy" type) whose
+   dereference, pa_weakref_proxy_get, is an error once the referent died,
+   where pa_weakref_get returns NULL without one.  Otherwise as
+   pa_weakref_new: cb runs when target dies; callback-less proxies are shared
+   (one per target, distinct from the shared weakref); pa_weakref_check,
+   pa_weakref_get and pa_weakref_count count proxies as weakrefs, as CPython. */
+PA_API pa_object *pa_weakref_proxy_new(pa_object *target, pa_weakref_callback cb, void *user);
+/* The referent (new reference), or NULL with the error "pa_weakref_proxy_get:
+   weakly-referenced object no longer exists" (CPython's ReferenceError) once
+   it died; NULL with an error too for an object that is not a proxy. */
+PA_API pa_object *pa_weakref_proxy_get(pa_object *proxy);
+/* True (1) when o is a proxy (isinstance(o, weakref.ProxyType)). */
+PA_API int pa_weakref_proxy_check(const pa_object *o);
+
+/* weakref.finalize(target, cb): cb(user) is called once when target dies (by
+   count or by collection, also in a cycle), unless called or detached first;
+   the caller keeps nothing alive for it.  The runtime holds the registration
+   (a weakref with a callback: it is counted by pa_weakref_count and listed by
+   pa_weakref_getweakrefs, as CPython's).  The handle is a number above 0,
+   unique in its runtime and never reused, so a handle that was called or
+   detached is merely "not alive" (never a dangling pointer); calls with a
+   handle take the target's runtime.  At pa_runtime_free, before the final
+   collection, the pending finalizers whose atexit is 1 (the default) run,
+   newest first, with automatic collection off, including those registered
+   meanwhile (CPython's atexit hook, finalize._exitfunc); after that no
+   finalizer runs any more (a target dying in the final collection drops its
+   registration silently, and atexit-0 finalizers never run), as CPython.
+   register: 0 with an error for a target that is not a live object or is
+   dying, or a NULL cb. */
+typedef void (*pa_finalize_callback)(void *user);
+PA_API uint64_t pa_finalize_register(pa_object *target, pa_finalize_callback cb, void *user);
+/* finalize.alive: 1 while pending, 0 once called or detached (or for a
+   handle the runtime never gave), -1 for a runtime that is not live. */
+PA_API int pa_finalize_alive(pa_runtime *rt, uint64_t handle);
+/* finalize(): while pending, unregister and call cb(user) now: 1; 0 when not
+   alive (nothing is called: at most one call ever); -1 for a bad runtime. */
+PA_API int pa_finalize_call(pa_runtime *rt, uint64_t handle);
+/* finalize.peek() / finalize.detach(): while pending and target alive, 1 and
+   *target (a NEW reference), *cb and *user (each out-pointer may be NULL);
+   detach also unregisters, so cb is never called.  0 when not alive or when
+   target already died (CPython's None; nothing changes); -1 for a bad
+   runtime. */
+PA_API int pa_finalize_peek(pa_runtime *rt, uint64_t handle, pa_object **target,
+                            pa_finalize_callback *cb, void **user);
+PA_API int pa_finalize_detach(pa_runtime *rt, uint64_t handle, pa_object **target,
+                              pa_finalize_callback *cb, void **user);
+/* finalize.atexit: get: 1 or 0 (0 when not alive); set: 1 when set, 0 when
+   not alive (nothing to set, as CPython); -1 for a bad runtime. */
+PA_API int pa_finalize_get_atexit(pa_runtime *rt, uint64_t handle);
+PA_API int pa_finalize_set_atexit(pa_runtime *rt, uint64_t handle, int atexit);
 
 /* ============================================================================
    9. tracemalloc

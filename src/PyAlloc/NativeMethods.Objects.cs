@@ -332,6 +332,27 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial nuint pa_gc_get_referents(PaObject* o, PaObject** @out, nuint cap);
 
+    /// <summary><c>size_t pa_gc_get_referrers_n(pa_runtime *rt, pa_object *const *objs, size_t n, pa_object **out, size_t cap)</c>:
+    /// <c>gc.get_referrers(*objs)</c>, each referrer once.</summary>
+    /// <param name="rt">The runtime.</param>
+    /// <param name="objs">The objects referred to (of <paramref name="rt"/>); null only when <paramref name="n"/> is 0.</param>
+    /// <param name="n">How many.</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> NEW references.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>The total, or <see cref="PA_SIZE_ERROR"/> (error set, naming a bad <c>objs[i]</c>).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_gc_get_referrers_n(PaRuntime* rt, PaObject** objs, nuint n, PaObject** @out, nuint cap);
+
+    /// <summary><c>size_t pa_gc_get_referents_n(pa_object *const *objs, size_t n, pa_object **out, size_t cap)</c>:
+    /// <c>gc.get_referents(*objs)</c>, object after object, duplicates kept.</summary>
+    /// <param name="objs">The objects; null only when <paramref name="n"/> is 0.</param>
+    /// <param name="n">How many.</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> NEW references.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>The total, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_gc_get_referents_n(PaObject** objs, nuint n, PaObject** @out, nuint cap);
+
     /// <summary><c>void pa_gc_track(pa_object *o)</c>: track a GC object (no-op when tracked or not GC).</summary>
     /// <param name="o">The object; null sets the error.</param>
     [LibraryImport(LibraryName)]
@@ -395,6 +416,20 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial void pa_gc_clear_garbage(PaRuntime* rt);
 
+    /// <summary><c>int pa_gc_garbage_remove_at(pa_runtime *rt, intptr_t index)</c>: <c>del gc.garbage[index]</c> (negative from the end).</summary>
+    /// <param name="rt">The runtime.</param>
+    /// <param name="index">The position.</param>
+    /// <returns>0, or -1 (error set: "list assignment index out of range").</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_gc_garbage_remove_at(PaRuntime* rt, nint index);
+
+    /// <summary><c>int pa_gc_garbage_remove(pa_runtime *rt, pa_object *o)</c>: <c>gc.garbage.remove(o)</c>, the first occurrence.</summary>
+    /// <param name="rt">The runtime.</param>
+    /// <param name="o">The object.</param>
+    /// <returns>0, or -1 (error set: "list.remove(x): x not in list").</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_gc_garbage_remove(PaRuntime* rt, PaObject* o);
+
     /// <summary><c>int pa_gc_add_callback(pa_runtime *rt, pa_gc_callback cb, void *user)</c>: <c>gc.callbacks.append</c>;
     /// <c>cb(rt, PA_GC_START / PA_GC_STOP, info, user)</c> runs around every collection, in the order added. A callback may not collect.</summary>
     /// <param name="rt">The runtime.</param>
@@ -441,4 +476,89 @@ public static unsafe partial class NativeMethods
     /// <returns>1 or 0.</returns>
     [LibraryImport(LibraryName), SuppressGCTransition]
     public static partial int pa_weakref_check(PaObject* o);
+
+    /// <summary><c>size_t pa_weakref_getweakrefs(pa_object *target, pa_object **out, size_t cap)</c>: <c>weakref.getweakrefs</c>, in list order.</summary>
+    /// <param name="target">The object.</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> NEW references.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>The total, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_weakref_getweakrefs(PaObject* target, PaObject** @out, nuint cap);
+
+    /// <summary><c>pa_object *pa_weakref_proxy_new(pa_object *target, pa_weakref_callback cb, void *user)</c>: <c>weakref.proxy</c>.</summary>
+    /// <param name="target">The object; its count is not changed.</param>
+    /// <param name="cb">Null, or called as <c>cb(proxy, user)</c> when the target dies. Proxies without a callback are shared.</param>
+    /// <param name="user">Passed back to <paramref name="cb"/>.</param>
+    /// <returns>A NEW reference to a proxy, or null (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaObject* pa_weakref_proxy_new(PaObject* target, delegate* unmanaged[Cdecl]<PaObject*, void*, void> cb, void* user);
+
+    /// <summary><c>pa_object *pa_weakref_proxy_get(pa_object *proxy)</c>: the referent.</summary>
+    /// <param name="proxy">A proxy.</param>
+    /// <returns>A NEW reference, or null with the error set ("weakly-referenced object no longer exists" once it died).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaObject* pa_weakref_proxy_get(PaObject* proxy);
+
+    /// <summary><c>int pa_weakref_proxy_check(const pa_object *o)</c>: 1 when <paramref name="o"/> is a proxy.</summary>
+    /// <param name="o">Any object, or null.</param>
+    /// <returns>1 or 0.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_weakref_proxy_check(PaObject* o);
+
+    /// <summary><c>uint64_t pa_finalize_register(pa_object *target, pa_finalize_callback cb, void *user)</c>: <c>weakref.finalize</c>.</summary>
+    /// <param name="target">The object.</param>
+    /// <param name="cb">Called as <c>cb(user)</c> once, when the target dies (or earlier by <see cref="pa_finalize_call"/>).</param>
+    /// <param name="user">Passed back to <paramref name="cb"/>.</param>
+    /// <returns>A handle above 0, or 0 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial ulong pa_finalize_register(PaObject* target, delegate* unmanaged[Cdecl]<void*, void> cb, void* user);
+
+    /// <summary><c>int pa_finalize_alive(pa_runtime *rt, uint64_t handle)</c>: <c>finalize.alive</c>.</summary>
+    /// <param name="rt">The target's runtime.</param>
+    /// <param name="handle">The handle.</param>
+    /// <returns>1 pending, 0 not, -1 (error set) for a bad runtime.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_finalize_alive(PaRuntime* rt, ulong handle);
+
+    /// <summary><c>int pa_finalize_call(pa_runtime *rt, uint64_t handle)</c>: <c>finalize()</c>.</summary>
+    /// <param name="rt">The target's runtime.</param>
+    /// <param name="handle">The handle.</param>
+    /// <returns>1 when the callback ran, 0 when not alive, -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_finalize_call(PaRuntime* rt, ulong handle);
+
+    /// <summary><c>int pa_finalize_peek(pa_runtime *rt, uint64_t handle, pa_object **target, pa_finalize_callback *cb, void **user)</c>: <c>finalize.peek()</c>.</summary>
+    /// <param name="rt">The target's runtime.</param>
+    /// <param name="handle">The handle.</param>
+    /// <param name="target">Null, or receives a NEW reference to the target.</param>
+    /// <param name="cb">Null, or receives the callback.</param>
+    /// <param name="user">Null, or receives the user pointer.</param>
+    /// <returns>1, 0 when not alive or the target died, -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_finalize_peek(PaRuntime* rt, ulong handle, PaObject** target, void** cb, void** user);
+
+    /// <summary><c>int pa_finalize_detach(...)</c>: <c>finalize.detach()</c>: as <see cref="pa_finalize_peek"/>, and unregisters.</summary>
+    /// <param name="rt">The target's runtime.</param>
+    /// <param name="handle">The handle.</param>
+    /// <param name="target">Null, or receives a NEW reference to the target.</param>
+    /// <param name="cb">Null, or receives the callback.</param>
+    /// <param name="user">Null, or receives the user pointer.</param>
+    /// <returns>1, 0 when not alive or the target died, -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_finalize_detach(PaRuntime* rt, ulong handle, PaObject** target, void** cb, void** user);
+
+    /// <summary><c>int pa_finalize_get_atexit(pa_runtime *rt, uint64_t handle)</c>: <c>finalize.atexit</c>.</summary>
+    /// <param name="rt">The target's runtime.</param>
+    /// <param name="handle">The handle.</param>
+    /// <returns>1 or 0 (0 when not alive), -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_finalize_get_atexit(PaRuntime* rt, ulong handle);
+
+    /// <summary><c>int pa_finalize_set_atexit(pa_runtime *rt, uint64_t handle, int atexit)</c>: <c>finalize.atexit = value</c>.</summary>
+    /// <param name="rt">The target's runtime.</param>
+    /// <param name="handle">The handle.</param>
+    /// <param name="atexit">Non-zero: run at <c>pa_runtime_free</c>.</param>
+    /// <returns>1 set, 0 not alive, -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_finalize_set_atexit(PaRuntime* rt, ulong handle, int atexit);
 }

@@ -25,7 +25,9 @@ namespace PyAlloc;
 /// freed when it is removed or when the runtime is disposed. A weakref callback runs at most once (the library
 /// clears the callback when it calls it), so its handle is freed right after it ran; a callback that never
 /// runs (its weakref died first, or was garbage itself, or its target outlived the runtime) keeps its handle in
-/// this runtime's registry until <see cref="Dispose"/> frees it. Callbacks run on the thread whose call made
+/// this runtime's registry until <see cref="Dispose"/> frees it. A <see cref="PyFinalizer"/>'s callback (an
+/// <see cref="Action"/>) likewise runs at most once; its handle goes when it runs or is detached, else at
+/// <see cref="Dispose"/>. Callbacks run on the thread whose call made
 /// the collection or released the last reference. An exception a callback throws cannot cross the C frames:
 /// it is caught and given to <see cref="CallbackException"/> (or, with no handler, printed to stderr as
 /// CPython's "Exception ignored in ..."), and the library carries on.</para>
@@ -49,6 +51,7 @@ public sealed unsafe class PyRuntime : IDisposable
     private int _abandonedCount;
     private readonly List<GcCallbackRegistration> _gcCallbacks = [];
     private readonly HashSet<WeakRefCallback> _weakRefCallbacks = [];
+    private readonly HashSet<FinalizeCallback> _finalizeCallbacks = [];
     private int _callbackDepth;
 
     /// <summary>A new runtime (<c>pa_runtime_new</c>): GC enabled, thresholds (700, 10, 10), no objects.</summary>
@@ -319,6 +322,51 @@ public sealed unsafe class PyRuntime : IDisposable
         return PyRefArray.Fill((output, cap) => NativeMethods.pa_gc_get_referrers(h, t, output, cap));
     }
 
+    /// <summary><c>gc.get_referrers(*objs)</c> (<c>pa_gc_get_referrers_n</c>): the tracked objects (frozen ones excepted)
+    /// that refer to any of <paramref name="objs"/>, each once, generation 0 first.</summary>
+    /// <param name="objs">Objects of this runtime; none gives an empty array.</param>
+    /// <returns>NEW references; dispose the array.</returns>
+    /// <exception cref="PyAllocException">The library refused the call (a null object, one of another runtime); the
+    /// message names it (<c>objs[i]</c>).</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public PyRefArray GetReferrers(params PyObjectRef[] objs)
+    {
+        ArgumentNullException.ThrowIfNull(objs);
+        PaRuntime* h = Handle;
+        PaObject*[] pointers = Pointers(objs);
+        return PyRefArray.Fill((output, cap) =>
+        {
+            fixed (PaObject** p = pointers)
+                return NativeMethods.pa_gc_get_referrers_n(h, p, (nuint)pointers.Length, output, cap);
+        });
+    }
+
+    /// <summary><c>gc.get_referents(*objs)</c> (<c>pa_gc_get_referents_n</c>): the referents of each object in turn,
+    /// duplicates kept (an object given twice gives its referents twice).</summary>
+    /// <param name="objs">Objects; non-GC ones add nothing; none gives an empty array.</param>
+    /// <returns>NEW references, in traversal order; dispose the array.</returns>
+    /// <exception cref="PyAllocException">The library refused the call (a null object); the message names it.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public PyRefArray GetReferents(params PyObjectRef[] objs)
+    {
+        ArgumentNullException.ThrowIfNull(objs);
+        _ = Handle;
+        PaObject*[] pointers = Pointers(objs);
+        return PyRefArray.Fill((output, cap) =>
+        {
+            fixed (PaObject** p = pointers)
+                return NativeMethods.pa_gc_get_referents_n(p, (nuint)pointers.Length, output, cap);
+        });
+    }
+
+    private static PaObject*[] Pointers(PyObjectRef[] objs)
+    {
+        var pointers = new PaObject*[objs.Length];
+        for (int i = 0; i < objs.Length; i++)
+            pointers[i] = objs[i].Pointer;
+        return pointers;
+    }
+
     /// <summary><c>gc.get_referents(o)</c>: see <see cref="PyObjectRef.GetReferents"/>.</summary>
     /// <param name="o">The object.</param>
     /// <returns>NEW references, in traversal order; dispose the array.</returns>
@@ -364,6 +412,29 @@ public sealed unsafe class PyRuntime : IDisposable
         return PyRefArray.Fill((output, cap) => NativeMethods.pa_gc_get_garbage(h, output, cap));
     }
 
+    /// <summary><c>del gc.garbage[index]</c> (<c>pa_gc_garbage_remove_at</c>): one item leaves gc.garbage and the runtime's
+    /// reference to it goes (it dies now if that was its last; one still in an uncollectable cycle comes back at the next
+    /// collection).</summary>
+    /// <param name="index">The position; negative counts from the end, as in Python.</param>
+    /// <exception cref="PyAllocException">Out of range ("list assignment index out of range").</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public void RemoveGarbageAt(long index)
+    {
+        if (NativeMethods.pa_gc_garbage_remove_at(Handle, (nint)index) != 0)
+            throw new PyAllocException(PyMemory.LastError);
+    }
+
+    /// <summary><c>gc.garbage.remove(o)</c> (<c>pa_gc_garbage_remove</c>): the first occurrence of <paramref name="o"/>
+    /// leaves gc.garbage, as <see cref="RemoveGarbageAt"/>.</summary>
+    /// <param name="o">An object in gc.garbage.</param>
+    /// <exception cref="PyAllocException">It is not there ("list.remove(x): x not in list"), or is null.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public void RemoveGarbage(PyObjectRef o)
+    {
+        if (NativeMethods.pa_gc_garbage_remove(Handle, o.Pointer) != 0)
+            throw new PyAllocException(PyMemory.LastError);
+    }
+
     /// <summary><c>del gc.garbage[:]</c>: the runtime drops its references to the garbage (objects may die now).</summary>
     /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
     public void ClearGarbage() => NativeMethods.pa_gc_clear_garbage(Handle);
@@ -405,7 +476,7 @@ public sealed unsafe class PyRuntime : IDisposable
     }
 
     /// <summary>gc callbacks and weakref callbacks whose handles this runtime holds (for the tests).</summary>
-    internal int RegisteredCallbackHandles => _gcCallbacks.Count + _weakRefCallbacks.Count;
+    internal int RegisteredCallbackHandles => _gcCallbacks.Count + _weakRefCallbacks.Count + _finalizeCallbacks.Count;
 
     private bool Remove(GcCallbackRegistration registration)
     {
@@ -416,13 +487,16 @@ public sealed unsafe class PyRuntime : IDisposable
         return true;
     }
 
-    /// <summary>A weakref with a managed callback (<see cref="PyWeakRef.New"/>): a NEW reference.</summary>
-    internal PyOwned NewWeakRef(PyObjectRef target, Action<PyObjectRef> callback)
+    /// <summary>A weakref or proxy with a managed callback (<see cref="PyWeakRef.New"/>, <see cref="PyWeakRef.Proxy"/>):
+    /// a NEW reference.</summary>
+    internal PyOwned NewWeakRef(PyObjectRef target, Action<PyObjectRef> callback, bool proxy = false)
     {
         _ = Handle;
         var state = new WeakRefCallback(this, callback);
         _weakRefCallbacks.Add(state);
-        PaObject* wr = NativeMethods.pa_weakref_new(target.Pointer, &OnWeakRefCallback, state.User);
+        PaObject* wr = proxy
+            ? NativeMethods.pa_weakref_proxy_new(target.Pointer, &OnWeakRefCallback, state.User)
+            : NativeMethods.pa_weakref_new(target.Pointer, &OnWeakRefCallback, state.User);
         if (wr == null)
         {
             string error = PyMemory.LastError;
@@ -431,6 +505,60 @@ public sealed unsafe class PyRuntime : IDisposable
             throw new PyAllocException(error);
         }
         return PyOwned.Steal(new PyObjectRef(wr));
+    }
+
+    /// <summary><c>weakref.finalize(target, callback)</c> (<see cref="PyFinalizer.Register"/>).</summary>
+    internal PyFinalizer RegisterFinalizer(PyObjectRef target, Action callback)
+    {
+        _ = Handle;
+        var state = new FinalizeCallback(this, callback);
+        _finalizeCallbacks.Add(state);
+        ulong handle = NativeMethods.pa_finalize_register(target.Pointer, &OnFinalizeCallback, state.User);
+        if (handle == 0)
+        {
+            string error = PyMemory.LastError;
+            ForgetFinalizer(state);
+            throw new PyAllocException(error);
+        }
+        return new PyFinalizer(this, handle);
+    }
+
+    /// <summary>The managed callback behind a <c>user</c> pointer from <c>pa_finalize_peek</c>/<c>detach</c>.</summary>
+    internal static Action FinalizerCallback(void* user) => ((FinalizeCallback)GCHandle.FromIntPtr((nint)user).Target!).Callback;
+
+    /// <summary>After <c>pa_finalize_detach</c>: the library will never call it, so its handle goes.</summary>
+    internal void ForgetFinalizer(void* user) => ForgetFinalizer((FinalizeCallback)GCHandle.FromIntPtr((nint)user).Target!);
+
+    private void ForgetFinalizer(FinalizeCallback state)
+    {
+        if (_finalizeCallbacks.Remove(state))
+            state.Handle.Free();
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnFinalizeCallback(void* user)
+    {
+        PyRuntime? owner = null;
+        try
+        {
+            var state = (FinalizeCallback)GCHandle.FromIntPtr((nint)user).Target!;
+            owner = state.Owner;
+            // The library calls a finalizer at most once: the handle can go now.
+            owner.ForgetFinalizer(state);
+            owner._callbackDepth++;
+            try
+            {
+                state.Callback();
+            }
+            finally
+            {
+                owner._callbackDepth--;
+            }
+        }
+        catch (Exception e)
+        {
+            Report(owner, e, "weakref.finalize callback");
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -514,9 +642,12 @@ public sealed unsafe class PyRuntime : IDisposable
     // --------------------------------------------------------------------------- the end
 
     /// <summary>
-    /// Frees the runtime (<c>pa_runtime_free</c>): a final full collection, in which finalisers, weakref callbacks and
-    /// gc callbacks run as in any collection; then every object still alive is released WITHOUT its finaliser or
-    /// dealloc, and all the runtime's memory is returned. Then the handles of the managed callbacks are freed.
+    /// Frees the runtime (<c>pa_runtime_free</c>): the pending <see cref="PyFinalizer"/>s whose <see cref="PyFinalizer.AtExit"/>
+    /// is true run, newest first; then a final full collection, in which finalisers, weakref callbacks and gc callbacks
+    /// run as in any collection (finalizers no longer do); a gc.garbage that is not empty then is reported on stderr as
+    /// CPython's "gc: N uncollectable objects at shutdown" ResourceWarning; then every object still alive is released
+    /// WITHOUT its finaliser or dealloc, and all the runtime's memory is returned. Then the handles of the managed
+    /// callbacks are freed.
     /// </summary>
     /// <remarks>
     /// Every <see cref="PyObjectRef"/> into the runtime dies; undisposed <see cref="PyOwned"/> and <see cref="PyRefArray"/>
@@ -546,6 +677,9 @@ public sealed unsafe class PyRuntime : IDisposable
             foreach (WeakRefCallback state in _weakRefCallbacks)
                 state.Handle.Free();
             _weakRefCallbacks.Clear();
+            foreach (FinalizeCallback state in _finalizeCallbacks)
+                state.Handle.Free();
+            _finalizeCallbacks.Clear();
         }
     }
 
@@ -583,6 +717,21 @@ public sealed unsafe class PyRuntime : IDisposable
 
         public PyRuntime Owner { get; }
         public Action<PyObjectRef> Callback { get; }
+        public GCHandle Handle { get; }
+        public void* User => (void*)GCHandle.ToIntPtr(Handle);
+    }
+
+    private sealed class FinalizeCallback
+    {
+        public FinalizeCallback(PyRuntime owner, Action callback)
+        {
+            Owner = owner;
+            Callback = callback;
+            Handle = GCHandle.Alloc(this);
+        }
+
+        public PyRuntime Owner { get; }
+        public Action Callback { get; }
         public GCHandle Handle { get; }
         public void* User => (void*)GCHandle.ToIntPtr(Handle);
     }

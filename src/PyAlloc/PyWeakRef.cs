@@ -62,4 +62,46 @@ public static unsafe class PyWeakRef
     /// <param name="o">Any object.</param>
     /// <returns>Whether it is a weakref.</returns>
     public static bool Check(PyObjectRef o) => NativeMethods.pa_weakref_check(o.Pointer) != 0;
+
+    /// <summary><c>weakref.proxy(target, callback)</c> (<c>pa_weakref_proxy_new</c>): a weakref whose dereference,
+    /// <see cref="ProxyGet"/>, throws once the referent died (CPython's ReferenceError); the target's count is unchanged.</summary>
+    /// <param name="target">A live object.</param>
+    /// <param name="callback">Null, or called with the proxy (borrowed) when the target dies; without one, proxies to
+    /// one target are shared. Exceptions it throws go to <see cref="PyRuntime.CallbackException"/>.</param>
+    /// <returns>A NEW reference to the proxy.</returns>
+    /// <exception cref="PyAllocException">The library refused (a null or dying target).</exception>
+    /// <exception cref="InvalidOperationException">A callback was given but the target's runtime is not a live
+    /// <see cref="PyRuntime"/>.</exception>
+    public static PyOwned Proxy(PyObjectRef target, Action<PyObjectRef>? callback = null)
+    {
+        if (callback == null || target.IsNull)
+            return PyOwned.FromResult(NativeMethods.pa_weakref_proxy_new(target.Pointer, null, null));
+        PyRuntime runtime = target.Runtime
+            ?? throw new InvalidOperationException("a managed proxy callback needs the target's runtime to be a live PyRuntime");
+        return runtime.NewWeakRef(target, callback, proxy: true);
+    }
+
+    /// <summary>The proxy's referent (<c>pa_weakref_proxy_get</c>): what every operation on a Python proxy forwards to.</summary>
+    /// <param name="proxy">A proxy.</param>
+    /// <returns>A NEW reference to the referent.</returns>
+    /// <exception cref="PyAllocException">The referent died ("weakly-referenced object no longer exists"), or
+    /// <paramref name="proxy"/> is not a proxy.</exception>
+    public static PyOwned ProxyGet(PyObjectRef proxy) => PyOwned.FromResult(NativeMethods.pa_weakref_proxy_get(proxy.Pointer));
+
+    /// <summary>True when <paramref name="o"/> is a proxy (<c>pa_weakref_proxy_check</c>); false for null.</summary>
+    /// <param name="o">Any object.</param>
+    /// <returns>Whether it is a proxy.</returns>
+    public static bool IsProxy(PyObjectRef o) => NativeMethods.pa_weakref_proxy_check(o.Pointer) != 0;
+
+    /// <summary><c>weakref.getweakrefs(target)</c> (<c>pa_weakref_getweakrefs</c>): the weakrefs and proxies to
+    /// <paramref name="target"/> in CPython's order (the shared weakref, the shared proxy, then those with callbacks,
+    /// newest first), a <see cref="PyFinalizer"/>'s among them.</summary>
+    /// <param name="target">A live object.</param>
+    /// <returns>NEW references; dispose the array.</returns>
+    /// <exception cref="PyAllocException">The library refused (a null target).</exception>
+    public static PyRefArray GetWeakRefs(PyObjectRef target)
+    {
+        PaObject* t = target.Pointer;
+        return PyRefArray.Fill((output, cap) => NativeMethods.pa_weakref_getweakrefs(t, output, cap));
+    }
 }

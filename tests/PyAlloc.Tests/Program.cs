@@ -1,5 +1,6 @@
 using System;
 using PyAlloc.Tests.Native;
+using PyAlloc.Tests.Native.Objects;
 
 namespace PyAlloc.Tests;
 
@@ -8,7 +9,8 @@ namespace PyAlloc.Tests;
 /// allocator mode is fixed once per process, and the default fatal error handler aborts).
 /// </summary>
 /// <remarks>
-/// <c>dotnet PyAlloc.Tests.dll --debug-hooks-child SCENARIO</c> (see <see cref="DebugHooksChild"/>).
+/// <c>dotnet PyAlloc.Tests.dll --debug-hooks-child SCENARIO</c> (see <see cref="DebugHooksChild"/>),
+/// <c>--shutdown-child SCENARIO</c> (see <see cref="ShutdownChild"/>).
 /// The tests themselves run under <c>dotnet test</c>, which does not use this entry point.
 /// </remarks>
 internal static class Program
@@ -17,8 +19,10 @@ internal static class Program
     {
         if (args.Length == 2 && args[0] == DebugHooksChild.Verb)
             return DebugHooksChild.Run(args[1]);
+        if (args.Length == 2 && args[0] == ShutdownChild.Verb)
+            return ShutdownChild.Run(args[1]);
         Console.Error.WriteLine($"PyAlloc.Tests: run the tests with `dotnet test`; as a program it only knows " +
-                                $"{DebugHooksChild.Verb} SCENARIO");
+                                $"{DebugHooksChild.Verb} SCENARIO and {ShutdownChild.Verb} SCENARIO");
         return 2;
     }
 }

@@ -45,6 +45,7 @@ static const char *const callers_memory[] = {
     "pa_statistic_diff_format",         /* const pa_statistic_diff *, char *buf */
     "pa_tracemalloc_get_traced_memory", /* size_t *current, *peak */
     "pa_malloc_at",                     /* const char *file: read while tracing */
+    "pa_gc_get_referents_n",            /* pa_object *const *objs, n: read before any object */
 };
 
 static int reads_callers_memory(const char *name)

@@ -883,18 +883,27 @@ static void legacy_finalizers_in_a_cycle_are_uncollectable(void **state)
     assert_int_equal(gen_size(g_rt, -1), 0);
 }
 
+/* Two objects with legacy finalisers in a cycle, the caller's references
+   dropped: uncollectable (gc.garbage material).  *a and *b are borrowed. */
+static void make_legacy_cycle(pa_runtime *rt, pa_object **a, pa_object **b)
+{
+    pa_type *tl = node_type_with(rt, "legacy", NULL, node_legacy_del);
+    *a = new_node(tl, 1);
+    *b = new_node(tl, 2);
+    set_a(*a, *b);
+    set_a(*b, *a);
+    pa_decref(*a);
+    pa_decref(*b);
+}
+
 /* Two legacy objects in one cycle: both in garbage; clearing garbage alone
    does not free a cycle (as del gc.garbage[:]): the next collection puts
    them back. */
 static void clearing_garbage_does_not_free_a_cycle(void **state)
 {
     (void)state;
-    pa_type *tl = node_type_with(g_rt, "legacy", NULL, node_legacy_del);
-    pa_object *a = new_node(tl, 1), *b = new_node(tl, 2);
-    set_a(a, b);
-    set_a(b, a);
-    pa_decref(a);
-    pa_decref(b);
+    pa_object *a, *b;
+    make_legacy_cycle(g_rt, &a, &b);
     assert_int_equal(collect(g_rt, 2), 2);
     assert_int_equal(pa_gc_get_garbage(g_rt, NULL, 0), 2);
     pa_gc_clear_garbage(g_rt);
@@ -1129,6 +1138,21 @@ static int child_main(const char *what)
         pa_decref(a);
         pa_decref(b);
         printf("n=%ld\n", (long)pa_gc_collect(rt, 2));
+    } else if (strncmp(what, "shutdown-", 9) == 0) {
+        /* gc.garbage holds a legacy cycle (2 objects) at pa_runtime_free */
+        const char *mode = what + 9;
+        pa_gc_set_debug(rt, strcmp(mode, "list") == 0 ? PA_GC_DEBUG_UNCOLLECTABLE
+                            : strcmp(mode, "saveall") == 0 ? PA_GC_DEBUG_SAVEALL : 0);
+        pa_object *a, *b;
+        make_legacy_cycle(rt, &a, &b);
+        printf("a=<legacy object at %p>\nb=<legacy object at %p>\n", (void *)a, (void *)b);
+        if (strcmp(mode, "empty") != 0)
+            printf("n=%ld\n", (long)pa_gc_collect(rt, 2));
+        else
+            pa_gc_set_debug(rt, 0); /* the final collection finds them: still reported */
+        fflush(stdout);
+        fprintf(stderr, "--- free ---\n");
+        fflush(stderr);
     } else {
         return 2;
     }
@@ -1226,6 +1250,8 @@ static void debug_uncollectable_reports(void **state)
     ASSERT_CONTAINS(r.err, line);
     ASSERT_CONTAINS(r.err, "gc: done, 2 unreachable, 2 uncollectable, ");
     ASSERT_NOT_CONTAINS(r.err, "gc: collectable");
+    /* and at pa_runtime_free, as _PyGC_DumpShutdownStats (only the legacy one is in gc.garbage) */
+    ASSERT_CONTAINS(r.err, "gc:0: ResourceWarning: gc: 1 uncollectable objects at shutdown\n      [<legacy object at ");
     child_result_free(&r);
 }
 
@@ -1939,6 +1965,276 @@ static void a_random_graph_is_collected_exactly(void **state)
     assert_int_equal(gen_size(g_rt, -1), 0);
 }
 
+/* ------------------------------------------------ several objects at once */
+
+/* A type with a C traverse (no ref_offsets): referrers of several objects go
+   through the visitor's trampoline. */
+typedef struct cref { PA_OBJECT_HEAD pa_object *ref; } cref;
+
+static int cref_traverse(pa_object *self, pa_visitproc visit, void *arg)
+{
+    pa_object *r = ((cref *)self)->ref;
+    return r != NULL ? visit(r, arg) : 0;
+}
+
+static void cref_dealloc(pa_object *self) { pa_clear(&((cref *)self)->ref); }
+
+static bool holds(pa_object *const *out, size_t n, pa_object *o)
+{
+    for (size_t i = 0; i < n; i++)
+        if (out[i] == o)
+            return true;
+    return false;
+}
+
+/* CPython 3.12: x, y = A(), A(); l1 = [x]; l2 = [y]; l3 = [x, y, x]; n.a = n
+   gc.get_referrers(x, y) has l1, l2, l3 once each; gc.get_referrers(x, x) == gc.get_referrers(x);
+   gc.get_referrers() == []; gc.get_referrers(n, x) has n itself */
+/* The call returns PA_SIZE_ERROR with an error naming words. */
+#define REFUSED(call, words)                                                                   \
+    do {                                                                                       \
+        pa_clear_error();                                                                      \
+        assert_int_equal((call), PA_SIZE_ERROR);                                               \
+        PA_ASSERT_ERROR_MENTIONS(words);                                                       \
+    } while (0)
+
+static void get_referrers_of_several_objects_is_the_union(void **state)
+{
+    (void)state;
+    pa_type_spec spec = {.name = "cref", .basicsize = sizeof(cref), .flags = PA_TPFLAGS_HAVE_GC,
+                         .traverse = cref_traverse, .dealloc = cref_dealloc};
+    pa_type *tc = pa_type_new(g_rt, &spec);
+    assert_non_null(tc);
+    pa_object *x = new_node(g_node, 1), *y = new_node(g_node, 2), *z = new_node(g_node, 3);
+    pa_object *l1 = new_list(g_rt), *l2 = new_list(g_rt), *l3 = new_list(g_rt);
+    pa_object *c = pa_object_new(tc);
+    append(l1, x);
+    append(l2, y);
+    append(l3, x);
+    append(l3, y);
+    append(l3, x);
+    pa_incref(y);
+    ((cref *)c)->ref = y;
+    set_a(z, z);
+    collect(g_rt, 0); /* referrers in two generations */
+    pa_object *extra = new_list(g_rt);
+    append(extra, x);
+    pa_object *objs[3] = {x, y, z};
+    pa_object *out[16] = {NULL};
+    size_t n = pa_gc_get_referrers_n(g_rt, objs, 2, out, 16);
+    assert_int_equal(n, 5); /* l1 l2 l3 c extra, each once */
+    assert_true(holds(out, n, l1) && holds(out, n, l2) && holds(out, n, l3) && holds(out, n, c) &&
+                holds(out, n, extra));
+    /* generation 0 first, as gc.get_objects lists them */
+    assert_ptr_equal(out[0], extra);
+    for (size_t i = 0; i < n; i++)
+        pa_decref(out[i]);
+    /* the same object twice: as once */
+    pa_object *xx[2] = {x, x};
+    assert_int_equal(pa_gc_get_referrers_n(g_rt, xx, 2, NULL, 0), pa_gc_get_referrers(g_rt, x, NULL, 0));
+    assert_int_equal(pa_gc_get_referrers(g_rt, x, NULL, 0), 3);
+    /* none: nothing */
+    assert_int_equal(pa_gc_get_referrers_n(g_rt, NULL, 0, NULL, 0), 0);
+    /* a self-referencing object among them */
+    n = pa_gc_get_referrers_n(g_rt, objs, 3, out, 16);
+    assert_int_equal(n, 6);
+    assert_true(holds(out, n, z));
+    for (size_t i = 0; i < n; i++)
+        pa_decref(out[i]);
+    /* cap cuts, the total stays */
+    memset(out, 0, sizeof out);
+    assert_int_equal(pa_gc_get_referrers_n(g_rt, objs, 3, out, 2), 6);
+    assert_null(out[2]);
+    pa_decref(out[0]);
+    pa_decref(out[1]);
+    /* errors: name the bad one */
+    pa_object *bad[2] = {x, NULL};
+    REFUSED(pa_gc_get_referrers_n(g_rt, bad, 2, NULL, 0), "objs[1]");
+    REFUSED(pa_gc_get_referrers_n(g_rt, NULL, 1, NULL, 0), "objs is NULL");
+    pa_runtime *other = new_runtime();
+    pa_object *foreign = new_list(other);
+    pa_object *mixed[2] = {x, foreign};
+    REFUSED(pa_gc_get_referrers_n(g_rt, mixed, 2, NULL, 0), "another runtime");
+    REFUSED(pa_gc_get_referrers_n(NULL, objs, 1, NULL, 0), "pa_gc_get_referrers_n");
+    REFUSED(pa_gc_get_referrers_n(g_rt, objs, 1, NULL, 3), "out is NULL");
+    pa_decref(foreign);
+    pa_runtime_free(other);
+    pa_clear(&NODE(z)->a);
+    pa_decref(extra);
+    pa_decref(c);
+    pa_decref(l1);
+    pa_decref(l2);
+    pa_decref(l3);
+    pa_decref(x);
+    pa_decref(y);
+    pa_decref(z);
+}
+
+/* CPython 3.12: gc.get_referents(l, n) == referents(l) + referents(n); an object
+   given twice gives its referents twice; non-GC objects add nothing; () gives []. */
+static void get_referents_of_several_objects_in_order(void **state)
+{
+    (void)state;
+    pa_object *x = new_node(g_node, 1), *y = new_node(g_node, 2);
+    pa_object *l = new_list(g_rt);
+    append(l, x);
+    append(l, y);
+    pa_object *n = new_node(g_node, 3);
+    set_a(n, y);
+    set_b(n, x);
+    pa_type_spec spec = {.name = "plain", .basicsize = sizeof(node)};
+    pa_type *tp = pa_type_new(g_rt, &spec);
+    pa_object *p = pa_object_new(tp);
+    pa_object *objs[4] = {l, p, n, l};
+    pa_object *out[16] = {NULL};
+    size_t total = pa_gc_get_referents_n(objs, 4, out, 16);
+    assert_int_equal(total, 6);
+    /* list items last first (list_traverse), node fields in order */
+    pa_object *expected[6] = {y, x, y, x, y, x};
+    for (size_t i = 0; i < total; i++) {
+        assert_ptr_equal(out[i], expected[i]);
+        pa_decref(out[i]);
+    }
+    assert_int_equal(pa_gc_get_referents_n(NULL, 0, NULL, 0), 0);
+    assert_int_equal(pa_gc_get_referents_n(objs, 1, NULL, 0), pa_gc_get_referents(l, NULL, 0));
+    pa_object *bad[2] = {l, (pa_object *)l + 1};
+    REFUSED(pa_gc_get_referents_n(bad, 2, NULL, 0), "objs[1]");
+    REFUSED(pa_gc_get_referents_n(objs, 2, NULL, 1), "out is NULL");
+    pa_decref(p);
+    pa_decref(n);
+    pa_decref(l);
+    pa_decref(x);
+    pa_decref(y);
+}
+
+/* ---------------------------------------------- one item out of gc.garbage */
+
+/* CPython: del gc.garbage[i] drops gc's reference; an object still in an
+   uncollectable cycle comes back at the next collection; one whose last
+   reference it was dies now. */
+static void garbage_remove_at_and_remove(void **state)
+{
+    (void)state;
+    pa_object *a, *b;
+    make_legacy_cycle(g_rt, &a, &b);
+    assert_int_equal(collect(g_rt, 2), 2);
+    pa_object *g[4] = {NULL};
+    assert_int_equal(pa_gc_get_garbage(g_rt, g, 4), 2);
+    pa_object *first = g[0], *second = g[1];
+    pa_decref(g[0]);
+    pa_decref(g[1]);
+    /* del gc.garbage[-1] */
+    assert_int_equal(pa_gc_garbage_remove_at(g_rt, -1), 0);
+    assert_int_equal(pa_gc_get_garbage(g_rt, g, 4), 1);
+    assert_ptr_equal(g[0], first);
+    pa_decref(g[0]);
+    assert_string_equal(ev_string(), ""); /* still in the cycle */
+    /* out of range, either side */
+    pa_clear_error();
+    assert_int_equal(pa_gc_garbage_remove_at(g_rt, 1), -1);
+    PA_ASSERT_ERROR_MENTIONS("list assignment index out of range");
+    pa_clear_error();
+    assert_int_equal(pa_gc_garbage_remove_at(g_rt, -2), -1);
+    PA_ASSERT_ERROR_MENTIONS("list assignment index out of range");
+    /* gc.garbage.remove(x) for x not in it */
+    pa_clear_error();
+    assert_int_equal(pa_gc_garbage_remove(g_rt, second), -1);
+    PA_ASSERT_ERROR_MENTIONS("x not in list");
+    assert_int_equal(pa_gc_garbage_remove(g_rt, first), 0);
+    assert_int_equal(pa_gc_get_garbage(g_rt, NULL, 0), 0);
+    pa_clear_error();
+    assert_int_equal(pa_gc_garbage_remove_at(g_rt, 0), -1); /* empty */
+    PA_ASSERT_ERROR_MENTIONS("out of range");
+    /* the cycle is still uncollectable: both come back */
+    assert_int_equal(collect(g_rt, 2), 2);
+    assert_int_equal(pa_gc_get_garbage(g_rt, NULL, 0), 2);
+    /* break the cycle, then the garbage reference is the last: removing it frees */
+    pa_clear(&NODE(first)->a);
+    pa_clear(&NODE(second)->a);
+    assert_string_equal(ev_string(), "");
+    assert_int_equal(pa_gc_garbage_remove(g_rt, second), 0);
+    assert_int_equal(pa_gc_get_garbage(g_rt, NULL, 0), 1);
+    assert_int_equal(ev_count('D'), 1);
+    assert_int_equal(pa_gc_garbage_remove_at(g_rt, 0), 0);
+    assert_int_equal(ev_count('D'), 2);
+    /* errors */
+    pa_clear_error();
+    assert_int_equal(pa_gc_garbage_remove_at(NULL, 0), -1);
+    PA_ASSERT_ERROR_SET();
+    pa_clear_error();
+    assert_int_equal(pa_gc_garbage_remove(g_rt, NULL), -1);
+    PA_ASSERT_ERROR_SET();
+}
+
+/* DEBUG_SAVEALL garbage: removing the one reference of a saved acyclic object frees it. */
+static void garbage_remove_of_a_saved_object_frees_it(void **state)
+{
+    (void)state;
+    pa_gc_set_debug(g_rt, PA_GC_DEBUG_SAVEALL);
+    pa_object *a = new_node(g_node, 1);
+    set_a(a, a);
+    pa_decref(a);
+    assert_int_equal(collect(g_rt, 2), 1);
+    pa_gc_set_debug(g_rt, 0);
+    assert_int_equal(pa_gc_get_garbage(g_rt, NULL, 0), 1);
+    pa_clear(&NODE(a)->a);
+    assert_string_equal(ev_string(), "");
+    assert_int_equal(pa_gc_garbage_remove_at(g_rt, 0), 0);
+    assert_string_equal(ev_string(), "D1");
+}
+
+/* _PyGC_DumpShutdownStats: CPython 3.12 under -W default prints
+     gc:0: ResourceWarning: gc: 2 uncollectable objects at shutdown; use gc.set_debug(gc.DEBUG_UNCOLLECTABLE) to list them
+   and with DEBUG_UNCOLLECTABLE the line without the hint, then "      [<repr>, <repr>]";
+   nothing with DEBUG_SAVEALL. */
+static child_result shutdown_child(const char *what)
+{
+    child_result r = run_child("/proc/self/exe", "--child", what, NULL);
+    if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
+        fail_msg("child %s failed (status %d); stdout:\n%s\nstderr:\n%s", what, r.status, r.out, r.err);
+    return r;
+}
+
+static void uncollectable_garbage_is_reported_at_runtime_free(void **state)
+{
+    (void)state;
+    const char *warning = "gc:0: ResourceWarning: gc: 2 uncollectable objects at shutdown; "
+                          "use gc.set_debug(gc.DEBUG_UNCOLLECTABLE) to list them\n";
+    child_result r = shutdown_child("shutdown-warn");
+    const char *after = strstr(r.err, "--- free ---\n");
+    assert_non_null(after);
+    assert_string_equal(after + strlen("--- free ---\n"), warning);
+    child_result_free(&r);
+    /* garbage found by the final collection itself counts too */
+    r = shutdown_child("shutdown-empty");
+    after = strstr(r.err, "--- free ---\n");
+    assert_non_null(after);
+    assert_string_equal(after + strlen("--- free ---\n"), warning);
+    child_result_free(&r);
+    /* DEBUG_UNCOLLECTABLE: no hint, and the list */
+    r = shutdown_child("shutdown-list");
+    char a[64], b[64], expected[512];
+    line_after(r.out, "a=", a, sizeof a);
+    line_after(r.out, "b=", b, sizeof b);
+    after = strstr(r.err, "--- free ---\n");
+    assert_non_null(after);
+    snprintf(expected, sizeof expected,
+             "gc:0: ResourceWarning: gc: 2 uncollectable objects at shutdown\n      [%s, %s]\n", a, b);
+    char expected_swapped[512];
+    snprintf(expected_swapped, sizeof expected_swapped,
+             "gc:0: ResourceWarning: gc: 2 uncollectable objects at shutdown\n      [%s, %s]\n", b, a);
+    after += strlen("--- free ---\n");
+    if (strcmp(after, expected) != 0 && strcmp(after, expected_swapped) != 0)
+        fail_msg("stderr after the free:\n%s\nexpected:\n%s", after, expected);
+    child_result_free(&r);
+    /* DEBUG_SAVEALL: not a word */
+    r = shutdown_child("shutdown-saveall");
+    after = strstr(r.err, "--- free ---\n");
+    assert_non_null(after);
+    assert_string_equal(after + strlen("--- free ---\n"), "");
+    child_result_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--child") == 0)
@@ -1981,6 +2277,11 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(get_referrers_finds_tracked_containers, setup, teardown),
         cmocka_unit_test_setup_teardown(get_referrers_includes_a_self_referencing_target, setup, teardown),
         cmocka_unit_test_setup_teardown(get_referents_by_kind, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_referrers_of_several_objects_is_the_union, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_referents_of_several_objects_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(garbage_remove_at_and_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(garbage_remove_of_a_saved_object_frees_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(uncollectable_garbage_is_reported_at_runtime_free, setup, teardown),
         cmocka_unit_test_setup_teardown(track_untrack_is_tracked, setup, teardown),
         cmocka_unit_test_setup_teardown(is_finalized, setup, teardown),
         cmocka_unit_test_setup_teardown(freeze_unfreeze_get_freeze_count, setup, teardown),

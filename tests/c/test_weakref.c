@@ -16,6 +16,22 @@
      finaliser are cleared without callback;
    - a weakref never hands out an object whose count already reached zero
      and whose death the trashcan deferred (CPython 3.12, gh-60806);
+   - weakref.getweakrefs in CPython's list order (basic ref, basic proxy,
+     then callback refs and proxies newest first), sized with cap 0, cut by
+     cap, new references, empty for an object without weakrefs;
+   - weakref.proxy: shared without callback (distinct from the shared ref),
+     dereference is an error ("weakly-referenced object no longer exists")
+     once the referent died, where pa_weakref_get gives NULL quietly;
+     callbacks; a proxy is a weakref for check/get/count;
+   - weakref.finalize: called once on death by count and by collection (in a
+     cycle), not called after detach, called early by pa_finalize_call and
+     then never again; alive/peek/detach/atexit; peek and detach of a dead
+     target answer "not alive"; the registration is a weakref (counted, and
+     listed by getweakrefs) the caller does not keep; at pa_runtime_free the
+     atexit ones run newest first, atexit 0 never, a finalizer registered
+     by one at exit runs too, and none runs in the final collection; one
+     that frees the runtime at exit is refused, one detached at exit does
+     not run;
    - the article's Part 7 "Use weakref for back-references": a child's weak
      reference to its parent lets the parent go by reference counting, and
      the child's get_parent() then returns None. */
@@ -651,8 +667,416 @@ static void article_strong_back_references_need_the_collector(void **state)
     assert_int_equal(ev_count('D'), 2);
 }
 
+/* ------------------------------------------------------- getweakrefs, proxy */
+
+static intptr_t which(pa_object *const *named, size_t n, pa_object *o)
+{
+    for (size_t i = 0; i < n; i++)
+        if (named[i] == o)
+            return (intptr_t)i;
+    return -1;
+}
+
+/* CPython 3.12:
+     r1 = ref(a, cb); p = proxy(a); r0 = ref(a); p2 = proxy(a, cb); r2 = ref(a, cb)
+     getweakrefs(a) == [r0, p, r2, p2, r1] */
+static void getweakrefs_lists_cpythons_order(void **state)
+{
+    (void)state;
+    cb_data d = {.id = 1};
+    pa_object *a = new_node(g_node, 1);
+    pa_object *out0[1];
+    assert_int_equal(pa_weakref_getweakrefs(a, out0, 0), 0);
+    pa_object *named[5];
+    named[0] = pa_weakref_new(a, log_cb, &d);       /* r1 */
+    named[1] = pa_weakref_proxy_new(a, NULL, NULL);  /* p */
+    named[2] = pa_weakref_new(a, NULL, NULL);        /* r0 */
+    named[3] = pa_weakref_proxy_new(a, log_cb, &d);  /* p2 */
+    named[4] = pa_weakref_new(a, log_cb, &d);        /* r2 */
+    for (int i = 0; i < 5; i++)
+        assert_non_null(named[i]);
+    assert_int_equal(pa_weakref_getweakrefs(a, NULL, 0), 5);
+    assert_int_equal(pa_weakref_count(a), 5);
+    pa_object *out[5];
+    assert_int_equal(pa_weakref_getweakrefs(a, out, 5), 5);
+    const char *names[] = {"r1", "p", "r0", "p2", "r2"};
+    char got[64] = "";
+    for (int i = 0; i < 5; i++) {
+        intptr_t k = which(named, 5, out[i]);
+        assert_true(k >= 0);
+        strcat(got, names[k]);
+        strcat(got, i < 4 ? " " : "");
+        assert_int_equal(pa_refcnt(out[i]), 2); /* a new reference */
+        pa_decref(out[i]);
+    }
+    assert_string_equal(got, "r0 p r2 p2 r1");
+    /* cap 2: the first two, the total all the same */
+    assert_int_equal(pa_weakref_getweakrefs(a, out, 2), 5);
+    assert_ptr_equal(out[0], named[2]);
+    assert_ptr_equal(out[1], named[1]);
+    pa_decref(out[0]);
+    pa_decref(out[1]);
+    /* the callbacks run in the same order */
+    pa_decref(a);
+    assert_string_equal(ev_string(), "W1 c1 W1 c1 W1 c1 D1");
+    assert_int_equal(d.calls, 3);
+    for (int i = 0; i < 5; i++)
+        pa_decref(named[i]);
+}
+
+/* A dropped weakref leaves the list; errors. */
+static void getweakrefs_follows_deaths_and_refuses_bad_input(void **state)
+{
+    (void)state;
+    pa_object *a = new_node(g_node, 1);
+    pa_object *w1 = pa_weakref_new(a, log_cb, &(cb_data){.id = 1});
+    pa_object *w2 = pa_weakref_new(a, NULL, NULL);
+    pa_decref(w1);
+    pa_object *out[2];
+    assert_int_equal(pa_weakref_getweakrefs(a, out, 2), 1);
+    assert_ptr_equal(out[0], w2);
+    pa_decref(out[0]);
+    pa_clear_error();
+    assert_int_equal(pa_weakref_getweakrefs(NULL, out, 2), PA_SIZE_ERROR);
+    PA_ASSERT_ERROR_MENTIONS("pa_weakref_getweakrefs");
+    pa_clear_error();
+    assert_int_equal(pa_weakref_getweakrefs(a, NULL, 2), PA_SIZE_ERROR);
+    PA_ASSERT_ERROR_MENTIONS("out is NULL");
+    pa_decref(w2);
+    pa_decref(a);
+}
+
+/* p = proxy(o); proxy(o) is p; ref(o) is not p; p.attr works; del o; p.attr raises
+   ReferenceError("weakly-referenced object no longer exists") */
+static void a_proxy_forwards_until_its_referent_dies(void **state)
+{
+    (void)state;
+    pa_object *o = new_node(g_node, 7);
+    pa_object *p = pa_weakref_proxy_new(o, NULL, NULL);
+    assert_non_null(p);
+    assert_ptr_equal(pa_weakref_proxy_new(o, NULL, NULL), p);
+    pa_decref(p);
+    pa_object *r = pa_weakref_new(o, NULL, NULL);
+    assert_ptr_not_equal(r, p);
+    assert_int_equal(pa_weakref_proxy_check(p), 1);
+    assert_int_equal(pa_weakref_proxy_check(r), 0);
+    assert_int_equal(pa_weakref_proxy_check(o), 0);
+    assert_int_equal(pa_weakref_check(p), 1);
+    assert_string_equal(pa_type_name(pa_object_type(p)), "weakproxy");
+    assert_int_equal(pa_weakref_count(o), 2);
+    pa_object *got = pa_weakref_proxy_get(p);
+    assert_ptr_equal(got, o);
+    assert_int_equal(NODE(got)->id, 7);
+    pa_decref(got);
+    got = pa_weakref_get(p); /* PyWeakref_GetObject takes proxies too */
+    assert_ptr_equal(got, o);
+    pa_decref(got);
+    pa_clear_error();
+    assert_null(pa_weakref_proxy_get(r)); /* a weakref is not a proxy */
+    PA_ASSERT_ERROR_MENTIONS("expected a weakproxy");
+    pa_decref(o);
+    pa_clear_error();
+    assert_null(pa_weakref_proxy_get(p));
+    assert_string_equal(pa_last_error(), "pa_weakref_proxy_get: weakly-referenced object no longer exists");
+    pa_clear_error();
+    assert_null(pa_weakref_get(p));
+    assert_string_equal(pa_last_error(), "");
+    pa_clear_error();
+    assert_null(pa_weakref_proxy_new(NULL, NULL, NULL));
+    PA_ASSERT_ERROR_MENTIONS("pa_weakref_proxy_new");
+    pa_decref(p);
+    pa_decref(r);
+}
+
+/* A proxy with a callback is its own (not shared) and calls back on death by
+   collection; a shared proxy made after a ref with callback goes before it. */
+static void a_proxy_with_a_callback_calls_back_in_a_collection(void **state)
+{
+    (void)state;
+    cb_data d = {.id = 3};
+    pa_object *a = new_node(g_node, 1);
+    set_a(a, a); /* a cycle */
+    pa_object *p1 = pa_weakref_proxy_new(a, log_cb, &d);
+    pa_object *p2 = pa_weakref_proxy_new(a, log_cb, &d);
+    assert_ptr_not_equal(p1, p2);
+    d.expected_wr = NULL;
+    pa_decref(a);
+    collect(g_rt, 2);
+    assert_string_equal(ev_string(), "W3 c1 W3 c1 D1");
+    pa_clear_error();
+    assert_null(pa_weakref_proxy_get(p1));
+    PA_ASSERT_ERROR_MENTIONS("no longer exists");
+    pa_decref(p1);
+    pa_decref(p2);
+}
+
+/* --------------------------------------------------------------- finalize */
+
+static void fin_cb(void *user) { ev_add('Z', (intptr_t)user); }
+
+/* f = finalize(o, cb, 1); f.alive; f.atexit; del o -> cb ran once; not f.alive; f() is None */
+static void finalize_runs_once_when_the_target_dies_by_count(void **state)
+{
+    (void)state;
+    pa_object *o = new_node(g_node, 1);
+    uint64_t h = pa_finalize_register(o, fin_cb, (void *)1);
+    assert_true(h > 0);
+    assert_int_equal(pa_finalize_alive(g_rt, h), 1);
+    assert_int_equal(pa_finalize_get_atexit(g_rt, h), 1);
+    assert_int_equal(pa_refcnt(o), 1);      /* weak */
+    assert_int_equal(pa_weakref_count(o), 1); /* the registration is a weakref */
+    pa_object *wrs[1];
+    assert_int_equal(pa_weakref_getweakrefs(o, wrs, 1), 1);
+    assert_int_equal(pa_weakref_check(wrs[0]), 1);
+    pa_decref(wrs[0]);
+    pa_decref(o);
+    assert_string_equal(ev_string(), "Z1 D1"); /* weakref callbacks run before the dealloc */
+    assert_int_equal(pa_finalize_alive(g_rt, h), 0);
+    assert_int_equal(pa_finalize_call(g_rt, h), 0);
+    assert_int_equal(pa_finalize_get_atexit(g_rt, h), 0);
+    assert_int_equal(pa_finalize_set_atexit(g_rt, h, 1), 0);
+    assert_string_equal(ev_string(), "Z1 D1");
+    /* handles are never reused */
+    pa_object *o2 = new_node(g_node, 2);
+    uint64_t h2 = pa_finalize_register(o2, fin_cb, (void *)2);
+    assert_true(h2 > h);
+    pa_decref(o2);
+    assert_string_equal(ev_string(), "Z1 D1 Z2 D2");
+}
+
+/* The registry keeps the registration reachable: a target in a cycle still calls back. */
+static void finalize_runs_when_the_target_dies_in_a_cycle(void **state)
+{
+    (void)state;
+    pa_object *a = new_node(g_node, 1), *b = new_node(g_node, 2);
+    set_a(a, b);
+    set_a(b, a);
+    uint64_t h = pa_finalize_register(a, fin_cb, (void *)9);
+    assert_true(h > 0);
+    pa_decref(a);
+    pa_decref(b);
+    /* CPython 3.12 counts 3 too: the registration's weakref, freed once its callback ran */
+    assert_int_equal(collect(g_rt, 2), 3);
+    assert_int_equal(ev_count('Z'), 1);
+    assert_int_equal(ev_count('D'), 2);
+    assert_true(strncmp(ev_string(), "Z9 ", 3) == 0); /* before the cycle is cleared */
+    assert_int_equal(pa_finalize_alive(g_rt, h), 0);
+}
+
+/* f(); f() -> cb ran once, early; del o -> not again; f.detach() is None */
+static void finalize_called_early_runs_once(void **state)
+{
+    (void)state;
+    pa_object *o = new_node(g_node, 1);
+    uint64_t h = pa_finalize_register(o, fin_cb, (void *)5);
+    assert_int_equal(pa_finalize_call(g_rt, h), 1);
+    assert_string_equal(ev_string(), "Z5");
+    assert_int_equal(pa_finalize_call(g_rt, h), 0);
+    assert_int_equal(pa_finalize_alive(g_rt, h), 0);
+    assert_int_equal(pa_weakref_count(o), 0); /* the registration's weakref is gone */
+    pa_object *t = (pa_object *)1;
+    assert_int_equal(pa_finalize_detach(g_rt, h, &t, NULL, NULL), 0);
+    assert_ptr_equal(t, (pa_object *)1);
+    pa_decref(o);
+    assert_string_equal(ev_string(), "Z5 D1");
+}
+
+/* f.peek() == (o, cb, args); f.detach() == (o, cb, args); then not alive, never called */
+static void finalize_peek_and_detach(void **state)
+{
+    (void)state;
+    pa_object *o = new_node(g_node, 1);
+    uint64_t h = pa_finalize_register(o, fin_cb, (void *)6);
+    pa_object *t = NULL;
+    pa_finalize_callback cb = NULL;
+    void *user = NULL;
+    assert_int_equal(pa_finalize_peek(g_rt, h, &t, &cb, &user), 1);
+    assert_ptr_equal(t, o);
+    assert_ptr_equal(cb, fin_cb);
+    assert_ptr_equal(user, (void *)6);
+    assert_int_equal(pa_refcnt(o), 2); /* a new reference */
+    pa_decref(t);
+    assert_int_equal(pa_finalize_peek(g_rt, h, NULL, NULL, NULL), 1);
+    assert_int_equal(pa_refcnt(o), 1);
+    assert_int_equal(pa_finalize_alive(g_rt, h), 1);
+    t = NULL;
+    assert_int_equal(pa_finalize_detach(g_rt, h, &t, &cb, &user), 1);
+    assert_ptr_equal(t, o);
+    pa_decref(t);
+    assert_int_equal(pa_finalize_alive(g_rt, h), 0);
+    assert_int_equal(pa_finalize_peek(g_rt, h, &t, NULL, NULL), 0);
+    assert_int_equal(pa_weakref_count(o), 0);
+    pa_decref(o);
+    assert_string_equal(ev_string(), "D1");
+}
+
+/* Inside the weakref callbacks of a dying target (its weakrefs are cleared), another
+   finalizer of it is still pending, but peek and detach say None: the target is gone. */
+static uint64_t g_other;
+static void peek_other(void *user)
+{
+    (void)user;
+    pa_object *t = (pa_object *)1;
+    ev_add('P', pa_finalize_peek(g_rt, g_other, &t, NULL, NULL));
+    ev_add('A', pa_finalize_alive(g_rt, g_other));
+    ev_add('X', pa_finalize_detach(g_rt, g_other, &t, NULL, NULL));
+    ev_add('T', t == (pa_object *)1);
+}
+
+static void finalize_peek_of_a_dying_target_is_none(void **state)
+{
+    (void)state;
+    pa_object *o = new_node(g_node, 1);
+    g_other = pa_finalize_register(o, fin_cb, (void *)2); /* runs second: newest first */
+    pa_finalize_register(o, peek_other, NULL);
+    pa_decref(o);
+    assert_string_equal(ev_string(), "P0 A1 X0 T1 Z2 D1");
+}
+
+static void finalize_errors(void **state)
+{
+    (void)state;
+    pa_object *o = new_node(g_node, 1);
+    pa_clear_error();
+    assert_int_equal(pa_finalize_register(NULL, fin_cb, NULL), 0);
+    PA_ASSERT_ERROR_MENTIONS("pa_finalize_register");
+    pa_clear_error();
+    assert_int_equal(pa_finalize_register(o, NULL, NULL), 0);
+    PA_ASSERT_ERROR_MENTIONS("cb is NULL");
+    pa_clear_error();
+    assert_int_equal(pa_finalize_alive(NULL, 1), -1);
+    PA_ASSERT_ERROR_MENTIONS("pa_finalize_alive");
+    assert_int_equal(pa_finalize_call(NULL, 1), -1);
+    assert_int_equal(pa_finalize_peek(NULL, 1, NULL, NULL, NULL), -1);
+    assert_int_equal(pa_finalize_detach(NULL, 1, NULL, NULL, NULL), -1);
+    assert_int_equal(pa_finalize_get_atexit(NULL, 1), -1);
+    assert_int_equal(pa_finalize_set_atexit(NULL, 1, 0), -1);
+    /* handles never given, and another runtime's */
+    assert_int_equal(pa_finalize_alive(g_rt, 0), 0);
+    assert_int_equal(pa_finalize_alive(g_rt, 12345), 0);
+    uint64_t h = pa_finalize_register(o, fin_cb, NULL);
+    pa_runtime *other = new_runtime();
+    assert_int_equal(pa_finalize_alive(other, h), 0);
+    assert_int_equal(pa_finalize_call(other, h), 0);
+    pa_runtime_free(other);
+    assert_int_equal(pa_finalize_alive(g_rt, h), 1);
+    pa_decref(o);
+}
+
+/* At pa_runtime_free: a finalizer that frees the runtime is refused (and the free goes
+   on), one that detaches another pending one keeps it from running, one that calls
+   itself again gets 0; a finalizer registered in the final collection never runs. */
+static pa_runtime *g_exit_rt;
+static uint64_t g_exit_other, g_exit_self;
+static pa_object *g_exit_keep;
+
+static void exit_frees_the_runtime(void *user)
+{
+    (void)user;
+    pa_clear_error();
+    pa_runtime_free(g_exit_rt);
+    ev_add('R', strstr(pa_last_error(), "pa_runtime_free") != NULL);
+    ev_add('S', pa_finalize_call(g_exit_rt, g_exit_self)); /* already unregistered: 0 */
+    ev_add('X', pa_finalize_detach(g_exit_rt, g_exit_other, NULL, NULL, NULL));
+}
+
+static void late_finalize(pa_object *self)
+{
+    ev_add('F', NODE(self)->id);
+    pa_finalize_register(g_exit_keep, fin_cb, (void *)77); /* after the atexit pass: never runs */
+}
+
+/* finalize() whose callback frees the runtime: refused, the runtime lives on. */
+static void free_in_cb(void *user)
+{
+    pa_clear_error();
+    pa_runtime_free((pa_runtime *)user);
+    ev_add('R', strstr(pa_last_error(), "refused") != NULL);
+}
+
+static void a_finalizer_called_early_cannot_free_its_runtime(void **state)
+{
+    (void)state;
+    pa_object *o = new_node(g_node, 1);
+    uint64_t h = pa_finalize_register(o, free_in_cb, g_rt);
+    assert_int_equal(pa_finalize_call(g_rt, h), 1);
+    assert_string_equal(ev_string(), "R1");
+    assert_int_equal(pa_finalize_alive(g_rt, h), 0); /* the runtime is still live */
+    pa_decref(o);
+}
+
+static void finalizers_at_runtime_free_edge_cases(void **state)
+{
+    (void)state;
+    g_exit_rt = new_runtime();
+    pa_type *t = node_type(g_exit_rt);
+    pa_type *tf = node_type_with(g_exit_rt, "fin", late_finalize, NULL);
+    g_exit_keep = new_node(t, 1);
+    pa_object *c = new_node(tf, 2);
+    set_a(c, c);
+    pa_decref(c); /* a cycle the final collection finalises */
+    g_exit_other = pa_finalize_register(g_exit_keep, fin_cb, (void *)5);
+    g_exit_self = pa_finalize_register(g_exit_keep, exit_frees_the_runtime, NULL);
+    pa_runtime_free(g_exit_rt); /* newest first: exit_frees_the_runtime, then nothing */
+    assert_string_equal(ev_string(), "R1 S0 X1 F2 D2"); /* no Z5, no Z77 */
+    /* the runtime is gone now */
+    pa_clear_error();
+    assert_int_equal(pa_finalize_alive(g_exit_rt, g_exit_other), -1);
+    PA_ASSERT_ERROR_MENTIONS("not a live runtime");
+}
+
+/* The children: `test_weakref --child atexit`, output on stdout. */
+static void exit_cb(void *user) { printf("exit %ld\n", (long)(intptr_t)user); }
+
+static pa_object *g_late_target;
+static void exit_cb_registering(void *user)
+{
+    printf("exit %ld registers 9\n", (long)(intptr_t)user);
+    pa_finalize_register(g_late_target, exit_cb, (void *)9);
+}
+
+static int child_main(const char *what)
+{
+    if (strcmp(what, "atexit") != 0)
+        return 2;
+    pa_runtime *rt = pa_runtime_new();
+    pa_type *t = node_type(rt);
+    pa_object *a = new_node(t, 1), *b = new_node(t, 2), *c = new_node(t, 3);
+    set_a(c, c); /* c dies in the final collection */
+    g_late_target = b;
+    uint64_t h1 = pa_finalize_register(a, exit_cb, (void *)1);
+    uint64_t h2 = pa_finalize_register(b, exit_cb_registering, (void *)2);
+    uint64_t h3 = pa_finalize_register(a, exit_cb, (void *)3);
+    uint64_t h4 = pa_finalize_register(c, exit_cb, (void *)4);
+    uint64_t h5 = pa_finalize_register(b, exit_cb, (void *)5);
+    pa_finalize_set_atexit(rt, h4, 0);
+    pa_finalize_set_atexit(rt, h5, 0);
+    pa_decref(c);
+    (void)h1, (void)h2, (void)h3;
+    printf("free\n");
+    fflush(stdout);
+    pa_runtime_free(rt);
+    printf("freed\n");
+    return 0;
+}
+
+/* CPython: finalizers with atexit run at exit, newest first (_exitfunc pops the sorted
+   list), one registered meanwhile too; atexit=False ones never, not even when their
+   target dies afterwards (finalize._shutdown). */
+static void atexit_finalizers_run_at_runtime_free_newest_first(void **state)
+{
+    (void)state;
+    child_result r = run_child("/proc/self/exe", "--child", "atexit", NULL);
+    if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
+        fail_msg("child failed (status %d); stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+    assert_string_equal(r.out, "free\nexit 3\nexit 2 registers 9\nexit 9\nexit 1\nfreed\n");
+    child_result_free(&r);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--child") == 0)
+        return child_main(argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(get_returns_a_new_reference_then_null_after_death, setup, teardown),
         cmocka_unit_test_setup_teardown(weakrefs_to_non_gc_objects_and_lists, setup, teardown),
@@ -676,6 +1100,19 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(a_weakref_never_returns_an_object_awaiting_the_trashcan, setup, teardown),
         cmocka_unit_test_setup_teardown(article_weak_back_references_let_the_parent_go, setup, teardown),
         cmocka_unit_test_setup_teardown(article_strong_back_references_need_the_collector, setup, teardown),
+        cmocka_unit_test_setup_teardown(getweakrefs_lists_cpythons_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(getweakrefs_follows_deaths_and_refuses_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_proxy_forwards_until_its_referent_dies, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_proxy_with_a_callback_calls_back_in_a_collection, setup, teardown),
+        cmocka_unit_test_setup_teardown(finalize_runs_once_when_the_target_dies_by_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(finalize_runs_when_the_target_dies_in_a_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(finalize_called_early_runs_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(finalize_peek_and_detach, setup, teardown),
+        cmocka_unit_test_setup_teardown(finalize_peek_of_a_dying_target_is_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(finalize_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(atexit_finalizers_run_at_runtime_free_newest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(finalizers_at_runtime_free_edge_cases, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_finalizer_called_early_cannot_free_its_runtime, setup, teardown),
     };
     return PA_RUN_TESTS(tests, argc, argv);
 }

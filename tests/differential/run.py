@@ -194,6 +194,10 @@ def valid(lines):
                     weak[name] = t
                 else:
                     weak[name] = t
+            elif op in ('referrers', 'referents', 'getweakrefs'):
+                ids = [int(x) for x in w[1:]]
+                if not 1 <= len(ids) <= (1 if op == 'getweakrefs' else 3) or any(i not in family for i in ids):
+                    return False
             elif op in ('dropweak', 'weakget'):
                 if w[1] not in weak:
                     return False
@@ -248,7 +252,16 @@ def gen_random(rng):
             return rng.choice(order[-locality:])
         return rng.choice(order)
 
+    # The inspections (gc.get_referrers / get_referents of 1-3 nodes, weakref.getweakrefs)
+    # change nothing, and draw from their own generator so that the rest of a seed's
+    # scenario is what it was before they existed.
+    insp = random.Random(n * 1000003 + budget)
+
     while made < n or steps < budget:
+        if order and insp.random() < 0.08:
+            what = insp.choice(('referrers', 'referents', 'getweakrefs'))
+            k = 1 if what == 'getweakrefs' else insp.randint(1, 3)
+            ops.append(what + "".join(f" {insp.choice(order)}" for _ in range(k)))
         steps += 1
         if steps > 20 * n + 100:
             break

@@ -85,10 +85,11 @@ static pa_type *argtuple_type;
 /* run_python.py keeps CPython's tuple free lists stocked with FREE_TUPLES
    tuples, which every full collection frees at its end (each lowering
    generation 0's count, never below 0) and the runner then makes again
-   (each raising it): see "counting helpers" there.  The same count traffic
+   (each raising it), and likewise 4 lists for the inspection ops: see
+   "counting helpers" there.  The same count traffic
    here: FREE_TUPLES untracked GC objects, released after each full
    collection and made again. */
-#define FREE_TUPLES (19 * 16)
+#define FREE_TUPLES (19 * 16 + 4)   /* and the 4 stocked lists (FREE_LISTS) */
 static pa_type *token_type;
 static pa_object *tokens[FREE_TUPLES];
 static pa_object *resurrected;           /* a PyAlloc list, frozen */
@@ -103,6 +104,7 @@ static int max_id;                       /* ids in [0, max_id) were used */
 static pa_object *wrefs[MAX_WREFS];      /* weakref variables, by number: "w12" is wrefs[12] */
 static wrinfo wrinfos[MAX_WREFS];
 static pa_object **finwrefs;             /* weakrefs made by fwr / lwr finalisers */
+static int *finwref_ids;                 /* the id of each one's node: its name "f<id>" */
 static size_t n_finwrefs, cap_finwrefs;
 static int max_w;
 
@@ -291,9 +293,11 @@ static void finalizer_weakref(pa_object *self)
     if (n_finwrefs == cap_finwrefs) {
         cap_finwrefs = cap_finwrefs ? 2 * cap_finwrefs : 16;
         finwrefs = realloc(finwrefs, cap_finwrefs * sizeof *finwrefs);
-        if (finwrefs == NULL)
+        finwref_ids = realloc(finwref_ids, cap_finwrefs * sizeof *finwref_ids);
+        if (finwrefs == NULL || finwref_ids == NULL)
             die("out of memory");
     }
+    finwref_ids[n_finwrefs] = ((nodehdr *)self)->id;
     finwrefs[n_finwrefs++] = r;
 }
 
@@ -531,6 +535,79 @@ static void count_text(char *buf, size_t cap)
     snprintf(buf, cap, "%ld %ld %ld", (long)c[0], (long)c[1], (long)c[2]);
 }
 
+static int is_node(const pa_object *o)
+{
+    const pa_type *t = pa_object_type(o);
+    for (int f = 0; f < NFAMILIES; f++)
+        for (int k = 0; k < NKINDS; k++)
+            if (t == types[f][k])
+                return 1;
+    return 0;
+}
+
+/* run_python.py's weakref_name: the variables holding wr ("w1=w4"), else
+   the finaliser's "f<id>", else "?". */
+static size_t weakref_name(const pa_object *wr, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int w = 0; w < max_w; w++)
+        if (wrefs[w] == wr && len < cap - 16)
+            len += (size_t)snprintf(buf + len, cap - len, "%sw%d", len ? "=" : "", w);
+    if (len > 0)
+        return len;
+    for (size_t i = 0; i < n_finwrefs; i++)
+        if (finwrefs[i] == wr)
+            return (size_t)snprintf(buf, cap, "f%d", finwref_ids[i]);
+    return (size_t)snprintf(buf, cap, "?");
+}
+
+/* referrers / referents / getweakrefs of the held nodes argv[1..argc): the
+   same line as run_python.py's inspect_op. */
+static void op_inspect(int argc, char **argv)
+{
+    pa_object *args[3];
+    int n = argc - 1;
+    if (n < 1 || n > 3 || (argv[0][0] == 'g' && n != 1))
+        die("'%s' takes 1 to 3 nodes (getweakrefs: 1)", argv[0]);
+    for (int i = 0; i < n; i++)
+        args[i] = held[node_arg(argv[i + 1])];
+    size_t total;
+    if (argv[0][0] == 'g')
+        total = pa_weakref_getweakrefs(args[0], NULL, 0);
+    else if (strcmp(argv[0], "referrers") == 0)
+        total = pa_gc_get_referrers_n(rt, args, (size_t)n, NULL, 0);
+    else
+        total = pa_gc_get_referents_n(args, (size_t)n, NULL, 0);
+    if (total == PA_SIZE_ERROR)
+        die("%s: %s", argv[0], pa_last_error());
+    pa_object **r = calloc(total + 1, sizeof *r);
+    if (r == NULL)
+        die("out of memory");
+    if (argv[0][0] == 'g')
+        pa_weakref_getweakrefs(args[0], r, total);
+    else if (strcmp(argv[0], "referrers") == 0)
+        pa_gc_get_referrers_n(rt, args, (size_t)n, r, total);
+    else
+        pa_gc_get_referents_n(args, (size_t)n, r, total);
+    char line[1 << 16];
+    size_t len = (size_t)snprintf(line, sizeof line, "->");
+    for (size_t i = 0; i < total; i++) {
+        if (len < sizeof line - 64) {
+            if (argv[0][0] == 'g') {
+                line[len++] = ' ';
+                len += weakref_name(r[i], line + len, sizeof line - len);
+            } else if (is_node(r[i])) {
+                len += (size_t)snprintf(line + len, sizeof line - len, " %d", ((nodehdr *)r[i])->id);
+            }
+        }
+    }
+    for (size_t i = 0; i < total; i++)
+        pa_decref(r[i]);
+    free(r);
+    tracef("%s", line);
+}
+
 static void op_end(void)
 {
     char line[1 << 16];
@@ -549,13 +626,8 @@ static void op_end(void)
         die("out of memory");
     pa_gc_get_garbage(rt, g, n);
     for (size_t i = 0; i < n; i++) {
-        const pa_type *t = pa_object_type(g[i]);
-        int is_node = 0;
-        for (int f = 0; f < NFAMILIES; f++)
-            for (int k = 0; k < NKINDS; k++)
-                is_node |= t == types[f][k];
         if (len < sizeof line - 16) {
-            if (is_node)
+            if (is_node(g[i]))
                 len += (size_t)snprintf(line + len, sizeof line - len, " %d", ((nodehdr *)g[i])->id);
             else
                 len += (size_t)snprintf(line + len, sizeof line - len, " ?");
@@ -672,6 +744,8 @@ static int run_op(int argc, char **argv)
             tracef("-> %d", ((nodehdr *)t)->id);
             pa_decref(t);
         }
+    } else if (strcmp(op, "referrers") == 0 || strcmp(op, "referents") == 0 || strcmp(op, "getweakrefs") == 0) {
+        op_inspect(argc, argv);
     } else if (strcmp(op, "collect") == 0) {
         NEED(2);
         int g = parse_int(argv[1], 0, 3, "generation");

@@ -290,17 +290,23 @@ def _make(cls, ident):
 # collection and made again.  Lists and dicts are never allocated by the
 # runner while a scenario runs, so their free lists stay empty.
 
-HOLD = []                      # the tuples taken out of the free lists
+HOLD = []                      # the tuples and lists taken out of the free lists
 TUPLE_SIZES = tuple(range(1, 20))
 FREE_PER_SIZE = tuple(range(16))   # sixteen of each size (deposits in the trashcan hold some)
-FREE_TUPLES = len(TUPLE_SIZES) * len(FREE_PER_SIZE)   # 304: run_pyalloc.c's FREE_TUPLES
+# The lists of gc.get_referrers / gc.get_referents / weakref.getweakrefs (the
+# inspection ops) come from and go back to the list free list, stocked likewise.
+FREE_LISTS = tuple(range(4))
+FREE_TUPLES = len(TUPLE_SIZES) * len(FREE_PER_SIZE) + len(FREE_LISTS)  # 308: run_pyalloc.c's FREE_TUPLES
 
 
 def take_free_tuples():
-    """Takes FREE_PER_SIZE tuples of each size out of the free lists (or makes them)."""
+    """Takes FREE_PER_SIZE tuples of each size and FREE_LISTS lists out of the free
+    lists (or makes them)."""
     for size in TUPLE_SIZES:
         for _ in FREE_PER_SIZE:
             HOLD.append(tuple(range(size)))
+    for _ in FREE_LISTS:
+        HOLD.append([])
 
 
 def give_back_free_tuples():
@@ -335,6 +341,10 @@ def parse(path):
                 ops.append((op, line) + tuple(int(x) for x in w[1:]))
             elif op in ('dropweak', 'weakget'):
                 ops.append((op, line, w[1], int(w[1][1:])))
+            elif op in ('referrers', 'referents', 'getweakrefs'):
+                fn = {'referrers': gc.get_referrers, 'referents': gc.get_referents,
+                      'getweakrefs': weakref.getweakrefs}[op]
+                ops.append((op, line, tuple(int(x) for x in w[1:]), fn))
             elif op == 'wedge':
                 ops.append((op, line, int(w[1]), w[2], int(w[2][1:])))
             elif op == 'set':
@@ -409,6 +419,8 @@ def run_ops(it, stats0):
             target = WREFS[op[3]]()
             out.append("-> dead" if target is None else f"-> {target.id}")
             del target
+        elif k == 'referrers' or k == 'referents' or k == 'getweakrefs':
+            inspect_op(op[2], op[3])
         elif k == 'collect':
             n = gc.collect(op[2])
             if op[2] == 2:
@@ -425,6 +437,42 @@ def run_ops(it, stats0):
             end(stats0)
         else:
             raise AssertionError(k)
+
+
+def inspect_op(ids, fn):
+    """gc.get_referrers / gc.get_referents of 1-3 nodes (logs the node ids in the
+    result's order; other objects, the classes, ints and weakrefs, are left
+    out), weakref.getweakrefs of one (logs each weakref's variables, "w1=w4"
+    for a shared one, or its finaliser's "f<id>", or "?")."""
+    nodes = NODES
+    if len(ids) == 1:
+        r = fn(nodes[ids[0]])
+    elif len(ids) == 2:
+        r = fn(nodes[ids[0]], nodes[ids[1]])
+    else:
+        r = fn(nodes[ids[0]], nodes[ids[1]], nodes[ids[2]])
+    line = "->"
+    o = None
+    for o in r:
+        if fn is weakref.getweakrefs:
+            line += " " + weakref_name(o)
+        elif type(o) in NODE_TYPES:
+            line += f" {o.id}"
+    o = r = None           # no hidden reference may outlive the op
+    OUT.append(line)
+
+
+def weakref_name(wr):
+    name = ""
+    for n in range(len(WREFS)):
+        if WREFS[n] is wr:
+            name += ("=" if name else "") + "w" + str(n)
+    if name:
+        return name
+    for i in range(len(FINWREFS)):
+        if FINWREFS[i] is wr:
+            return FWNAMES[id(wr)]
+    return "?"
 
 
 def end(stats0):

@@ -56,13 +56,41 @@ internal static unsafe class GcModule
         return sink.Total;
     }
 
-    /// <summary>gc.get_referrers(target): the tracked objects of generations 0-2 that refer to it.</summary>
-    public static nuint GetReferrers(Runtime* rt, PaObject* target, PaObject** output, nuint cap)
+    /// <summary>
+    /// gc.get_referrers(*objs): the tracked objects of generations 0-2 (youngest first, each in list order) that
+    /// refer to any of objs[0..n); each referrer once, however many of them it refers to.
+    /// </summary>
+    /// <remarks>Pre: objs[0..n) are live objects of rt (n may be 0: nothing refers to nothing).</remarks>
+    public static nuint GetReferrers(Runtime* rt, PaObject** objs, nuint n, PaObject** output, nuint cap,
+                                     string caller = "pa_gc_get_referrers")
     {
         if (output == null && cap != 0)
-            return SizeError("pa_gc_get_referrers: out is NULL but cap is not 0");
+            return SizeError($"{caller}: out is NULL but cap is not 0");
+        if (n == 0)
+            return 0;
+        if (n == 1)
+            return CollectReferrers(rt, new ReferrerVisitor { Target = objs[0] }, output, cap);
+        var set = new PointerMap();
+        try
+        {
+            for (nuint i = 0; i < n; i++)
+            {
+                if (!set.Set(objs[i], 1))
+                    return SizeError($"{caller}: out of memory");
+            }
+            return CollectReferrers(rt, new AnyReferrerVisitor { Targets = &set }, output, cap);
+        }
+        finally
+        {
+            set.Dispose();
+        }
+    }
+
+    /* gc_referrers_for over every generation. */
+    private static nuint CollectReferrers<T>(Runtime* rt, T visitor, PaObject** output, nuint cap)
+        where T : struct, IVisitor
+    {
         var sink = new Sink(output, cap);
-        var visitor = new ReferrerVisitor { Target = target };
         for (int i = 0; i < GcState.NumGenerations; i++)
         {
             GcHead* list = GcState.GenHead(&rt->Gc, i);
@@ -76,14 +104,22 @@ internal static unsafe class GcModule
         return sink.Total;
     }
 
-    /// <summary>gc.get_referents(o): what o refers to, in traversal order; 0 for a non-GC object.</summary>
-    public static nuint GetReferents(PaObject* o, PaObject** output, nuint cap)
+    /// <summary>
+    /// gc.get_referents(*objs): what each of objs[0..n) refers to, in order, object after object (duplicates
+    /// kept, as CPython's list); an object that is not GC adds nothing.
+    /// </summary>
+    public static nuint GetReferents(PaObject** objs, nuint n, PaObject** output, nuint cap,
+                                     string caller = "pa_gc_get_referents")
     {
         if (output == null && cap != 0)
-            return SizeError("pa_gc_get_referents: out is NULL but cap is not 0");
+            return SizeError($"{caller}: out is NULL but cap is not 0");
         var visitor = new ReferentVisitor { Sink = new Sink(output, cap) };
-        if (o->Type->HasGc)
-            Traverse.Visit(o, ref visitor);
+        for (nuint i = 0; i < n; i++)
+        {
+            // Invariants: visitor.Sink holds the referents of objs[0..i).
+            if (objs[i]->Type->HasGc)
+                Traverse.Visit(objs[i], ref visitor);
+        }
         return visitor.Sink.Total;
     }
 
@@ -124,6 +160,77 @@ internal static unsafe class GcModule
                 sink.Add(garbage->Items[i]);
         }
         return sink.Total;
+    }
+
+    /// <summary>del gc.garbage[index]: a negative index counts from the end; the runtime's reference goes.</summary>
+    /// <returns>0, or -1 with CPython's IndexError text.</returns>
+    public static int RemoveGarbageAt(Runtime* rt, nint index)
+    {
+        ListObject* garbage = (ListObject*)rt->Gc.Garbage;
+        nint size = garbage == null ? 0 : garbage->Base.Size;
+        nint i = index < 0 ? index + size : index;
+        if (i < 0 || i >= size)
+            return Errors.Fail($"pa_gc_garbage_remove_at: list assignment index out of range " +
+                               $"(index {index}, gc.garbage holds {size})");
+        RemoveGarbageItem(garbage, i);
+        return 0;
+    }
+
+    /// <summary>gc.garbage.remove(o): the first occurrence of o goes.</summary>
+    /// <returns>0, or -1 with CPython's ValueError text when o is not in gc.garbage.</returns>
+    public static int RemoveGarbage(Runtime* rt, PaObject* o)
+    {
+        ListObject* garbage = (ListObject*)rt->Gc.Garbage;
+        nint size = garbage == null ? 0 : garbage->Base.Size;
+        for (nint i = 0; i < size; i++)
+        {
+            if (garbage->Items[i] == o)
+            {
+                RemoveGarbageItem(garbage, i);
+                return 0;
+            }
+        }
+        return Errors.Fail($"pa_gc_garbage_remove: list.remove(x): x not in list (x = {Errors.Hex(o)})");
+    }
+
+    /* The list is whole again before the reference goes (the object may die, and its
+       finaliser may look at gc.garbage). */
+    private static void RemoveGarbageItem(ListObject* garbage, nint i)
+    {
+        PaObject* item = garbage->Items[i];
+        nint size = garbage->Base.Size;
+        for (nint j = i + 1; j < size; j++)
+            garbage->Items[j - 1] = garbage->Items[j];
+        garbage->Base.Size = size - 1;
+        RefCount.Decref(item);
+    }
+
+    /// <summary>
+    /// _PyGC_DumpShutdownStats, for pa_runtime_free after its final collection: unless DEBUG_SAVEALL is set,
+    /// a non-empty gc.garbage is reported on stderr as CPython's ResourceWarning, and with DEBUG_UNCOLLECTABLE
+    /// its objects are listed on the next line.
+    /// </summary>
+    public static void WarnUncollectableAtShutdown(Runtime* rt)
+    {
+        ListObject* garbage = (ListObject*)rt->Gc.Garbage;
+        int debug = rt->Gc.Debug;
+        if ((debug & DebugSaveAll) != 0 || garbage == null || garbage->Base.Size == 0)
+            return;
+        nint n = garbage->Base.Size;
+        DebugLog.Write((debug & DebugUncollectable) != 0
+            ? $"gc:0: ResourceWarning: gc: {n} uncollectable objects at shutdown"
+            : $"gc:0: ResourceWarning: gc: {n} uncollectable objects at shutdown; " +
+              "use gc.set_debug(gc.DEBUG_UNCOLLECTABLE) to list them");
+        if ((debug & DebugUncollectable) == 0)
+            return;
+        var line = new System.Text.StringBuilder("      [");
+        for (nint i = 0; i < n; i++)
+        {
+            PaObject* o = garbage->Items[i];
+            line.Append(i == 0 ? "" : ", ").Append('<').Append(Lifecycle.NameOf(o->Type))
+                .Append(" object at ").Append(Errors.Hex(o)).Append('>');
+        }
+        DebugLog.Write(line.Append(']').ToString());
     }
 
     /// <summary>del gc.garbage[:]: the runtime's references go.</summary>
@@ -240,6 +347,22 @@ internal static unsafe class GcModule
         private static int VisitFromC(PaObject* o, void* arg) => o == null ? 0 : ((ReferrerVisitor*)arg)->Visit(o);
 
         public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => GcNative.Referrer;
+    }
+
+    /* referrersvisit over several objects: stop at the first reference to any of them.  No C
+       twin: a C traverse calls the managed trampoline (gc.get_referrers is not a hot path). */
+    internal struct AnyReferrerVisitor : IVisitor
+    {
+        public PointerMap* Targets;
+
+        public int Visit(PaObject* o) => Targets->Contains(o) ? 1 : 0;
+
+        public static delegate* unmanaged<PaObject*, void*, int> Trampoline => &VisitFromC;
+
+        [UnmanagedCallersOnly]
+        private static int VisitFromC(PaObject* o, void* arg) => o == null ? 0 : ((AnyReferrerVisitor*)arg)->Visit(o);
+
+        public static delegate* unmanaged<PaObject*, void*, int> NativeVisit => null;
     }
 
     /* referentsvisit: every reference, in order.

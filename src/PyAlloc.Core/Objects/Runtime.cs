@@ -40,6 +40,7 @@ internal unsafe struct Runtime
     public TypeObject* Types;          // every type of this runtime, newest first
     public TypeObject* ListType;
     public TypeObject* WeakrefType;
+    public TypeObject* ProxyType;      // weakref.proxy's type (WeakrefObject)
     public GcState Gc;
     public PointerMap Weakrefs;        // object -> first WeakrefObject of its list
     public int DeallocDepth;           // the trashcan's nesting
@@ -47,6 +48,7 @@ internal unsafe struct Runtime
     public bool Freeing;               // inside pa_runtime_free
     public PointerMap TypeSet;         // TypeObject* -> 1 for every type of this runtime (Validation)
     public void* Finalizing;           // Lifecycle's stack of objects whose finaliser runs now
+    public FinalizeRegistry Finalizers; // weakref.finalize's registry
 
     /// <summary>A new runtime with GC enabled and thresholds (700, 10, 10); null when out of memory.</summary>
     public static Runtime* Create()
@@ -66,7 +68,8 @@ internal unsafe struct Runtime
         GcState.Initialize(&rt->Gc);
         rt->ListType = ListObject.CreateType(rt);
         rt->WeakrefType = WeakrefObject.CreateType(rt);
-        if (rt->ListType == null || rt->WeakrefType == null || !Registry.AddRuntime(rt))
+        rt->ProxyType = WeakrefObject.CreateProxyType(rt);
+        if (rt->ListType == null || rt->WeakrefType == null || rt->ProxyType == null || !Registry.AddRuntime(rt))
         {
             Destroy(rt);
             return (Runtime*)Errors.Null("pa_runtime_new: out of memory");
@@ -75,20 +78,26 @@ internal unsafe struct Runtime
     }
 
     /// <summary>
-    /// pa_runtime_free: a final full collection, then everything goes without deallocs.
+    /// pa_runtime_free: the atexit finalizers (weakref.finalize), a final full collection, the
+    /// "uncollectable objects at shutdown" warning, then everything goes without deallocs.
     /// </summary>
     /// <remarks>
     /// Pre: <paramref name="rt"/> is live (<see cref="Validation"/>). Refused (-1, error set)
-    /// while the runtime is inside a collection, a dealloc or a finaliser: a finaliser or a
-    /// callback of its own cannot free the runtime it runs in.
+    /// while the runtime is inside a collection, a dealloc, a finaliser, a weakref.finalize
+    /// callback or its own Free: a finaliser or a callback of its own cannot free the runtime
+    /// it runs in.
     /// </remarks>
     public static int Free(Runtime* rt)
     {
-        if (rt->Gc.Collecting != 0 || rt->DeallocDepth != 0 || rt->Finalizing != null)
-            return Errors.Fail($"pa_runtime_free: runtime {Errors.Hex(rt)} is running a collection, a dealloc or " +
-                               "a finaliser (the call came from one of its own finalisers or callbacks): refused");
+        if (rt->Gc.Collecting != 0 || rt->DeallocDepth != 0 || rt->Finalizing != null || rt->Freeing
+            || rt->Finalizers.Calling != 0)
+            return Errors.Fail($"pa_runtime_free: runtime {Errors.Hex(rt)} is running a collection, a dealloc, " +
+                               "a finaliser or its own pa_runtime_free (the call came from one of its own finalisers or " +
+                               "callbacks): refused");
         rt->Freeing = true;            // Destroy unregisters it: every later call on rt is refused
+        FinalizeRegistry.RunAtExit(rt); // CPython's atexit runs weakref.finalize._exitfunc first
         Collector.Collect(rt, 2);
+        GcModule.WarnUncollectableAtShutdown(rt);
         Destroy(rt);
         return 0;
     }
@@ -102,6 +111,7 @@ internal unsafe struct Runtime
         rt->LargeBlocks.ForEach(&FreeLargeBlock, null);
         rt->LargeBlocks.Dispose();
         rt->Weakrefs.Dispose();
+        FinalizeRegistry.Dispose(&rt->Finalizers);
         rt->TypeSet.Dispose();
         for (TypeObject* t = rt->Types; t != null;)
         {

@@ -14,9 +14,16 @@ namespace PyAlloc.Core.Weakref;
    target's GC head carries the Weakrefs flag while the list is not empty,
    so a death without weakrefs never looks in the table.
 
-   List order as CPython's: a weakref without callback is shared and kept
-   first; weakrefs with callbacks are inserted after it (or at the head),
-   so the newest callback runs first.
+   List order as CPython's (weakrefobject.c's get_basic_refs, insert_head,
+   insert_after): the shared callback-less weakref first, then the shared
+   callback-less proxy, then the weakrefs and proxies with callbacks, newest
+   first (each is inserted right after the basic ones), so the newest
+   callback runs first and weakref.getweakrefs lists them in that order.
+
+   Proxies (weakref.proxy) are weakrefs of a second type of the runtime
+   ("weakproxy", Runtime.ProxyType, the same TypeKind.Weakref so the
+   collector and the deaths treat both alike); dereferencing a dead proxy is
+   an error (CPython's ReferenceError), a dead weakref merely gives NULL.
 
    Clearing: when the target dies by count, every weakref is cleared first
    and the callbacks run afterwards, each with its weakref (CPython's
@@ -37,10 +44,17 @@ internal unsafe struct WeakrefObject
     public void* User;
 
     /// <summary>The runtime's weakref type.</summary>
-    public static TypeObject* CreateType(Runtime* rt)
+    public static TypeObject* CreateType(Runtime* rt) =>
+        CreateType(rt, (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("weakref"u8)));
+
+    /// <summary>The runtime's weak proxy type (same layout, same kind).</summary>
+    public static TypeObject* CreateProxyType(Runtime* rt) =>
+        CreateType(rt, (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("weakproxy"u8)));
+
+    private static TypeObject* CreateType(Runtime* rt, byte* name)
     {
         TypeSpec spec = default;
-        spec.Name = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("weakref"u8));
+        spec.Name = name;
         spec.BasicSize = (nuint)sizeof(WeakrefObject);
         spec.Flags = TypeObject.FlagHaveGc;
         spec.Traverse = (void*)1; // placeholder: weakrefs are traversed in C# (nothing to visit)
@@ -56,45 +70,104 @@ internal unsafe struct WeakrefObject
     public static WeakrefObject* Head(Runtime* rt, PaObject* target) =>
         GcHead.Of(target)->HasWeakrefs ? (WeakrefObject*)rt->Weakrefs.Get(target) : null;
 
-    /// <summary>pa_weakref_new: a new reference to a (possibly shared) weakref.</summary>
-    public static PaObject* New(PaObject* target, delegate* unmanaged<PaObject*, void*, void> callback, void* user)
+    /// <summary>Whether <paramref name="o"/> (a weakref) is a proxy.</summary>
+    public static bool IsProxy(PaObject* o) => o->Type == o->Type->Runtime->ProxyType;
+
+    /* get_basic_refs: the shared callback-less weakref and proxy at the head of the list. */
+    private static void GetBasicRefs(WeakrefObject* head, out WeakrefObject* basicRef, out WeakrefObject* basicProxy)
+    {
+        basicRef = basicProxy = null;
+        if (head == null || head->Callback != null)
+            return;
+        if (!IsProxy(&head->Base))
+        {
+            basicRef = head;
+            head = head->Next;
+        }
+        if (head != null && head->Callback == null && IsProxy(&head->Base))
+            basicProxy = head;
+    }
+
+    /// <summary>
+    /// pa_weakref_new / pa_weakref_proxy_new: a new reference to a (possibly shared) weakref or proxy.
+    /// </summary>
+    /// <remarks>Pre: target is live with a count above 0. Post: the new weakref sits where CPython's
+    /// weakref___new__ / PyWeakref_NewProxy put it (see the top of this file).</remarks>
+    public static PaObject* New(PaObject* target, delegate* unmanaged<PaObject*, void*, void> callback, void* user,
+                                bool proxy = false)
     {
         Runtime* rt = target->Type->Runtime;
-        WeakrefObject* head = Head(rt, target);
-        if (callback == null && head != null && head->Callback == null)
+        GetBasicRefs(Head(rt, target), out WeakrefObject* basicRef, out WeakrefObject* basicProxy);
+        WeakrefObject* shared = proxy ? basicProxy : basicRef;
+        if (callback == null && shared != null)
         {
-            RefCount.Incref(&head->Base);
-            return &head->Base;
+            RefCount.Incref(&shared->Base);
+            return &shared->Base;
         }
         // May run a collection; the caller's reference keeps target alive through it.
-        WeakrefObject* wr = (WeakrefObject*)Lifecycle.New(rt->WeakrefType, 0, "pa_weakref_new");
+        string caller = proxy ? "pa_weakref_proxy_new" : "pa_weakref_new";
+        WeakrefObject* wr = (WeakrefObject*)Lifecycle.New(proxy ? rt->ProxyType : rt->WeakrefType, 0, caller);
         if (wr == null)
             return null;
-        head = Head(rt, target);
         wr->Target = target;
         wr->Callback = callback;
         wr->User = user;
-        if (callback != null && head != null && head->Callback == null)
+        WeakrefObject* head = Head(rt, target);
+        GetBasicRefs(head, out basicRef, out basicProxy); // the collection may have changed them
+        WeakrefObject* prev = callback == null ? (proxy ? basicRef : null) : (basicProxy != null ? basicProxy : basicRef);
+        if (prev != null)
         {
-            // After the shared callback-less weakref.
-            wr->Prev = head;
-            wr->Next = head->Next;
-            if (head->Next != null)
-                head->Next->Prev = wr;
-            head->Next = wr;
+            InsertAfter(wr, prev);
             return &wr->Base;
         }
         if (!rt->Weakrefs.Set(target, (nuint)wr))
         {
             wr->Target = null;
             RefCount.Decref(&wr->Base);
-            return (PaObject*)Errors.Null("pa_weakref_new: out of memory");
+            return (PaObject*)Errors.Null($"{caller}: out of memory");
         }
         wr->Next = head;
         if (head != null)
             head->Prev = wr;
         GcHead.Of(target)->Prev |= GcHead.PrevMaskWeakrefs;
         return &wr->Base;
+    }
+
+    private static void InsertAfter(WeakrefObject* wr, WeakrefObject* prev)
+    {
+        wr->Prev = prev;
+        wr->Next = prev->Next;
+        if (prev->Next != null)
+            prev->Next->Prev = wr;
+        prev->Next = wr;
+    }
+
+    /// <summary>
+    /// weakref.getweakrefs(target): the weakrefs and proxies in list order, as new references into
+    /// out[0..cap); returns how many there are in all.
+    /// </summary>
+    public static nuint GetWeakrefs(PaObject* target, PaObject** output, nuint cap)
+    {
+        nuint total = 0;
+        for (WeakrefObject* wr = Head(target->Type->Runtime, target); wr != null; wr = wr->Next)
+        {
+            // Invariants: out[0..min(total, cap)) hold new references to the weakrefs before wr.
+            if (total < cap)
+            {
+                RefCount.Incref(&wr->Base);
+                output[total] = &wr->Base;
+            }
+            total++;
+        }
+        return total;
+    }
+
+    /// <summary>Dereferencing a proxy: the target as a new reference, or null with CPython's ReferenceError text.</summary>
+    public static PaObject* ProxyGet(PaObject* proxy)
+    {
+        PaObject* target = Get(proxy);
+        return target != null ? target
+            : (PaObject*)Errors.Null("pa_weakref_proxy_get: weakly-referenced object no longer exists");
     }
 
     /// <summary>pa_weakref_get: the target as a new reference, or null once cleared.</summary>

@@ -84,7 +84,7 @@ internal static unsafe class GcExports
     {
         if (!Check("pa_gc_get_referrers", rt) || !Validation.CheckObjectOf(target, rt, "pa_gc_get_referrers", "the object"))
             return nuint.MaxValue;
-        try { return GcModule.GetReferrers(rt, target, output, cap); }
+        try { return GcModule.GetReferrers(rt, &target, 1, output, cap); }
         catch (Exception e) { Errors.SetInternal("pa_gc_get_referrers", e); return nuint.MaxValue; }
     }
 
@@ -93,8 +93,55 @@ internal static unsafe class GcExports
     {
         if (!CheckObject("pa_gc_get_referents", o))
             return nuint.MaxValue;
-        try { return GcModule.GetReferents(o, output, cap); }
+        try { return GcModule.GetReferents(&o, 1, output, cap); }
         catch (Exception e) { Errors.SetInternal("pa_gc_get_referents", e); return nuint.MaxValue; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_gc_get_referrers_n")]
+    public static nuint GetReferrersN(Runtime* rt, PaObject** objs, nuint n, PaObject** output, nuint cap)
+    {
+        const string caller = "pa_gc_get_referrers_n";
+        if (!Check(caller, rt) || !CheckObjects(caller, objs, n, rt))
+            return nuint.MaxValue;
+        try { return GcModule.GetReferrers(rt, objs, n, output, cap, caller); }
+        catch (Exception e) { Errors.SetInternal(caller, e); return nuint.MaxValue; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_gc_get_referents_n")]
+    public static nuint GetReferentsN(PaObject** objs, nuint n, PaObject** output, nuint cap)
+    {
+        const string caller = "pa_gc_get_referents_n";
+        if (!CheckObjects(caller, objs, n, null))
+            return nuint.MaxValue;
+        try { return GcModule.GetReferents(objs, n, output, cap, caller); }
+        catch (Exception e) { Errors.SetInternal(caller, e); return nuint.MaxValue; }
+    }
+
+    /* objs[0..n): each a live object (of rt, when rt is not null); objs may be NULL only for n 0. */
+    private static bool CheckObjects(string caller, PaObject** objs, nuint n, Runtime* rt)
+    {
+        if (n == 0)
+            return true;
+        if (objs == null)
+        {
+            Errors.Set($"{caller}: objs is NULL but n is {n}");
+            return false;
+        }
+        for (nuint i = 0; i < n; i++)
+        {
+            // Invariants: objs[0..i) are live objects (of rt).
+            PaObject* o = objs[i];
+            Runtime* owner = o != null ? Validation.RuntimeOf(o) : null;
+            if (owner != null && (rt == null || owner == rt))
+                continue;
+            string what = $"objs[{i}]";   // the message only on failure: no allocation per object
+            if (rt != null)
+                Validation.CheckObjectOf(o, rt, caller, what);
+            else
+                Validation.CheckObject(o, caller, what);
+            return false;
+        }
+        return true;
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_gc_track")]
@@ -148,6 +195,24 @@ internal static unsafe class GcExports
     [UnmanagedCallersOnly(EntryPoint = "pa_gc_get_garbage")]
     public static nuint GetGarbage(Runtime* rt, PaObject** output, nuint cap) =>
         Check("pa_gc_get_garbage", rt) ? GcModule.GetGarbage(rt, output, cap) : nuint.MaxValue;
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_gc_garbage_remove_at")]
+    public static int GarbageRemoveAt(Runtime* rt, nint index)
+    {
+        if (!Check("pa_gc_garbage_remove_at", rt))
+            return -1;
+        try { return GcModule.RemoveGarbageAt(rt, index); }
+        catch (Exception e) { Errors.SetInternal("pa_gc_garbage_remove_at", e); return -1; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_gc_garbage_remove")]
+    public static int GarbageRemove(Runtime* rt, PaObject* o)
+    {
+        if (!Check("pa_gc_garbage_remove", rt) || !Validation.CheckObjectOf(o, rt, "pa_gc_garbage_remove", "the object"))
+            return -1;
+        try { return GcModule.RemoveGarbage(rt, o); }
+        catch (Exception e) { Errors.SetInternal("pa_gc_garbage_remove", e); return -1; }
+    }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_gc_clear_garbage")]
     public static void ClearGarbage(Runtime* rt)

@@ -28,6 +28,8 @@ public sealed class HeaderAgreementTests
         ["const char*"] = ["byte*"],
         ["char*"] = ["byte*"],             // an output buffer (pa_statistic_format)
         ["FILE*"] = ["void*", "nint"],
+        ["void**"] = ["void**"],                  // an out-parameter for a user pointer (pa_finalize_peek)
+        ["pa_finalize_callback*"] = ["void**"],   // an out-parameter for a callback (pa_finalize_peek)
     };
 
     /// <summary>Base C types → .NET; pointers keep their stars, <c>const</c> and <c>struct</c> go.</summary>
@@ -38,6 +40,7 @@ public sealed class HeaderAgreementTests
         ["unsigned"] = "uint",
         ["intptr_t"] = "nint",
         ["ptrdiff_t"] = "nint",
+        ["uint64_t"] = "ulong",
     };
 
     /// <summary>
@@ -87,6 +90,7 @@ public sealed class HeaderAgreementTests
         : t == typeof(nint) ? "nint"
         : t == typeof(int) ? "int"
         : t == typeof(uint) ? "uint"
+        : t == typeof(ulong) ? "ulong"
         : t == typeof(byte) ? "byte"
         : t.Name;
 
@@ -149,7 +153,7 @@ public sealed class HeaderAgreementTests
         Assert.That(header.FunctionPointerTypes.Keys, Is.EquivalentTo(new[]
         {
             "pa_visitproc", "pa_traverseproc", "pa_inquiry", "pa_destructor", "pa_gc_callback", "pa_weakref_callback",
-            "pa_fatal_error_handler",
+            "pa_finalize_callback", "pa_fatal_error_handler",
         }));
         Assert.That(header.Functions.Single(f => f.Name == "pa_calloc").ToString(), Is.EqualTo("void* pa_calloc(size_t, size_t)"));
         Assert.That(header.Functions.Single(f => f.Name == "pa_usable_size").ToString(), Is.EqualTo("size_t pa_usable_size(const void*)"));

@@ -37,4 +37,28 @@ internal static class Processes
             return stdout;
         }
     }
+
+    /// <summary>
+    /// Runs this test assembly as a program (<c>dotnet PyAlloc.Tests.dll VERB SCENARIO</c>, see <c>Program</c>) and
+    /// waits for it (two minutes at most).
+    /// </summary>
+    /// <returns>Its exit code, standard output and standard error.</returns>
+    public static (int ExitCode, string Stdout, string Stderr) RunTestChild(string verb, string scenario)
+    {
+        string dotnet = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var info = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(typeof(Processes).Assembly.Location);
+        info.ArgumentList.Add(verb);
+        info.ArgumentList.Add(scenario);
+        using Process process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        Assert.That(process.WaitForExit(120_000), Is.True, "the child did not finish");
+        return (process.ExitCode, stdout, stderr.Result);
+    }
 }
