@@ -1,5 +1,7 @@
 using System;
 
+using PyAlloc.Interop;
+
 namespace PyAlloc;
 
 /// <summary>

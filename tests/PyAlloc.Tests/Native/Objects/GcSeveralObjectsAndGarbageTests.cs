@@ -17,11 +17,11 @@ public sealed unsafe class GcSeveralObjectsAndGarbageTests : RuntimeFixture
     {
         using PyOwned x = PyList.New(Rt), y = PyList.New(Rt);
         using PyOwned l1 = PyList.New(Rt), l2 = PyList.New(Rt), both = PyList.New(Rt);
-        PyList.AppendChecked(l1, x);
-        PyList.AppendChecked(l2, y);
-        PyList.AppendChecked(both, x);
-        PyList.AppendChecked(both, y);
-        PyList.AppendChecked(both, x);
+        PyList.Append(l1, x);
+        PyList.Append(l2, y);
+        PyList.Append(both, x);
+        PyList.Append(both, y);
+        PyList.Append(both, x);
         using (PyRefArray r = Rt.GetReferrers(x.Ref, y.Ref))
             Assert.That(r, Is.EquivalentTo(new[] { l1.Ref, l2.Ref, both.Ref }));
         using (PyRefArray r = Rt.GetReferrers(x.Ref, x.Ref))
@@ -37,9 +37,9 @@ public sealed unsafe class GcSeveralObjectsAndGarbageTests : RuntimeFixture
     {
         using PyOwned x = PyList.New(Rt), y = PyList.New(Rt);
         using PyOwned l = PyList.New(Rt), m = PyList.New(Rt);
-        PyList.AppendChecked(l, x);
-        PyList.AppendChecked(l, y);
-        PyList.AppendChecked(m, y);
+        PyList.Append(l, x);
+        PyList.Append(l, y);
+        PyList.Append(m, y);
         using (PyRefArray r = Rt.GetReferents(l.Ref, m.Ref, l.Ref))
             Assert.That(r.ToArray(), Is.EqualTo(new[] { y.Ref, x.Ref, y.Ref, y.Ref, x.Ref }), "list items last first");
         using (PyRefArray r = Rt.GetReferents())
