@@ -156,6 +156,12 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial PaSnapshot* pa_snapshot_filter_traces(PaSnapshot* s, PaFilter* filters, nuint nfilters);
 
+    /// <summary><c>PA_FILTER</c>: a <see cref="PaFilter"/> that is CPython's <c>Filter</c>.</summary>
+    public const PaFilterKind PA_FILTER = PaFilterKind.Filter;
+
+    /// <summary><c>PA_DOMAIN_FILTER</c>: a <see cref="PaFilter"/> that is CPython's <c>DomainFilter</c>.</summary>
+    public const PaFilterKind PA_DOMAIN_FILTER = PaFilterKind.DomainFilter;
+
     /// <summary>The <c>limit</c> of <see cref="pa_traceback_format"/> that stands for CPython's None (<c>PA_TRACEBACK_NO_LIMIT</c>).</summary>
     public const int PA_TRACEBACK_NO_LIMIT = int.MinValue;
 
