@@ -799,6 +799,87 @@ PA_API size_t pa_snapshot_compare_to(const pa_snapshot *now, const pa_snapshot *
    (inclusive == 0) fnmatch pattern filename_pattern and, when lineno > 0,
    that line, judged on each trace's first frame (CPython's Filter). */
 PA_API pa_snapshot *pa_snapshot_filter(const pa_snapshot *s, int inclusive, const char *filename_pattern, int lineno);
+/* Snapshot.statistics(key, cumulative=True) and compare_to(old, key,
+   cumulative=True): every frame of a trace's traceback counts the trace, not
+   only the most recent one, so a caller's line gets the memory of everything
+   below it.  Key PA_STAT_FILENAME or PA_STAT_LINENO only (CPython raises
+   ValueError for 'traceback'; here PA_SIZE_ERROR with an error).  As in
+   CPython, a trace with two frames in one file counts twice for that file. */
+PA_API size_t pa_snapshot_statistics_cumulative(const pa_snapshot *s, pa_stat_key key, pa_statistic *out, size_t cap);
+PA_API size_t pa_snapshot_compare_to_cumulative(const pa_snapshot *now, const pa_snapshot *old, pa_stat_key key,
+                                                pa_statistic_diff *out, size_t cap);
+
+/* Snapshot.traces[index] (Trace: domain, size, traceback). */
+typedef struct pa_trace {
+    unsigned int domain;         /* 0: PyAlloc's own blocks; else pa_tracemalloc_track's domain */
+    size_t size;
+    const pa_frame *frames;      /* most recent first; owned by the snapshot */
+    int nframes;
+} pa_trace;
+
+/* Fills *out with trace index (0 <= index < pa_snapshot_trace_count(s)):
+   0, or -1 with an error for a bad snapshot, index or out. */
+PA_API int pa_snapshot_get_trace(const pa_snapshot *s, size_t index, pa_trace *out);
+
+/* tracemalloc.Filter and tracemalloc.DomainFilter.  A zeroed pa_filter with
+   a pattern is Filter(False, pattern): lineno None, all_frames False, domain
+   None. */
+typedef enum pa_filter_kind {
+    PA_FILTER = 0,               /* Filter(inclusive, filename_pattern, lineno, all_frames, domain) */
+    PA_DOMAIN_FILTER = 1         /* DomainFilter(inclusive, domain) */
+} pa_filter_kind;
+
+typedef struct pa_filter {
+    pa_filter_kind kind;
+    int inclusive;               /* 1: keep what matches; 0: drop it */
+    const char *filename_pattern;/* PA_FILTER: an fnmatch pattern ("*" "?" "[seq]" "[!seq]") */
+    int lineno;                  /* PA_FILTER: the line, or 0 for any line (CPython's None; a
+                                    filter for line 0 exactly cannot be written) */
+    int all_frames;              /* PA_FILTER: match any frame of the traceback, not only the
+                                    most recent */
+    int has_domain;              /* PA_FILTER: 1 to match only traces of domain */
+    unsigned int domain;         /* PA_DOMAIN_FILTER, or PA_FILTER with has_domain */
+} pa_filter;
+
+/* Snapshot.filter_traces(filters): a new snapshot with the traces that pass,
+   by CPython's rules: when there are inclusive filters, a trace must match at
+   least one of them; and it must pass every exclusive filter (an exclusive
+   filter passes what it does not match; with all_frames, what none of its
+   frames match; with a domain, also every trace of another domain).  No
+   filter: a copy.  NULL with an error for a bad snapshot, filters NULL with
+   nfilters > 0, a filter of unknown kind or without a pattern, or more than
+   4096 filters. */
+PA_API pa_snapshot *pa_snapshot_filter_traces(const pa_snapshot *s, const pa_filter *filters, size_t nfilters);
+
+/* Traceback.format(limit, most_recent_first) of frames[0..nframes) (most
+   recent first, as PyAlloc gives them): for each frame '  File "x.c", line
+   5', then the source line, stripped and indented by four, when that file
+   can be read and has the line (CPython's linecache; PyAlloc reads the file
+   as named, relative to the current directory); each line ends with '\n'.
+   limit is CPython's: PA_TRACEBACK_NO_LIMIT (None) for every frame, n > 0 for
+   the n most recent, 0 for none, n < 0 for all but the |n| most recent
+   (CPython's self[:limit]).  Frames are printed oldest first unless
+   most_recent_first.  Writes at most cap bytes with the NUL; returns the
+   length the whole text needs, or -1 with an error. */
+#define PA_TRACEBACK_NO_LIMIT (-2147483647 - 1)
+PA_API int pa_traceback_format(const pa_frame *frames, int nframes, int limit, int most_recent_first,
+                               char *buf, size_t cap);
+
+/* PyTraceMalloc_Track / PyTraceMalloc_Untrack: memory of another allocator
+   (a GPU buffer, an mmap'd file, a C library's heap) traced beside PyAlloc's,
+   in a domain of the caller's choosing; domain 0 is PyAlloc's own (CPython's
+   default domain), so tracking a PyAlloc block there replaces its trace.  The
+   traceback is the call's site.  Tracking (domain, ptr) again replaces its
+   size and traceback (CPython updates the trace).  Traces of every domain
+   count in pa_tracemalloc_get_traced_memory and appear in snapshots with
+   their domain; pa_tracemalloc_get_traceback answers for domain 0 only.
+   Returns 0; -2 when not tracing (nothing is done, no error is set, as
+   CPython); -1 with an error when the tracer's tables cannot grow.
+   Untracking a block that is not traced returns 0, as CPython. */
+PA_API int pa_tracemalloc_track(unsigned int domain, uintptr_t ptr, size_t size);
+PA_API int pa_tracemalloc_track_at(unsigned int domain, uintptr_t ptr, size_t size, const char *file, int line);
+PA_API int pa_tracemalloc_untrack(unsigned int domain, uintptr_t ptr);
+
 /* Write the snapshot to path / read one back.  The format (README,
    "Snapshot files") is versioned and checksummed: a truncated, damaged or
    foreign file is refused with an error, never half-read.  pa_snapshot_load

@@ -39,6 +39,7 @@ PA__CORE_LAYOUT_ASSERTS(pa__site);
 #pragma GCC visibility push(hidden)
 extern int *pa__tracemalloc_flag(void);
 extern void *pa__malloc(size_t n, const pa__site *site);
+extern int pa__tracemalloc_track(unsigned int domain, uintptr_t ptr, size_t size, const pa__site *site);
 extern void *pa__calloc(size_t nelem, size_t elsize, const pa__site *site);
 extern void *pa__realloc(void *p, size_t n, const pa__site *site);
 extern void pa__free(void *p);
@@ -333,6 +334,24 @@ PA_EXPORT pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line)
 PA_EXPORT int pa_tracemalloc_is_tracing(void)
 {
     return tracing_nframe() != 0;
+}
+
+/* PyTraceMalloc_Track: the trace's traceback is this call's site, as for an
+   allocation.  Not tracing: -2 at once, without a call into the core. */
+PA_EXPORT int pa_tracemalloc_track(unsigned int domain, uintptr_t ptr, size_t size)
+{
+    if (tracing_nframe() == 0)
+        return -2;
+    SITE(NULL, 0)
+    return pa__tracemalloc_track(domain, ptr, size, sitep_);
+}
+
+PA_EXPORT int pa_tracemalloc_track_at(unsigned int domain, uintptr_t ptr, size_t size, const char *file, int line)
+{
+    if (tracing_nframe() == 0)
+        return -2;
+    SITE(file, line)
+    return pa__tracemalloc_track(domain, ptr, size, sitep_);
 }
 
 /* ------------- calls that must see this thread's pending frees: they settle first */

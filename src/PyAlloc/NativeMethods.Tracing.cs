@@ -119,6 +119,90 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial PaSnapshot* pa_snapshot_filter(PaSnapshot* s, int inclusive, byte* filename_pattern, int lineno);
 
+    /// <summary><c>size_t pa_snapshot_statistics_cumulative(const pa_snapshot *s, pa_stat_key key, pa_statistic *out, size_t cap)</c>:
+    /// <c>Snapshot.statistics(key, cumulative=True)</c>: every frame of a trace counts the trace.</summary>
+    /// <param name="s">The snapshot.</param>
+    /// <param name="key"><see cref="PaStatKey.Filename"/> or <see cref="PaStatKey.Lineno"/> (traceback is refused, as CPython's ValueError).</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> groups.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>How many groups there are in all, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_snapshot_statistics_cumulative(PaSnapshot* s, PaStatKey key, PaStatistic* @out, nuint cap);
+
+    /// <summary><c>size_t pa_snapshot_compare_to_cumulative(...)</c>: <c>Snapshot.compare_to(old, key, cumulative=True)</c>.</summary>
+    /// <param name="now">The newer snapshot.</param>
+    /// <param name="old">The older snapshot.</param>
+    /// <param name="key"><see cref="PaStatKey.Filename"/> or <see cref="PaStatKey.Lineno"/>.</param>
+    /// <param name="out">Receives up to <paramref name="cap"/> groups.</param>
+    /// <param name="cap">Room in <paramref name="out"/>.</param>
+    /// <returns>How many groups there are in all, or <see cref="PA_SIZE_ERROR"/> (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_snapshot_compare_to_cumulative(PaSnapshot* now, PaSnapshot* old, PaStatKey key, PaStatisticDiff* @out, nuint cap);
+
+    /// <summary><c>int pa_snapshot_get_trace(const pa_snapshot *s, size_t index, pa_trace *out)</c>: <c>Snapshot.traces[index]</c>.</summary>
+    /// <param name="s">The snapshot.</param>
+    /// <param name="index">0 to the trace count - 1.</param>
+    /// <param name="out">Receives the trace; its frames belong to the snapshot.</param>
+    /// <returns>0, or -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_snapshot_get_trace(PaSnapshot* s, nuint index, PaTrace* @out);
+
+    /// <summary><c>pa_snapshot *pa_snapshot_filter_traces(const pa_snapshot *s, const pa_filter *filters, size_t nfilters)</c>:
+    /// <c>Snapshot.filter_traces(filters)</c> with CPython's rules.</summary>
+    /// <param name="s">The snapshot.</param>
+    /// <param name="filters">The filters (Filter or DomainFilter).</param>
+    /// <param name="nfilters">How many.</param>
+    /// <returns>A new snapshot (free it), or null (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaSnapshot* pa_snapshot_filter_traces(PaSnapshot* s, PaFilter* filters, nuint nfilters);
+
+    /// <summary><c>PA_FILTER</c>: a <see cref="PaFilter"/> that is CPython's <c>Filter</c>.</summary>
+    public const PaFilterKind PA_FILTER = PaFilterKind.Filter;
+
+    /// <summary><c>PA_DOMAIN_FILTER</c>: a <see cref="PaFilter"/> that is CPython's <c>DomainFilter</c>.</summary>
+    public const PaFilterKind PA_DOMAIN_FILTER = PaFilterKind.DomainFilter;
+
+    /// <summary>The <c>limit</c> of <see cref="pa_traceback_format"/> that stands for CPython's None (<c>PA_TRACEBACK_NO_LIMIT</c>).</summary>
+    public const int PA_TRACEBACK_NO_LIMIT = int.MinValue;
+
+    /// <summary><c>int pa_traceback_format(const pa_frame *frames, int nframes, int limit, int most_recent_first, char *buf, size_t cap)</c>:
+    /// <c>Traceback.format(limit, most_recent_first)</c> as text, one line per '\n'.</summary>
+    /// <param name="frames">The frames, most recent first.</param>
+    /// <param name="nframes">How many.</param>
+    /// <param name="limit">CPython's limit, or <see cref="PA_TRACEBACK_NO_LIMIT"/>.</param>
+    /// <param name="most_recent_first">Non-zero: most recent frame first.</param>
+    /// <param name="buf">Receives at most <paramref name="cap"/> bytes with the NUL.</param>
+    /// <param name="cap">Room in <paramref name="buf"/>.</param>
+    /// <returns>The length the whole text needs, or -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_traceback_format(PaFrame* frames, int nframes, int limit, int most_recent_first, byte* buf, nuint cap);
+
+    /// <summary><c>int pa_tracemalloc_track(unsigned int domain, uintptr_t ptr, size_t size)</c>: <c>PyTraceMalloc_Track</c>.</summary>
+    /// <param name="domain">The domain (0 is PyAlloc's own).</param>
+    /// <param name="ptr">The block's address.</param>
+    /// <param name="size">Its size.</param>
+    /// <returns>0; -2 when not tracing; -1 (error set) when out of memory.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_tracemalloc_track(uint domain, nuint ptr, nuint size);
+
+    /// <summary><c>int pa_tracemalloc_track_at(unsigned int domain, uintptr_t ptr, size_t size, const char *file, int line)</c>:
+    /// <see cref="pa_tracemalloc_track"/> with a named site.</summary>
+    /// <param name="domain">The domain.</param>
+    /// <param name="ptr">The block's address.</param>
+    /// <param name="size">Its size.</param>
+    /// <param name="file">The site's file, NUL-terminated UTF-8, valid while tracing.</param>
+    /// <param name="line">The site's line.</param>
+    /// <returns>0; -2 when not tracing; -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_tracemalloc_track_at(uint domain, nuint ptr, nuint size, byte* file, int line);
+
+    /// <summary><c>int pa_tracemalloc_untrack(unsigned int domain, uintptr_t ptr)</c>: <c>PyTraceMalloc_Untrack</c>.</summary>
+    /// <param name="domain">The domain.</param>
+    /// <param name="ptr">The block's address.</param>
+    /// <returns>0 (also for a block not traced); -2 when not tracing.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_tracemalloc_untrack(uint domain, nuint ptr);
+
     /// <summary><c>int pa_snapshot_dump(const pa_snapshot *s, const char *path)</c>: writes the snapshot to a file.</summary>
     /// <param name="s">The snapshot.</param>
     /// <param name="path">NUL-terminated UTF-8 path.</param>

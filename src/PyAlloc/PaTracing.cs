@@ -37,6 +37,49 @@ public unsafe struct PaFrame
     public int Lineno;
 }
 
+/// <summary><c>pa_trace</c>: one trace of a snapshot (<see cref="NativeMethods.pa_snapshot_get_trace"/>, CPython's <c>Trace</c>).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct PaTrace
+{
+    /// <summary><c>domain</c>: 0 for PyAlloc's own blocks, else the domain given to <see cref="NativeMethods.pa_tracemalloc_track"/>.</summary>
+    public uint Domain;
+    /// <summary><c>size</c>: bytes.</summary>
+    public nuint Size;
+    /// <summary><c>frames</c>: the traceback, most recent first; owned by the snapshot.</summary>
+    public PaFrame* Frames;
+    /// <summary><c>nframes</c>: the number of <see cref="Frames"/>.</summary>
+    public int Nframes;
+}
+
+/// <summary><c>pa_filter_kind</c>: which of CPython's filters a <see cref="PaFilter"/> is.</summary>
+public enum PaFilterKind
+{
+    /// <summary><c>PA_FILTER</c>: <c>tracemalloc.Filter</c>.</summary>
+    Filter = 0,
+    /// <summary><c>PA_DOMAIN_FILTER</c>: <c>tracemalloc.DomainFilter</c>.</summary>
+    DomainFilter = 1,
+}
+
+/// <summary><c>pa_filter</c>: one filter of <see cref="NativeMethods.pa_snapshot_filter_traces"/>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct PaFilter
+{
+    /// <summary><c>kind</c>.</summary>
+    public PaFilterKind Kind;
+    /// <summary><c>inclusive</c>: non-zero to keep what matches.</summary>
+    public int Inclusive;
+    /// <summary><c>filename_pattern</c>: an fnmatch pattern, NUL-terminated UTF-8 (Filter).</summary>
+    public byte* FilenamePattern;
+    /// <summary><c>lineno</c>: the line, or 0 for any (Filter).</summary>
+    public int Lineno;
+    /// <summary><c>all_frames</c>: non-zero to match any frame (Filter).</summary>
+    public int AllFrames;
+    /// <summary><c>has_domain</c>: non-zero to match only <see cref="Domain"/> (Filter).</summary>
+    public int HasDomain;
+    /// <summary><c>domain</c>.</summary>
+    public uint Domain;
+}
+
 /// <summary><c>pa_statistic</c>: one group of <see cref="NativeMethods.pa_snapshot_statistics"/> (CPython's <c>Statistic</c>).</summary>
 /// <remarks>Strings and frames belong to the snapshot: valid until it is freed.</remarks>
 [StructLayout(LayoutKind.Sequential)]

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using System.Text;
 
 using PyAlloc.Interop;
@@ -62,16 +63,27 @@ public sealed unsafe class TraceSnapshot : IDisposable
     /// <returns>The groups, each with its frames and CPython's text (<see cref="Statistic.ToString"/>).</returns>
     /// <exception cref="ObjectDisposedException">The snapshot has been disposed.</exception>
     /// <exception cref="PyAllocException">An unknown key.</exception>
-    public IReadOnlyList<Statistic> Statistics(PaStatKey key)
+    public IReadOnlyList<Statistic> Statistics(PaStatKey key) => Statistics(key, cumulative: false);
+
+    /// <summary><c>Snapshot.statistics(key_type, cumulative)</c>: with <paramref name="cumulative"/>, every frame of a trace
+    /// counts the trace (<c>pa_snapshot_statistics_cumulative</c>), so a caller's line gets the memory of everything below it.</summary>
+    /// <param name="key">By file or by file and line; cumulative statistics refuse <see cref="PaStatKey.Traceback"/>, as CPython.</param>
+    /// <param name="cumulative">CPython's cumulative.</param>
+    /// <returns>The groups, largest first.</returns>
+    /// <exception cref="ObjectDisposedException">The snapshot has been disposed.</exception>
+    /// <exception cref="PyAllocException">An unknown key, or <see cref="PaStatKey.Traceback"/> with <paramref name="cumulative"/>.</exception>
+    public IReadOnlyList<Statistic> Statistics(PaStatKey key, bool cumulative)
     {
         PaSnapshot* h = Handle;
-        nuint n = Check(NativeMethods.pa_snapshot_statistics(h, key, null, 0));
+        delegate*<PaSnapshot*, PaStatKey, PaStatistic*, nuint, nuint> call = cumulative
+            ? &NativeMethods.pa_snapshot_statistics_cumulative : &NativeMethods.pa_snapshot_statistics;
+        nuint n = Check(call(h, key, null, 0));
         var raw = new PaStatistic[(int)n];
         var result = new List<Statistic>((int)n);
         var names = new Dictionary<nint, string>();
         fixed (PaStatistic* p = raw)
         {
-            nuint m = Check(NativeMethods.pa_snapshot_statistics(h, key, p, n));
+            nuint m = Check(call(h, key, p, n));
             for (int i = 0; i < (int)Math.Min(n, m); i++)
             {
                 result.Add(new Statistic(
@@ -93,17 +105,30 @@ public sealed unsafe class TraceSnapshot : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="old"/> is null.</exception>
     /// <exception cref="ObjectDisposedException">Either snapshot has been disposed.</exception>
     /// <exception cref="PyAllocException">An unknown key.</exception>
-    public IReadOnlyList<StatisticDiff> CompareTo(TraceSnapshot old, PaStatKey key)
+    public IReadOnlyList<StatisticDiff> CompareTo(TraceSnapshot old, PaStatKey key) => CompareTo(old, key, cumulative: false);
+
+    /// <summary><c>Snapshot.compare_to(old_snapshot, key_type, cumulative)</c> (<c>pa_snapshot_compare_to_cumulative</c>
+    /// when <paramref name="cumulative"/>).</summary>
+    /// <param name="old">The earlier snapshot.</param>
+    /// <param name="key">By file or by file and line (cumulative refuses <see cref="PaStatKey.Traceback"/>).</param>
+    /// <param name="cumulative">CPython's cumulative.</param>
+    /// <returns>Every group of either snapshot, largest change first.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="old"/> is null.</exception>
+    /// <exception cref="ObjectDisposedException">Either snapshot has been disposed.</exception>
+    /// <exception cref="PyAllocException">An unknown key, or <see cref="PaStatKey.Traceback"/> with <paramref name="cumulative"/>.</exception>
+    public IReadOnlyList<StatisticDiff> CompareTo(TraceSnapshot old, PaStatKey key, bool cumulative)
     {
         ArgumentNullException.ThrowIfNull(old);
         PaSnapshot* h = Handle, o = old.Handle;
-        nuint n = Check(NativeMethods.pa_snapshot_compare_to(h, o, key, null, 0));
+        delegate*<PaSnapshot*, PaSnapshot*, PaStatKey, PaStatisticDiff*, nuint, nuint> call = cumulative
+            ? &NativeMethods.pa_snapshot_compare_to_cumulative : &NativeMethods.pa_snapshot_compare_to;
+        nuint n = Check(call(h, o, key, null, 0));
         var raw = new PaStatisticDiff[(int)n];
         var result = new List<StatisticDiff>((int)n);
         var names = new Dictionary<nint, string>();
         fixed (PaStatisticDiff* p = raw)
         {
-            nuint m = Check(NativeMethods.pa_snapshot_compare_to(h, o, key, p, n));
+            nuint m = Check(call(h, o, key, p, n));
             for (int i = 0; i < (int)Math.Min(n, m); i++)
             {
                 result.Add(new StatisticDiff(
@@ -136,6 +161,68 @@ public sealed unsafe class TraceSnapshot : IDisposable
         if (f == null)
             throw new PyAllocException(PyMemory.LastError);
         return new TraceSnapshot(f);
+    }
+
+    /// <summary><c>Snapshot.traces</c>: every trace, with its domain, size and traceback (<c>pa_snapshot_get_trace</c>).</summary>
+    /// <exception cref="ObjectDisposedException">The snapshot has been disposed.</exception>
+    public IReadOnlyList<Trace> Traces
+    {
+        get
+        {
+            PaSnapshot* h = Handle;
+            long count = TraceCount;
+            var result = new Trace[count];
+            var names = new Dictionary<nint, string>();
+            for (long i = 0; i < count; i++)
+            {
+                PaTrace t;
+                if (NativeMethods.pa_snapshot_get_trace(h, (nuint)i, &t) != 0)
+                    throw new PyAllocException(PyMemory.LastError);
+                result[i] = new Trace(t.Domain, (long)t.Size, Tracemalloc.Frames(t.Frames, t.Nframes, names));
+            }
+            GC.KeepAlive(this);
+            return result;
+        }
+    }
+
+    /// <summary><c>Snapshot.filter_traces(filters)</c> (<c>pa_snapshot_filter_traces</c>): a new snapshot with the traces that
+    /// pass, by CPython's rules (some inclusive filter matches, when there is one; every exclusive filter lets it through).</summary>
+    /// <param name="filters"><see cref="Filter"/> and <see cref="DomainFilter"/>s, in any mix; none gives a copy.</param>
+    /// <returns>The filtered snapshot, to dispose.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="filters"/> or one of them is null.</exception>
+    /// <exception cref="ObjectDisposedException">The snapshot has been disposed.</exception>
+    public TraceSnapshot FilterTraces(params BaseFilter[] filters)
+    {
+        ArgumentNullException.ThrowIfNull(filters);
+        var native = new PaFilter[filters.Length];
+        var handles = new GCHandle[filters.Length];
+        try
+        {
+            for (int i = 0; i < filters.Length; i++)
+            {
+                BaseFilter f = filters[i] ?? throw new ArgumentNullException(nameof(filters), $"filter {i} is null");
+                byte* pattern = null;
+                if (f is Filter { FilenamePattern: { } text })
+                {
+                    handles[i] = GCHandle.Alloc(Tracemalloc.Utf8(text, nameof(filters)), GCHandleType.Pinned);
+                    pattern = (byte*)handles[i].AddrOfPinnedObject();
+                }
+                native[i] = f.ToNative(pattern);
+            }
+            PaSnapshot* result;
+            fixed (PaFilter* p = native)
+                result = NativeMethods.pa_snapshot_filter_traces(Handle, p, (nuint)native.Length);
+            GC.KeepAlive(this);
+            return result != null ? new TraceSnapshot(result) : throw new PyAllocException(PyMemory.LastError);
+        }
+        finally
+        {
+            foreach (GCHandle h in handles)
+            {
+                if (h.IsAllocated)
+                    h.Free();
+            }
+        }
     }
 
     /// <summary><c>Snapshot.dump(filename)</c> (<c>pa_snapshot_dump</c>): writes the snapshot to a file
@@ -219,7 +306,80 @@ public sealed unsafe class TraceSnapshot : IDisposable
     }
 }
 
-/// <summary>One group of <see cref="TraceSnapshot.Statistics"/> (CPython's <c>tracemalloc.Statistic</c>).</summary>
+/// <summary>One trace of <see cref="TraceSnapshot.Traces"/> (CPython's <c>tracemalloc.Trace</c>).</summary>
+/// <param name="Domain">0 for PyAlloc's own blocks, else the domain given to <see cref="Tracemalloc.Track"/>.</param>
+/// <param name="Size">Bytes.</param>
+/// <param name="Traceback">Where it was allocated, most recent frame first.</param>
+public sealed record Trace(uint Domain, long Size, IReadOnlyList<TracebackFrame> Traceback);
+
+/// <summary>CPython's <c>tracemalloc.BaseFilter</c>: a filter of <see cref="TraceSnapshot.FilterTraces"/>.</summary>
+public abstract class BaseFilter
+{
+    private protected BaseFilter(bool inclusive) => Inclusive = inclusive;
+
+    /// <summary>True: keep the traces that match; false: drop them.</summary>
+    public bool Inclusive { get; }
+
+    internal abstract unsafe PaFilter ToNative(byte* pattern);
+}
+
+/// <summary>CPython's <c>tracemalloc.Filter(inclusive, filename_pattern, lineno=None, all_frames=False, domain=None)</c>.</summary>
+public sealed class Filter : BaseFilter
+{
+    /// <summary>A filter on traces' file names (and lines, and domain).</summary>
+    /// <param name="inclusive">Keep (true) or drop (false) what matches.</param>
+    /// <param name="filenamePattern">An <c>fnmatch</c> pattern: <c>*</c>, <c>?</c>, <c>[seq]</c>, <c>[!seq]</c>; case-sensitive.</param>
+    /// <param name="lineno">A line the frame must also have; null for any line.</param>
+    /// <param name="allFrames">Match any frame of the traceback, not only the most recent.</param>
+    /// <param name="domain">Only traces of this domain (null: any).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="filenamePattern"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lineno"/> is 0 or less (PyAlloc's filters cannot name
+    /// line 0: null is "any line").</exception>
+    public Filter(bool inclusive, string filenamePattern, int? lineno = null, bool allFrames = false, uint? domain = null)
+        : base(inclusive)
+    {
+        ArgumentNullException.ThrowIfNull(filenamePattern);
+        if (lineno is <= 0)
+            throw new ArgumentOutOfRangeException(nameof(lineno), lineno, "a line of 1 or more, or null for any line");
+        FilenamePattern = filenamePattern;
+        Lineno = lineno;
+        AllFrames = allFrames;
+        Domain = domain;
+    }
+
+    /// <summary>The fnmatch pattern.</summary>
+    public string FilenamePattern { get; }
+    /// <summary>The line, or null for any.</summary>
+    public int? Lineno { get; }
+    /// <summary>Whether any frame may match.</summary>
+    public bool AllFrames { get; }
+    /// <summary>The domain, or null for any.</summary>
+    public uint? Domain { get; }
+
+    internal override unsafe PaFilter ToNative(byte* pattern) => new()
+    {
+        Kind = PaFilterKind.Filter, Inclusive = Inclusive ? 1 : 0, FilenamePattern = pattern, Lineno = Lineno ?? 0,
+        AllFrames = AllFrames ? 1 : 0, HasDomain = Domain.HasValue ? 1 : 0, Domain = Domain ?? 0,
+    };
+}
+
+/// <summary>CPython's <c>tracemalloc.DomainFilter(inclusive, domain)</c>.</summary>
+public sealed class DomainFilter : BaseFilter
+{
+    /// <summary>A filter on traces' domain.</summary>
+    /// <param name="inclusive">Keep (true) or drop (false) the traces of <paramref name="domain"/>.</param>
+    /// <param name="domain">The domain.</param>
+    public DomainFilter(bool inclusive, uint domain)
+        : base(inclusive) => Domain = domain;
+
+    /// <summary>The domain.</summary>
+    public uint Domain { get; }
+
+    internal override unsafe PaFilter ToNative(byte* pattern) =>
+        new() { Kind = PaFilterKind.DomainFilter, Inclusive = Inclusive ? 1 : 0, Domain = Domain };
+}
+
+/// <summary>One group of <see cref="TraceSnapshot.Statistics(PaStatKey)"/> (CPython's <c>tracemalloc.Statistic</c>).</summary>
 public sealed class Statistic
 {
     private readonly string _text;
@@ -256,7 +416,7 @@ public sealed class Statistic
     public override string ToString() => _text;
 }
 
-/// <summary>One group of <see cref="TraceSnapshot.CompareTo"/> (CPython's <c>tracemalloc.StatisticDiff</c>).</summary>
+/// <summary>One group of <see cref="TraceSnapshot.CompareTo(TraceSnapshot, PaStatKey)"/> (CPython's <c>tracemalloc.StatisticDiff</c>).</summary>
 public sealed class StatisticDiff
 {
     private readonly string _text;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -112,6 +113,73 @@ public static unsafe class Tracemalloc
         if (o.IsNull)
             throw new ArgumentNullException(nameof(o));
         return GetTraceback(o.Pointer);
+    }
+
+    /// <summary><c>PyTraceMalloc_Track(domain, ptr, size)</c> (<c>pa_tracemalloc_track_at</c>): traces memory of another
+    /// allocator beside PyAlloc's, in <paramref name="domain"/>, at the caller's file and line.</summary>
+    /// <param name="domain">The domain; 0 is PyAlloc's own (tracking a PyAlloc block there replaces its trace).</param>
+    /// <param name="address">The block's address.</param>
+    /// <param name="size">Its size in bytes.</param>
+    /// <param name="file">The caller's source file (filled in by the compiler).</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    /// <returns>True when traced (a block traced there already has its size and traceback replaced); false when not
+    /// tracing (nothing done, as CPython's -2).</returns>
+    /// <exception cref="PyAllocException">The tracer's tables cannot grow.</exception>
+    public static bool Track(uint domain, nuint address, nuint size, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        int rc = NativeMethods.pa_tracemalloc_track_at(domain, address, size, CallSites.File(file), line);
+        return rc == 0 || (rc == -2 ? false : throw new PyAllocException(PyMemory.LastError));
+    }
+
+    /// <summary><c>PyTraceMalloc_Untrack(domain, ptr)</c> (<c>pa_tracemalloc_untrack</c>).</summary>
+    /// <param name="domain">The domain.</param>
+    /// <param name="address">The block's address.</param>
+    /// <returns>True while tracing (also when the block was not traced, as CPython); false when not tracing.</returns>
+    public static bool Untrack(uint domain, nuint address) => NativeMethods.pa_tracemalloc_untrack(domain, address) == 0;
+
+    /// <summary><c>Traceback.format(limit, most_recent_first)</c> (<c>pa_traceback_format</c>): the lines CPython prints
+    /// for a traceback, '  File "x.cs", line 5' and, when the file can be read, its source line indented by four.</summary>
+    /// <param name="traceback">The frames, most recent first (as <see cref="GetTraceback(PyObjectRef)"/> and the statistics give them).</param>
+    /// <param name="limit">Null for every frame; n &gt; 0 the n most recent; 0 none; n &lt; 0 all but the |n| most recent (CPython's
+    /// <c>self[:limit]</c>).</param>
+    /// <param name="mostRecentFirst">Print the most recent frame first (CPython prints the oldest first by default).</param>
+    /// <returns>The lines, without line ends.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="traceback"/> is null.</exception>
+    /// <exception cref="ArgumentException">More than <see cref="MaxFrames"/> frames, or a file name holding a NUL.</exception>
+    public static IReadOnlyList<string> FormatTraceback(IReadOnlyList<TracebackFrame> traceback, int? limit = null, bool mostRecentFirst = false)
+    {
+        ArgumentNullException.ThrowIfNull(traceback);
+        if (traceback.Count > MaxFrames)
+            throw new ArgumentException($"a traceback has at most {MaxFrames} frames", nameof(traceback));
+        var names = new byte[traceback.Count][];
+        var handles = new GCHandle[traceback.Count];
+        PaFrame* frames = stackalloc PaFrame[Math.Max(1, traceback.Count)];
+        try
+        {
+            for (int i = 0; i < traceback.Count; i++)
+            {
+                names[i] = Utf8(traceback[i].Filename, nameof(traceback));
+                handles[i] = GCHandle.Alloc(names[i], GCHandleType.Pinned);
+                frames[i] = new PaFrame { Filename = (byte*)handles[i].AddrOfPinnedObject(), Lineno = traceback[i].Lineno };
+            }
+            int l = limit ?? NativeMethods.PA_TRACEBACK_NO_LIMIT;
+            int n = NativeMethods.pa_traceback_format(frames, traceback.Count, l, mostRecentFirst ? 1 : 0, null, 0);
+            if (n < 0)
+                throw new PyAllocException(PyMemory.LastError);
+            byte[] text = new byte[n + 1];
+            fixed (byte* t = text)
+                NativeMethods.pa_traceback_format(frames, traceback.Count, l, mostRecentFirst ? 1 : 0, t, (nuint)text.Length);
+            string all = Encoding.UTF8.GetString(text, 0, n);
+            return all.Length == 0 ? [] : all.TrimEnd('\n').Split('\n');
+        }
+        finally
+        {
+            foreach (GCHandle h in handles)
+            {
+                if (h.IsAllocated)
+                    h.Free();
+            }
+        }
     }
 
     // -------------------------------------------------------------------- helpers

@@ -46,6 +46,8 @@ static const char *const callers_memory[] = {
     "pa_tracemalloc_get_traced_memory", /* size_t *current, *peak */
     "pa_malloc_at",                     /* const char *file: read while tracing */
     "pa_gc_get_referents_n",            /* pa_object *const *objs, n: read before any object */
+    "pa_tracemalloc_track_at",          /* const char *file: read while tracing */
+    "pa_traceback_format",              /* const pa_frame *frames, char *buf */
 };
 
 static int reads_callers_memory(const char *name)

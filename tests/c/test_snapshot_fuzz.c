@@ -105,7 +105,13 @@ static size_t fields_of(const unsigned char *p, size_t n, field *out, size_t cap
         for (uint32_t f = 0; f < frames; f++) { ADD(at, F_U32); ADD(at + 4, F_I32); at += 8; }
     }
     uint64_t traces; memcpy(&traces, p + at, 8); ADD(at, F_U64); at += 8;
-    for (uint64_t i = 0; i < traces; i++) { ADD(at, F_U64); ADD(at + 8, F_U32); at += 12; }
+    size_t per_trace = U32AT(8) >= 2 ? 16 : 12;   /* version 2: size, traceback, domain */
+    for (uint64_t i = 0; i < traces; i++) {
+        ADD(at, F_U64); ADD(at + 8, F_U32);
+        if (per_trace == 16)
+            ADD(at + 12, F_U32);
+        at += per_trace;
+    }
     assert_int_equal(at + 8, n);         /* the walk ends at the checksum */
 #undef U32AT
 #undef ADD
@@ -147,6 +153,23 @@ static int load_and_use(const char *path)
             assert_true(pa_statistic_diff_format(&diff[i], text, sizeof text) >= 0);
     }
     pa_snapshot *f = pa_snapshot_filter(s, 1, "*", 0);
+    assert_non_null(f);
+    pa_snapshot_free(f);
+    for (int key = 0; key < 2; key++)
+        assert_true(pa_snapshot_statistics_cumulative(s, (pa_stat_key)key, st, 256) != PA_SIZE_ERROR);
+    size_t traces = pa_snapshot_trace_count(s);
+    for (size_t i = 0; i < traces; i++) {
+        pa_trace t;
+        assert_int_equal(pa_snapshot_get_trace(s, i, &t), 0);
+        assert_true(t.nframes >= 1);
+        assert_true(pa_traceback_format(t.frames, t.nframes, PA_TRACEBACK_NO_LIMIT, 0, text, sizeof text) >= 0);
+    }
+    pa_filter filters[3] = {
+        {.kind = PA_FILTER, .inclusive = 1, .filename_pattern = "*", .all_frames = 1},
+        {.kind = PA_FILTER, .inclusive = 0, .filename_pattern = "*.h"},
+        {.kind = PA_DOMAIN_FILTER, .inclusive = 0, .domain = 7},
+    };
+    f = pa_snapshot_filter_traces(s, filters, 3);
     assert_non_null(f);
     pa_snapshot_free(f);
     pa_snapshot_free(s);
@@ -284,6 +307,54 @@ static void the_issues_crafted_files_are_refused_naming_the_field(void **state)
     unlink(path);
 }
 
+/* A version 1 file (PyAlloc 0.1.0 before domains: 12 bytes per trace) still
+   loads, every trace in domain 0; a version above 2 is refused by number. */
+static void version_1_files_still_load_in_domain_0(void **state)
+{
+    (void)state;
+    static unsigned char a[1 << 16], v1[1 << 16];
+    static field fields[4096];
+    char path[96];
+    tmp_name(path, sizeof path, "v1");
+    size_t n = make_valid(path, 3, a, sizeof a);
+    size_t nf = fields_of(a, n, fields, 4096);
+    size_t count_at = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (fields[i].kind == F_U64) {
+            count_at = fields[i].at;            /* the trace count */
+            break;
+        }
+    uint64_t traces;
+    memcpy(&traces, a + count_at, 8);
+    size_t m = count_at + 8;
+    memcpy(v1, a, m);
+    uint32_t one = 1;
+    memcpy(v1 + 8, &one, 4);
+    for (uint64_t i = 0; i < traces; i++) {      /* drop each trace's domain */
+        memcpy(v1 + m, a + count_at + 8 + i * 16, 12);
+        m += 12;
+    }
+    m += 8;                                       /* the checksum */
+    fix_checksum(v1, m);
+    write_all(path, v1, m);
+    pa_snapshot *s = pa_snapshot_load(path);
+    assert_non_null(s);
+    assert_int_equal(pa_snapshot_trace_count(s), traces);
+    for (size_t i = 0; i < traces; i++) {
+        pa_trace t;
+        assert_int_equal(pa_snapshot_get_trace(s, i, &t), 0);
+        assert_int_equal(t.domain, 0);
+    }
+    pa_snapshot_free(s);
+    uint32_t three = 3;
+    memcpy(a + 8, &three, 4);
+    fix_checksum(a, n);
+    write_all(path, a, n);
+    assert_null(pa_snapshot_load(path));
+    assert_non_null(strstr(pa_last_error(), "version 3; this PyAlloc reads versions 1 to 2"));
+    unlink(path);
+}
+
 static void dev_zero_and_large_foreign_files_are_refused_at_once(void **state)
 {
     (void)state;
@@ -315,6 +386,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mutants_are_refused_or_load_whole),
         cmocka_unit_test(the_issues_crafted_files_are_refused_naming_the_field),
+        cmocka_unit_test(version_1_files_still_load_in_domain_0),
         cmocka_unit_test(dev_zero_and_large_foreign_files_are_refused_at_once),
     };
     return PA_RUN_TESTS(tests, argc, argv);

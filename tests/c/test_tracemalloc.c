@@ -1362,23 +1362,23 @@ static void load_refuses_files_with_a_right_checksum_and_wrong_contents(void **s
     size_t n = dump_small(path, sizeof path, data, sizeof data);
     temp_path(crafted, sizeof crafted, "crafted");
 
-    memcpy(bad, data, n);                         /* version 2 */
-    bad[8] = 2;
+    memcpy(bad, data, n);                         /* version 3 (this PyAlloc writes 2, reads 1 and 2) */
+    bad[8] = 3;
     uint64_t h = fnv1a(bad, n - 8);
     memcpy(bad + n - 8, &h, 8);
     write_file(crafted, bad, n);
-    assert_load_refused(crafted, "version 2");
+    assert_load_refused(crafted, "version 3");
     PA_ASSERT_ERROR_MENTIONS("version");
 
-    memcpy(bad, data, n);                         /* the last trace's traceback index */
-    memset(bad + n - 12, 0xFF, 4);
+    memcpy(bad, data, n);                         /* the last trace's traceback index (then its domain, then the checksum) */
+    memset(bad + n - 16, 0xFF, 4);
     h = fnv1a(bad, n - 8);
     memcpy(bad + n - 8, &h, 8);
     write_file(crafted, bad, n);
     assert_load_refused(crafted, "a traceback index past the table");
 
     memcpy(bad, data, n);                         /* the last trace's size field: any value is a size, */
-    memset(bad + n - 20, 0x11, 8);                /* so this one loads (the checksum says it is intact) */
+    memset(bad + n - 24, 0x11, 8);                /* so this one loads (the checksum says it is intact) */
     h = fnv1a(bad, n - 8);
     memcpy(bad + n - 8, &h, 8);
     write_file(crafted, bad, n);

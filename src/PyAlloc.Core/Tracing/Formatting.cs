@@ -41,6 +41,81 @@ public static class Formatting
         return sb.ToString();
     }
 
+    /// <summary>The value of <c>limit</c> that stands for CPython's None: every frame.</summary>
+    public const int NoLimit = int.MinValue;
+
+    /// <summary>
+    /// Traceback.format(limit, most_recent_first), line for line: '  File "x.c", line 5', then the
+    /// source line, stripped and indented by four, when the file can be read (linecache.getline).
+    /// </summary>
+    /// <param name="mostRecentFirst">The traceback as PyAlloc keeps it: most recent frame first.</param>
+    /// <param name="limit">CPython's limit: <see cref="NoLimit"/> (None) for every frame; n &gt; 0 the n most
+    /// recent; otherwise CPython's self[:limit] over the frames oldest first.</param>
+    /// <param name="mostRecentFirstOutput">most_recent_first.</param>
+    public static string Traceback((string File, int Line)[] mostRecentFirst, int limit, bool mostRecentFirstOutput)
+    {
+        // CPython's Traceback holds the frames oldest first.
+        var frames = new (string File, int Line)[mostRecentFirst.Length];
+        for (int i = 0; i < frames.Length; i++)
+            frames[i] = mostRecentFirst[frames.Length - 1 - i];
+        int n = frames.Length;
+        int start = 0, end = n;                      // frame_slice = self[start:end]
+        if (limit != NoLimit)
+        {
+            if (limit > 0)
+                start = Math.Max(0, n - limit);      // self[-limit:]
+            else
+                end = limit == 0 ? 0 : Math.Max(0, n + limit);   // self[:limit]: limit 0 gives nothing
+        }
+        var sb = new StringBuilder();
+        var lines = new SourceLines();
+        for (int k = 0; k < end - start; k++)
+        {
+            var (file, line) = frames[mostRecentFirstOutput ? end - 1 - k : start + k];
+            sb.Append("  File \"").Append(file).Append("\", line ").Append(line).Append('\n');
+            string source = lines.Get(file, line).Trim();
+            if (source.Length > 0)
+                sb.Append("    ").Append(source).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /* linecache.getline for one formatting: a file read once, "" when it cannot be read, is not
+       a regular file of at most 16 MiB, or has no such line. */
+    private sealed class SourceLines
+    {
+        private const long MaxBytes = 16 << 20;
+        private readonly System.Collections.Generic.Dictionary<string, string[]> _files = new();
+
+        public string Get(string file, int line)
+        {
+            if (!_files.TryGetValue(file, out string[]? lines))
+                _files[file] = lines = Read(file);
+            return line >= 1 && line <= lines.Length ? lines[line - 1] : "";
+        }
+
+        private static string[] Read(string file)
+        {
+            int fd = Platform.OsFiles.OpenRead(file, out _);
+            if (fd < 0)
+                return [];
+            try
+            {
+                long size = Platform.OsFiles.Size(fd, out _);
+                if (size < 0 || size > MaxBytes || !Platform.OsFiles.Rewind(fd, out _))
+                    return [];
+                var bytes = new byte[size];
+                if (Platform.OsFiles.ReadFully(fd, bytes, out _) != size)
+                    return [];
+                return Encoding.UTF8.GetString(bytes).Split('\n');
+            }
+            finally
+            {
+                Platform.OsFiles.Close(fd, out _);
+            }
+        }
+    }
+
     /// <summary>tracemalloc._format_size.</summary>
     public static string Size(double size, bool sign)
     {

@@ -42,6 +42,68 @@ internal unsafe struct PaStatisticDiff
 }
 
 /// <summary>How statistics group traces: <c>pa_stat_key</c>.</summary>
+/// <summary>pa_trace: one trace of a snapshot (Snapshot.traces[i]).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct PaTrace
+{
+    public uint Domain;
+    public nuint Size;
+    public PaFrame* Frames;
+    public int FrameCount;
+}
+
+/// <summary>pa_filter: CPython's Filter (Kind 0) or DomainFilter (Kind 1).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct PaFilter
+{
+    public int Kind;
+    public int Inclusive;
+    public byte* FilenamePattern;
+    public int Lineno;
+    public int AllFrames;
+    public int HasDomain;
+    public uint Domain;
+}
+
+/// <summary>One filter of Snapshot.filter_traces, as managed values.</summary>
+internal readonly record struct TraceFilterSpec(bool IsDomainFilter, bool Inclusive, string Pattern, int Lineno, bool AllFrames, bool HasDomain, uint Domain)
+{
+    /* Filter._match_frame_impl: fnmatch on the file, then the line unless lineno is None (here: 0 or less). */
+    private bool MatchFrame(string file, int line) => FnMatch.Match(file, Pattern) && (Lineno <= 0 || line == Lineno);
+
+    /// <summary>BaseFilter._match(trace): Filter's or DomainFilter's rule, exactly as tracemalloc.py.</summary>
+    public bool Match(uint domain, (string File, int Line)[] mostRecentFirst)
+    {
+        if (IsDomainFilter)
+            return (domain == Domain) ^ !Inclusive;
+        bool result;
+        if (AllFrames)
+        {
+            bool any = false;
+            foreach (var (file, line) in mostRecentFirst)
+            {
+                if (MatchFrame(file, line))
+                {
+                    any = true;
+                    break;
+                }
+            }
+            result = any ? Inclusive : !Inclusive;
+        }
+        else
+        {
+            result = mostRecentFirst.Length > 0 && (MatchFrame(mostRecentFirst[0].File, mostRecentFirst[0].Line) ^ !Inclusive);
+        }
+        if (HasDomain)
+            return Inclusive ? result && domain == Domain : result || domain != Domain;
+        return result;
+    }
+
+    /* _normalize_filename: a pattern for compiled Python files matches the source. */
+    public static string Normalize(string pattern) =>
+        pattern.EndsWith(".pyc", StringComparison.Ordinal) ? pattern[..^1] : pattern;
+}
+
 internal enum StatKey
 {
     Filename = 0,
@@ -67,7 +129,7 @@ internal enum StatKey
 internal sealed unsafe class Snapshot : IDisposable
 {
     private const ulong FileMagic = 0x50414E5342414E53UL;   // "SNABSNAP" (LE bytes: S N A B S N A P)
-    private const uint FileVersion = 1;
+    private const uint FileVersion = 2;       // 2: each trace has its domain; 1 (no domains) still loads
 
     /// <summary>A traceback of the snapshot: its frames in native memory and as values.</summary>
     private sealed class TracebackEntry
@@ -81,7 +143,8 @@ internal sealed unsafe class Snapshot : IDisposable
     private readonly List<nint> _blocks = new();     // native memory to free
     private nuint[] _sizes = [];
     private int[] _tracebackOf = [];
-    private readonly Group[]?[] _groups = new Group[]?[3];
+    private uint[] _domains = [];
+    private readonly Group[]?[] _groups = new Group[]?[5];   // by key; then filename and lineno cumulative
 
     /// <summary>The traceback limit (nframe) tracing used.</summary>
     public int TracebackLimit { get; private set; }
@@ -106,14 +169,14 @@ internal sealed unsafe class Snapshot : IDisposable
         // distinct traceback (tracebacks die when tracing stops or traces are cleared).
         // Symbolising (addr2line) happens after the lock is released, so allocating
         // threads never wait for it.
-        (nuint Size, nint Traceback)[] traces;
+        (uint Domain, nuint Size, nint Traceback)[] traces;
         var rawFrames = new Dictionary<nint, TraceFrame[]>();
         Tracemalloc.Lock();
         try
         {
             traces = Tracemalloc.CopyTracesLocked(out int limit);
             snapshot.TracebackLimit = limit;
-            foreach (var (_, traceback) in traces)
+            foreach (var (_, _, traceback) in traces)
             {
                 if (rawFrames.ContainsKey(traceback))
                     continue;
@@ -144,6 +207,7 @@ internal sealed unsafe class Snapshot : IDisposable
         var byContent = new Dictionary<string, int>();
         snapshot._sizes = new nuint[traces.Length];
         snapshot._tracebackOf = new int[traces.Length];
+        snapshot._domains = new uint[traces.Length];
         for (int i = 0; i < traces.Length; i++)
         {
             if (!byPointer.TryGetValue(traces[i].Traceback, out int index))
@@ -153,6 +217,7 @@ internal sealed unsafe class Snapshot : IDisposable
             }
             snapshot._sizes[i] = traces[i].Size;
             snapshot._tracebackOf[i] = index;
+            snapshot._domains[i] = traces[i].Domain;
         }
         return snapshot;
     }
@@ -204,6 +269,20 @@ internal sealed unsafe class Snapshot : IDisposable
         _strings.Clear();
     }
 
+    // ------------------------------------------------------------ traces
+
+    /// <summary>Snapshot.traces[index]: its domain, size and traceback (most recent frame first).</summary>
+    /// <returns>False for an index out of range.</returns>
+    public bool GetTrace(nuint index, out PaTrace trace)
+    {
+        trace = default;
+        if (index >= (nuint)_sizes.Length)
+            return false;
+        TracebackEntry t = _tracebacks[_tracebackOf[(int)index]];
+        trace = new PaTrace { Domain = _domains[(int)index], Size = _sizes[(int)index], Frames = t.Frames, FrameCount = t.Values.Length };
+        return true;
+    }
+
     // -------------------------------------------------------- statistics
 
     /// <summary>A group of traces: one Statistic.</summary>
@@ -217,9 +296,9 @@ internal sealed unsafe class Snapshot : IDisposable
 
     /// <summary>Snapshot.statistics(key): the groups, largest first, into output[0..cap).</summary>
     /// <returns>The number of groups.</returns>
-    public nuint Statistics(StatKey key, PaStatistic* output, nuint cap)
+    public nuint Statistics(StatKey key, bool cumulative, PaStatistic* output, nuint cap)
     {
-        Group[] groups = Groups(key);
+        Group[] groups = Groups(key, cumulative);
         for (int i = 0; i < groups.Length && (nuint)i < cap; i++)
         {
             Group g = groups[i];
@@ -237,13 +316,13 @@ internal sealed unsafe class Snapshot : IDisposable
     }
 
     /// <summary>Snapshot.compare_to(old, key), sorted as CPython, into output[0..cap).</summary>
-    public nuint CompareTo(Snapshot old, StatKey key, PaStatisticDiff* output, nuint cap)
+    public nuint CompareTo(Snapshot old, StatKey key, bool cumulative, PaStatisticDiff* output, nuint cap)
     {
         var oldGroups = new Dictionary<string, Group>();
-        foreach (Group g in old.Groups(key))
+        foreach (Group g in old.Groups(key, cumulative))
             oldGroups[KeyOf(g.Frames)] = g;
         var diffs = new List<(Group Group, nint SizeDiff, nint CountDiff, nuint Size, nuint Count)>();
-        foreach (Group g in Groups(key))
+        foreach (Group g in Groups(key, cumulative))
         {
             string k = KeyOf(g.Frames);
             if (oldGroups.Remove(k, out Group? previous))
@@ -281,29 +360,41 @@ internal sealed unsafe class Snapshot : IDisposable
         return (nuint)diffs.Count;
     }
 
-    /* Snapshot._group_by(key) then sorted by Statistic._sort_key, reversed; cached. */
-    private Group[] Groups(StatKey key)
+    /* Snapshot._group_by(key, cumulative) then sorted by Statistic._sort_key, reversed; cached.
+       Cumulative (key filename or lineno only): every frame of a trace counts the trace, so a
+       trace with two frames in one file counts twice for that file, as in CPython. */
+    private Group[] Groups(StatKey key, bool cumulative = false)
     {
-        if (_groups[(int)key] is { } cached)
+        int slot = cumulative ? 3 + (key == StatKey.Lineno ? 1 : 0) : (int)key;
+        if (_groups[slot] is { } cached)
             return cached;
         var byKey = new Dictionary<string, Group>();
-        for (int i = 0; i < _sizes.Length; i++)
+        void Add((string File, int Line)[] groupFrames, nuint size)
         {
-            var frames = _tracebacks[_tracebackOf[i]].Values;
-            (string File, int Line)[] groupFrames = key switch
-            {
-                StatKey.Traceback => frames,
-                StatKey.Lineno => frames.Length > 0 ? [frames[0]] : [],
-                _ => frames.Length > 0 ? [(frames[0].File, 0)] : [],
-            };
             string k = KeyOf(groupFrames);
             if (!byKey.TryGetValue(k, out Group? g))
             {
                 g = new Group { Frames = groupFrames, NativeFrames = AllocFrames(groupFrames) };
                 byKey[k] = g;
             }
-            g.Size += _sizes[i];
+            g.Size += size;
             g.Count++;
+        }
+        for (int i = 0; i < _sizes.Length; i++)
+        {
+            var frames = _tracebacks[_tracebackOf[i]].Values;
+            if (cumulative)
+            {
+                foreach (var frame in frames)
+                    Add(key == StatKey.Lineno ? [frame] : [(frame.File, 0)], _sizes[i]);
+                continue;
+            }
+            Add(key switch
+            {
+                StatKey.Traceback => frames,
+                StatKey.Lineno => frames.Length > 0 ? [frames[0]] : [],
+                _ => frames.Length > 0 ? [(frames[0].File, 0)] : [],
+            }, _sizes[i]);
         }
         var groups = new List<Group>(byKey.Values);
         groups.Sort((a, b) =>
@@ -313,7 +404,7 @@ internal sealed unsafe class Snapshot : IDisposable
             if (c == 0) c = CompareTracebacks(b.Frames, a.Frames);
             return c;
         });
-        return _groups[(int)key] = groups.ToArray();
+        return _groups[slot] = groups.ToArray();
     }
 
     private static string KeyOf((string File, int Line)[] frames)
@@ -341,32 +432,51 @@ internal sealed unsafe class Snapshot : IDisposable
     // ------------------------------------------------------------- filter
 
     /// <summary>
-    /// Snapshot.filter_traces([Filter(inclusive, pattern, lineno)]) judged on each trace's
-    /// first frame; lineno &lt;= 0 matches any line.
+    /// Snapshot.filter_traces(filters), CPython's rules: with inclusive filters, a trace is kept
+    /// only if one of them matches it; it is dropped if any exclusive filter does not match it
+    /// (an exclusive filter "matches" what it lets through). No filter: a copy.
     /// </summary>
-    public Snapshot Filter(bool inclusive, string pattern, int lineno)
+    public Snapshot FilterTraces(ReadOnlySpan<TraceFilterSpec> filters)
     {
+        var include = new List<TraceFilterSpec>();
+        var exclude = new List<TraceFilterSpec>();
+        foreach (TraceFilterSpec f in filters)
+            (f.Inclusive ? include : exclude).Add(f);
         var result = new Snapshot { TracebackLimit = TracebackLimit };
         var byContent = new Dictionary<string, int>();
         var remap = new Dictionary<int, int>();
         var sizes = new List<nuint>();
         var tracebackOf = new List<int>();
+        var domains = new List<uint>();
         for (int i = 0; i < _sizes.Length; i++)
         {
+            // Invariants: result holds, in order, the traces before i that pass every filter.
             var frames = _tracebacks[_tracebackOf[i]].Values;
-            bool match = frames.Length > 0 && FnMatch.Match(frames[0].File, pattern)
-                         && (lineno <= 0 || frames[0].Line == lineno);
-            if (match != inclusive)
+            if (!Passes(include, exclude, _domains[i], frames))
                 continue;
             if (!remap.TryGetValue(_tracebackOf[i], out int index))
                 remap[_tracebackOf[i]] = index = result.InternTraceback(frames, byContent);
             sizes.Add(_sizes[i]);
             tracebackOf.Add(index);
+            domains.Add(_domains[i]);
         }
         result._sizes = sizes.ToArray();
         result._tracebackOf = tracebackOf.ToArray();
+        result._domains = domains.ToArray();
         return result;
     }
+
+    /* Snapshot._filter_trace. */
+    private static bool Passes(List<TraceFilterSpec> include, List<TraceFilterSpec> exclude, uint domain, (string File, int Line)[] frames)
+    {
+        if (include.Count > 0 && !include.Exists(f => f.Match(domain, frames)))
+            return false;
+        return !exclude.Exists(f => !f.Match(domain, frames));
+    }
+
+    /// <summary>Snapshot.filter_traces([Filter(inclusive, pattern, lineno)]): one filter on each trace's most recent frame.</summary>
+    public Snapshot Filter(bool inclusive, string pattern, int lineno) =>
+        FilterTraces([new TraceFilterSpec(false, inclusive, TraceFilterSpec.Normalize(pattern), lineno, false, false, 0)]);
 
     // ------------------------------------------------------- dump and load
 
@@ -374,7 +484,8 @@ internal sealed unsafe class Snapshot : IDisposable
          u64 magic "SNABSNAP", u32 version 1, u32 traceback limit,
          u32 string count, then each string as u32 byte length + UTF-8 bytes,
          u32 traceback count, then each as u32 frame count + frames (u32 string index, i32 line),
-         u64 trace count, then each trace as u64 size + u32 traceback index,
+         u64 trace count, then each trace as u64 size + u32 traceback index + u32 domain
+         (version 1: no domain, every trace in domain 0),
          u64 FNV-1a hash of every byte before it. */
 
     /// <summary>Writes the snapshot to <paramref name="path"/>; false with the error set.</summary>
@@ -422,6 +533,7 @@ internal sealed unsafe class Snapshot : IDisposable
             {
                 w.Write((ulong)_sizes[i]);
                 w.Write((uint)_tracebackOf[i]);
+                w.Write(_domains[i]);
             }
             w.Flush();
             ulong hash = Fnv1a(body.GetBuffer().AsSpan(0, (int)body.Length));
@@ -466,7 +578,7 @@ internal sealed unsafe class Snapshot : IDisposable
     /// </remarks>
     public static Snapshot? Load(string path)
     {
-        byte[]? data = SnapshotFile.Read(path, FileMagic, FileVersion, out string? problem);
+        byte[]? data = SnapshotFile.Read(path, FileMagic, FileVersion, out uint version, out string? problem);
         if (data == null)
         {
             Errors.Set($"pa_snapshot_load: '{path}': {problem}");
@@ -475,7 +587,7 @@ internal sealed unsafe class Snapshot : IDisposable
         if (data.Length < 24 || Fnv1a(data.AsSpan(0, data.Length - 8)) != BitConverter.ToUInt64(data, data.Length - 8))
             return LoadError(path, "the file is truncated or damaged (checksum mismatch)");
         var parsed = new SnapshotFile.Contents();
-        problem = SnapshotFile.Parse(data.AsSpan(12, data.Length - 20), Tracemalloc.MaxFrames, ref parsed);
+        problem = SnapshotFile.Parse(data.AsSpan(12, data.Length - 20), Tracemalloc.MaxFrames, version, ref parsed);
         if (problem != null)
             return LoadError(path, problem);
         var snapshot = new Snapshot { TracebackLimit = parsed.TracebackLimit };
@@ -484,6 +596,7 @@ internal sealed unsafe class Snapshot : IDisposable
         for (int t = 0; t < indexOf.Length; t++)
             indexOf[t] = snapshot.InternTraceback(parsed.Tracebacks[t], byContent);
         snapshot._sizes = parsed.Sizes;
+        snapshot._domains = parsed.Domains;
         snapshot._tracebackOf = new int[parsed.TracebackOf.Length];
         for (int i = 0; i < parsed.TracebackOf.Length; i++)
             snapshot._tracebackOf[i] = indexOf[parsed.TracebackOf[i]];

@@ -21,7 +21,8 @@ namespace PyAlloc.Core.Tracing;
      string               its length fits; valid UTF-8
      traceback            1 .. limit frames; each names an existing string,
                           line 0 or more
-     traces               exactly the bytes left, 12 each
+     traces               exactly the bytes left, 16 each (version 1: 12,
+                          with no domain)
      trace size           the running total at most PTRDIFF_MAX
      trace traceback      an existing traceback
    A refusal names the field and its value: "traceback 3 has 0 frames
@@ -38,13 +39,16 @@ internal static class SnapshotFile
         public (string File, int Line)[][] Tracebacks;
         public nuint[] Sizes;
         public int[] TracebackOf;
+        public uint[] Domains;
     }
 
     /// <summary>
     /// The whole file, its magic and version checked first; null with <paramref name="problem"/> set.
     /// </summary>
-    public static byte[]? Read(string path, ulong magic, uint version, out string? problem)
+    /// <remarks>Versions 1 to <paramref name="version"/> are read; <paramref name="fileVersion"/> is the file's.</remarks>
+    public static byte[]? Read(string path, ulong magic, uint version, out uint fileVersion, out string? problem)
     {
+        fileVersion = 0;
         int fd = OsFiles.OpenRead(path, out string? error);
         if (fd < 0)
         {
@@ -53,7 +57,7 @@ internal static class SnapshotFile
         }
         try
         {
-            return ReadOpen(fd, magic, version, out problem);
+            return ReadOpen(fd, magic, version, out fileVersion, out problem);
         }
         finally
         {
@@ -61,8 +65,9 @@ internal static class SnapshotFile
         }
     }
 
-    private static byte[]? ReadOpen(int fd, ulong magic, uint version, out string? problem)
+    private static byte[]? ReadOpen(int fd, ulong magic, uint version, out uint v, out string? problem)
     {
+        v = 0;
         Span<byte> head = stackalloc byte[16];
         long got = OsFiles.ReadFully(fd, head, out string? error);
         if (got < 0)
@@ -71,9 +76,9 @@ internal static class SnapshotFile
             return Fail(got < 16 && got > 0 && head[..(int)got].SequenceEqual(BitConverter.GetBytes(magic).AsSpan(0, (int)Math.Min(got, 8)))
                 ? $"the file is truncated ({got} bytes, not even a header)"
                 : "not a PyAlloc snapshot file (no SNABSNAP magic at its start)", out problem);
-        uint v = BinaryPrimitives.ReadUInt32LittleEndian(head[8..]);
-        if (v != version)
-            return Fail($"snapshot file version {v}; this PyAlloc reads version {version}", out problem);
+        v = BinaryPrimitives.ReadUInt32LittleEndian(head[8..]);
+        if (v < 1 || v > version)
+            return Fail($"snapshot file version {v}; this PyAlloc reads versions 1 to {version}", out problem);
         long size = OsFiles.Size(fd, out error);
         if (size < 0)
             return Fail($"cannot find the file's size (not a regular file?): {error}", out problem);
@@ -142,8 +147,9 @@ internal static class SnapshotFile
     /// Checks and reads the body (the bytes after magic and version, before the checksum) into
     /// <paramref name="result"/>; null, or what is wrong, naming the field.
     /// </summary>
-    public static string? Parse(ReadOnlySpan<byte> body, int maxFrames, ref Contents result)
+    public static string? Parse(ReadOnlySpan<byte> body, int maxFrames, uint version, ref Contents result)
     {
+        int traceBytes = version >= 2 ? 16 : 12;
         var c = new Cursor(body);
         if (!c.U32(out uint limit))
             return Truncated("the traceback limit");
@@ -197,15 +203,19 @@ internal static class SnapshotFile
 
         if (!c.U64(out ulong traceCount))
             return Truncated("the trace count");
-        if (c.Left % 12 != 0 || traceCount != (ulong)(c.Left / 12))
-            return $"the trace count {traceCount} does not match the {c.Left} bytes left (12 per trace)";
+        if (c.Left % traceBytes != 0 || traceCount != (ulong)(c.Left / traceBytes))
+            return $"the trace count {traceCount} does not match the {c.Left} bytes left ({traceBytes} per trace)";
         result.Sizes = new nuint[traceCount];
         result.TracebackOf = new int[traceCount];
+        result.Domains = new uint[traceCount];
         ulong total = 0;
         for (ulong i = 0; i < traceCount; i++)
         {
             c.U64(out ulong size);
             c.U32(out uint tracebackIndex);
+            uint domain = 0;
+            if (traceBytes == 16)
+                c.U32(out domain);
             if (size > (ulong)nint.MaxValue - total)
                 return $"trace {i} has size {size}: the traced total passes PTRDIFF_MAX";
             total += size;
@@ -213,6 +223,7 @@ internal static class SnapshotFile
                 return $"trace {i} names traceback {tracebackIndex}, but there are {tracebackCount}";
             result.Sizes[i] = (nuint)size;
             result.TracebackOf[i] = (int)tracebackIndex;
+            result.Domains[i] = domain;
         }
         return null;
     }

@@ -51,6 +51,12 @@ internal static unsafe class Tracemalloc
     private static nuint s_current, s_peak;
     private static Traceback* s_unknown;      // the traceback of allocations with no site
 
+    /* Traces of the other domains (pa_tracemalloc_track, CPython's PyTraceMalloc_Track):
+       (domain, address) -> (size, traceback).  Domain 0 is PyAlloc's own, CPython's
+       DEFAULT_DOMAIN: its tracked blocks share s_traces with the library's blocks. */
+    private static readonly System.Collections.Generic.Dictionary<(uint Domain, nuint Address), (nuint Size, nint Traceback)> s_foreign = new();
+    private const int ForeignEntryBytes = 48;  // key, value, hash and link of one dictionary entry
+
     /// <summary>fork: held across it (ForkSafety.cs).</summary>
     internal static void LockForFork() => s_lock.Enter();
     internal static void UnlockAfterFork() => s_lock.Exit();
@@ -132,6 +138,7 @@ internal static unsafe class Tracemalloc
     {
         s_generation++;
         s_traces.Clear();
+        s_foreign.Clear();
         s_tracebacks.Clear();
         s_unknown = null;
         s_current = s_peak = 0;
@@ -160,7 +167,7 @@ internal static unsafe class Tracemalloc
         get
         {
             s_lock.Enter();
-            nuint bytes = s_traces.MemoryBytes + s_tracebacks.MemoryBytes;
+            nuint bytes = s_traces.MemoryBytes + s_tracebacks.MemoryBytes + (nuint)(s_foreign.Count * ForeignEntryBytes);
             s_lock.Exit();
             return bytes;
         }
@@ -190,6 +197,66 @@ internal static unsafe class Tracemalloc
             }
         }
         s_lock.Exit();
+    }
+
+    /// <summary>
+    /// PyTraceMalloc_Track: traces <paramref name="size"/> bytes at <paramref name="address"/> in
+    /// <paramref name="domain"/>, with the caller's traceback; a block already traced there has its
+    /// size and traceback replaced (CPython updates it).
+    /// </summary>
+    /// <returns>0; -2 when not tracing (nothing done, no error, as CPython); -1 with the error set when
+    /// the tracer's tables cannot grow.</returns>
+    [SkipLocalsInit]
+    public static int Track(uint domain, nuint address, nuint size, in AllocationSite site)
+    {
+        int nframe = IsTracing ? *Flag : 0;
+        if (nframe == 0)
+            return -2;
+        TraceFrame* frames = stackalloc TraceFrame[MaxFrames];
+        int count = CollectFrames(in site, frames, nframe);
+        s_lock.Enter();
+        try
+        {
+            if (*Flag == 0)
+                return -2;
+            Traceback* traceback = count > 0 ? s_tracebacks.Intern(frames, count) : Unknown();
+            if (traceback == null)
+                return Errors.Fail("pa_tracemalloc_track: out of memory for the traceback");
+            nuint replaced;
+            if (domain == 0)
+            {
+                if (!s_traces.Set((void*)address, size, traceback, out replaced))
+                    return Errors.Fail("pa_tracemalloc_track: out of memory for the trace table");
+            }
+            else
+            {
+                replaced = s_foreign.TryGetValue((domain, address), out var old) ? old.Size : 0;
+                s_foreign[(domain, address)] = (size, (nint)traceback);
+            }
+            s_current = s_current - replaced + size;
+            if (s_current > s_peak)
+                s_peak = s_current;
+            return 0;
+        }
+        finally
+        {
+            s_lock.Exit();
+        }
+    }
+
+    /// <summary>PyTraceMalloc_Untrack: forgets the trace at (<paramref name="domain"/>, <paramref name="address"/>).</summary>
+    /// <returns>0, also for a block that is not traced (as CPython); -2 when not tracing.</returns>
+    public static int Untrack(uint domain, nuint address)
+    {
+        if (!IsTracing)
+            return -2;
+        s_lock.Enter();
+        if (domain == 0)
+            s_current -= s_traces.Remove((void*)address);
+        else if (s_foreign.Remove((domain, address), out var old))
+            s_current -= old.Size;
+        s_lock.Exit();
+        return 0;
     }
 
     /// <summary>
@@ -322,26 +389,28 @@ internal static unsafe class Tracemalloc
     }
 
     /// <summary>
-    /// Copies (size, traceback) of every trace. Pre: the caller holds the lock (<see cref="Lock"/>),
-    /// which keeps the tracebacks alive while it reads them.
+    /// Copies (domain, size, traceback) of every trace: domain 0's first, then the other domains'.
+    /// Pre: the caller holds the lock (<see cref="Lock"/>), which keeps the tracebacks alive while it reads them.
     /// </summary>
-    internal static (nuint Size, nint Traceback)[] CopyTracesLocked(out int limit)
+    internal static (uint Domain, nuint Size, nint Traceback)[] CopyTracesLocked(out int limit)
     {
         limit = s_tracebackLimit;
-        var copy = new (nuint, nint)[(int)s_traces.Count];
+        var copy = new (uint, nuint, nint)[(int)s_traces.Count + s_foreign.Count];
         var state = new CopyState { Output = copy };
         s_traces.ForEach(ref state, &CopyOne);
+        foreach (var ((domain, _), (size, traceback)) in s_foreign)
+            copy[state.Next++] = (domain, size, traceback);
         return copy;
     }
 
     private struct CopyState
     {
-        public (nuint, nint)[] Output;
+        public (uint, nuint, nint)[] Output;
         public int Next;
     }
 
     private static void CopyOne(ref CopyState state, in TraceTable.Entry e) =>
-        state.Output[state.Next++] = (e.Size, (nint)e.Traceback);
+        state.Output[state.Next++] = (0u, e.Size, (nint)e.Traceback);
 
     /// <summary>Holds the tracer's lock while a snapshot reads tracebacks.</summary>
     internal static void Lock() => s_lock.Enter();

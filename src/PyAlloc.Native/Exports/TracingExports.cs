@@ -94,23 +94,111 @@ internal static unsafe class TracingExports
         Of(handle, "pa_snapshot_traceback_limit") is { } s ? s.TracebackLimit : -1;
 
     [UnmanagedCallersOnly(EntryPoint = "pa_snapshot_statistics")]
-    public static nuint Statistics(nint handle, int key, PaStatistic* output, nuint cap)
+    public static nuint Statistics(nint handle, int key, PaStatistic* output, nuint cap) =>
+        StatisticsOf("pa_snapshot_statistics", handle, key, cumulative: false, output, cap);
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_snapshot_statistics_cumulative")]
+    public static nuint StatisticsCumulative(nint handle, int key, PaStatistic* output, nuint cap) =>
+        StatisticsOf("pa_snapshot_statistics_cumulative", handle, key, cumulative: true, output, cap);
+
+    private static nuint StatisticsOf(string caller, nint handle, int key, bool cumulative, PaStatistic* output, nuint cap)
     {
-        if (Of(handle, "pa_snapshot_statistics") is not { } s || !CheckKey("pa_snapshot_statistics", key)
-            || !CheckOut("pa_snapshot_statistics", output, cap))
+        if (Of(handle, caller) is not { } s || !CheckKey(caller, key, cumulative) || !CheckOut(caller, output, cap))
             return nuint.MaxValue;
-        try { return s.Statistics((StatKey)key, output, cap); }
-        catch (Exception e) { Errors.SetInternal("pa_snapshot_statistics", e); return nuint.MaxValue; }
+        try { return s.Statistics((StatKey)key, cumulative, output, cap); }
+        catch (Exception e) { Errors.SetInternal(caller, e); return nuint.MaxValue; }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_snapshot_compare_to")]
-    public static nuint CompareTo(nint now, nint old, int key, PaStatisticDiff* output, nuint cap)
+    public static nuint CompareTo(nint now, nint old, int key, PaStatisticDiff* output, nuint cap) =>
+        CompareToOf("pa_snapshot_compare_to", now, old, key, cumulative: false, output, cap);
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_snapshot_compare_to_cumulative")]
+    public static nuint CompareToCumulative(nint now, nint old, int key, PaStatisticDiff* output, nuint cap) =>
+        CompareToOf("pa_snapshot_compare_to_cumulative", now, old, key, cumulative: true, output, cap);
+
+    private static nuint CompareToOf(string caller, nint now, nint old, int key, bool cumulative, PaStatisticDiff* output, nuint cap)
     {
-        if (Of(now, "pa_snapshot_compare_to") is not { } s || Of(old, "pa_snapshot_compare_to") is not { } o
-            || !CheckKey("pa_snapshot_compare_to", key) || !CheckOut("pa_snapshot_compare_to", output, cap))
+        if (Of(now, caller) is not { } s || Of(old, caller) is not { } o
+            || !CheckKey(caller, key, cumulative) || !CheckOut(caller, output, cap))
             return nuint.MaxValue;
-        try { return s.CompareTo(o, (StatKey)key, output, cap); }
-        catch (Exception e) { Errors.SetInternal("pa_snapshot_compare_to", e); return nuint.MaxValue; }
+        try { return s.CompareTo(o, (StatKey)key, cumulative, output, cap); }
+        catch (Exception e) { Errors.SetInternal(caller, e); return nuint.MaxValue; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_snapshot_get_trace")]
+    public static int GetTrace(nint handle, nuint index, PaTrace* output)
+    {
+        if (Of(handle, "pa_snapshot_get_trace") is not { } s)
+            return -1;
+        if (output == null)
+            return Errors.Fail("pa_snapshot_get_trace: out is NULL");
+        if (!s.GetTrace(index, out *output))
+            return Errors.Fail($"pa_snapshot_get_trace: index {index} out of range ({s.TraceCount} traces)");
+        return 0;
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_snapshot_filter_traces")]
+    public static nint FilterTraces(nint handle, PaFilter* filters, nuint count)
+    {
+        const string caller = "pa_snapshot_filter_traces";
+        if (Of(handle, caller) is not { } s)
+            return 0;
+        if (filters == null && count != 0)
+            return (nint)Errors.Null($"{caller}: filters is NULL but nfilters is {count}");
+        if (count > 4096)
+            return (nint)Errors.Null($"{caller}: {count} filters (at most 4096)");
+        var specs = new TraceFilterSpec[(int)count];
+        for (int i = 0; i < specs.Length; i++)
+        {
+            PaFilter f = filters[i];
+            if (f.Kind is not (0 or 1))
+                return (nint)Errors.Null($"{caller}: filter {i} has kind {f.Kind} (PA_FILTER or PA_DOMAIN_FILTER)");
+            if (f.Kind == 0 && f.FilenamePattern == null)
+                return (nint)Errors.Null($"{caller}: filter {i} has no filename_pattern");
+            specs[i] = new TraceFilterSpec(f.Kind == 1, f.Inclusive != 0,
+                f.Kind == 0 ? TraceFilterSpec.Normalize(FileNames.Decode(f.FilenamePattern)) : "",
+                f.Lineno, f.AllFrames != 0, f.HasDomain != 0, f.Domain);
+        }
+        try { return Handle(s.FilterTraces(specs)); }
+        catch (Exception e) { Errors.SetInternal(caller, e); return 0; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_traceback_format")]
+    public static int TracebackFormat(PaFrame* frames, int count, int limit, int mostRecentFirst, byte* buffer, nuint cap)
+    {
+        if (count < 0 || (frames == null && count > 0) || count > Tracemalloc.MaxFrames || (buffer == null && cap != 0))
+            return Errors.Fail($"pa_traceback_format: nframes {count} (0 to {Tracemalloc.MaxFrames}), frames NULL, or buf NULL with cap > 0");
+        try
+        {
+            var values = new (string, int)[count];
+            for (int i = 0; i < count; i++)
+            {
+                if (frames[i].Filename == null)
+                    return Errors.Fail($"pa_traceback_format: frame {i} has no filename");
+                values[i] = (FileNames.Decode(frames[i].Filename), frames[i].Lineno);
+            }
+            return Write(Formatting.Traceback(values, limit, mostRecentFirst != 0), buffer, cap);
+        }
+        catch (Exception e) { Errors.SetInternal("pa_traceback_format", e); return -1; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa__tracemalloc_track")]   // pa_tracemalloc_track(_at) in native/entry/entry.c
+    public static int Track(uint domain, nuint address, nuint size, AllocationSite* site)
+    {
+        try
+        {
+            AllocationSite unknown = AllocationSite.Unknown;
+            return site != null ? Tracemalloc.Track(domain, address, size, in *site) : Tracemalloc.Track(domain, address, size, in unknown);
+        }
+        catch (Exception e) { Errors.SetInternal("pa_tracemalloc_track", e); return -1; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_tracemalloc_untrack")]
+    public static int Untrack(uint domain, nuint address)
+    {
+        try { return Tracemalloc.Untrack(domain, address); }
+        catch (Exception e) { Errors.SetInternal("pa_tracemalloc_untrack", e); return -1; }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_snapshot_filter")]
@@ -217,12 +305,19 @@ internal static unsafe class TracingExports
         return null;
     }
 
-    private static bool CheckKey(string caller, int key)
+    private static bool CheckKey(string caller, int key, bool cumulative = false)
     {
-        if (key is >= 0 and <= 2)
-            return true;
-        Errors.Set($"{caller}: unknown key {key} (PA_STAT_FILENAME, PA_STAT_LINENO or PA_STAT_TRACEBACK)");
-        return false;
+        if (key is < 0 or > 2)
+        {
+            Errors.Set($"{caller}: unknown key {key} (PA_STAT_FILENAME, PA_STAT_LINENO or PA_STAT_TRACEBACK)");
+            return false;
+        }
+        if (cumulative && key == 2)
+        {
+            Errors.Set($"{caller}: cumulative mode cannot be used with key type PA_STAT_TRACEBACK (CPython's ValueError)");
+            return false;
+        }
+        return true;
     }
 
     private static bool CheckOut(string caller, void* output, nuint cap)

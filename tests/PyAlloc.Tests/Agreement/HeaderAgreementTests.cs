@@ -38,6 +38,8 @@ public sealed class HeaderAgreementTests
         ["size_t"] = "nuint",
         ["int"] = "int",
         ["unsigned"] = "uint",
+        ["unsigned int"] = "uint",
+        ["uintptr_t"] = "nuint",
         ["intptr_t"] = "nint",
         ["ptrdiff_t"] = "nint",
         ["uint64_t"] = "ulong",
@@ -142,14 +144,14 @@ public sealed class HeaderAgreementTests
         Assert.That(header.Structs.Select(s => s.Name), Is.EquivalentTo(new[]
         {
             "pa_size_class_stats", "pa_malloc_stats", "pa_object", "pa_var_object", "pa_type_spec", "pa_gc_generation_stats", "pa_gc_info",
-            "pa_frame", "pa_statistic", "pa_statistic_diff", "pa_type_count", "pa_pool_info",
+            "pa_frame", "pa_statistic", "pa_statistic_diff", "pa_trace", "pa_filter", "pa_type_count", "pa_pool_info",
         }));
         Assert.That(header.InlineFunctions.Select(f => f.Name), Is.EquivalentTo(new[]
         {
             "pa_object_type", "pa_refcnt", "pa_is_immortal", "pa_incref", "pa_decref", "pa_xincref", "pa_xdecref", "pa_setref", "pa_clear",
         }));
         Assert.That(header.OpaqueTypes, Is.EquivalentTo(new[] { "pa_runtime", "pa_type", "pa_snapshot" }));
-        Assert.That(header.EnumTypes, Is.EquivalentTo(new[] { "pa_stat_key" }));
+        Assert.That(header.EnumTypes, Is.EquivalentTo(new[] { "pa_stat_key", "pa_filter_kind" }));
         Assert.That(header.FunctionPointerTypes.Keys, Is.EquivalentTo(new[]
         {
             "pa_visitproc", "pa_traverseproc", "pa_inquiry", "pa_destructor", "pa_gc_callback", "pa_weakref_callback",
@@ -166,6 +168,7 @@ public sealed class HeaderAgreementTests
         Assert.That(header.EnumConstants, Is.EquivalentTo(new Dictionary<string, long>
         {
             ["PA_GC_START"] = 0, ["PA_GC_STOP"] = 1, ["PA_STAT_FILENAME"] = 0, ["PA_STAT_LINENO"] = 1, ["PA_STAT_TRACEBACK"] = 2,
+            ["PA_FILTER"] = 0, ["PA_DOMAIN_FILTER"] = 1,
         }));
         Assert.That(header.Functions.Single(f => f.Name == "pa_snapshot_statistics").ToString(),
             Is.EqualTo("size_t pa_snapshot_statistics(const pa_snapshot*, pa_stat_key, pa_statistic*, size_t)"));
@@ -342,9 +345,9 @@ public sealed class HeaderAgreementTests
     /// <summary>Size and alignment of a C type on LP64, from the header's own field lists.</summary>
     private static (long Size, long Align) CLayout(CHeader header, string type)
     {
-        if (type is "size_t" or "intptr_t" or "ptrdiff_t" || type.EndsWith('*') || header.FunctionPointerTypes.ContainsKey(type))
+        if (type is "size_t" or "intptr_t" or "uintptr_t" or "ptrdiff_t" || type.EndsWith('*') || header.FunctionPointerTypes.ContainsKey(type))
             return (8, 8);
-        if (type is "int" or "unsigned" || header.EnumTypes.Contains(type))
+        if (type is "int" or "unsigned" or "unsigned int" || header.EnumTypes.Contains(type))
             return (4, 4);
         CStruct s = header.Structs.SingleOrDefault(x => x.Name == type)
             ?? throw new AssertionException($"unknown C type {type}");
