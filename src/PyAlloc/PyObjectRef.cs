@@ -63,6 +63,21 @@ public readonly unsafe struct PyObjectRef : IEquatable<PyObjectRef>
     /// <exception cref="InvalidOperationException">The reference is null.</exception>
     public bool IsImmortal => NativeMethods.pa_is_immortal(Live) != 0;
 
+    /// <summary>Makes the object immortal (<c>pa_object_make_immortal</c>, PEP 683), as CPython 3.12 does for None and
+    /// small ints: its count is fixed, <see cref="IncRef"/> and <see cref="DecRef"/> no longer change it, and it is never
+    /// freed (the runtime's end returns its memory).</summary>
+    /// <exception cref="InvalidOperationException">The reference is null.</exception>
+    /// <exception cref="PyAllocException">The library refused (not a live object).</exception>
+    public void MakeImmortal()
+    {
+        PaObject* o = Live;
+        NativeMethods.pa_clear_error();
+        NativeMethods.pa_object_make_immortal(o);
+        byte* error = NativeMethods.pa_last_error();
+        if (error != null && *error != 0)
+            throw new PyAllocException(PyMemory.LastError);
+    }
+
     /// <summary>The object's type (<c>pa_object_type</c>; borrowed, lives as long as the runtime).</summary>
     /// <exception cref="InvalidOperationException">The reference is null.</exception>
     public PaType* Type => NativeMethods.pa_object_type(Live);

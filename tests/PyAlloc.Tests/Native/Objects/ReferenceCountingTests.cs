@@ -103,6 +103,18 @@ public sealed unsafe class ReferenceCountingTests : RuntimeFixture
     }
 
     [Test]
+    public void MakeImmortal_FromTheIdiomaticLayer_FixesTheCount_AndRefusesNull()
+    {
+        using PyOwned list = PyList.New(Rt);
+        Assert.That(list.Ref.IsImmortal, Is.False);
+        list.Ref.MakeImmortal();
+        Assert.That(list.Ref.IsImmortal, Is.True);
+        list.Ref.DecRef();
+        Assert.That(list.RefCount, Is.EqualTo(0xFFFFFFFFL));
+        Assert.Throws<InvalidOperationException>(() => PyObjectRef.Null.MakeImmortal());
+    }
+
+    [Test]
     public void IsImmortal_ReadsTheLow32BitsAsASignedInt_AsTheHeader()
     {
         PaObject fake = default;
