@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Tracing;
 
@@ -144,8 +145,8 @@ internal unsafe struct TracebackTable
 }
 
 /// <summary>
-/// The live traces: block address to (size, traceback), open addressing with linear
-/// probing and backward-shift deletion.
+/// The live traces: block address to (size, traceback), in the core's one open-addressing
+/// table (<see cref="OpenTable{T}"/>), with a hash of its own.
 /// </summary>
 /// <remarks>
 /// No tombstones: removing a trace moves the following entries of its run back, so a
@@ -154,126 +155,48 @@ internal unsafe struct TracebackTable
 /// </remarks>
 internal unsafe struct TraceTable
 {
-    public struct Entry
+    public struct Entry : IOpenTableEntry
     {
         public nuint Block;       // 0 for an empty slot
         public nuint Size;
         public Traceback* Traceback;
+
+        readonly nuint IOpenTableEntry.Key => Block;
+
+        /* Blocks within one KiB of each other land in neighbouring slots (an allocation loop
+           touches the same cache lines of the table); the KiB neighbourhoods themselves are
+           scattered by Fibonacci hashing, so dense pools do not form runs that merge. */
+        public static nuint Hash(nuint key) =>
+            (nuint)((((ulong)key >> 10) * 0x9E3779B97F4A7C15UL >> 24 << 6) | (((ulong)key >> 4) & 63));
+
+        /* 24-byte entries: 96 KiB at first, then 32 to 64 bytes per trace. */
+        public static nuint FirstCapacity => 4096;
     }
 
-    private Entry* _slots;
-    private nuint _capacity, _count;
+    private OpenTable<Entry> _table;
 
-    public readonly nuint Count => _count;
-    public readonly nuint MemoryBytes => _capacity * (nuint)sizeof(Entry);
+    public readonly nuint Count => _table.Count;
+    public readonly nuint MemoryBytes => _table.MemoryBytes;
 
     /// <summary>Adds or replaces the trace of block; false when the table cannot grow.</summary>
     public bool Set(void* block, nuint size, Traceback* traceback, out nuint replacedSize)
     {
-        replacedSize = 0;
-        if ((_count + 1) * 4 > _capacity * 3 && !Grow())
+        Entry* e = _table.FindOrAdd((nuint)block, out bool found);
+        replacedSize = found ? e->Size : 0;
+        if (e == null)
             return false;
-        nuint mask = _capacity - 1;
-        nuint i = Hash((nuint)block) & mask;
-        while (_slots[i].Block != 0)
-        {
-            // Invariants: the slots from Hash(block) to i hold other blocks.
-            if (_slots[i].Block == (nuint)block)
-            {
-                replacedSize = _slots[i].Size;
-                _slots[i].Size = size;
-                _slots[i].Traceback = traceback;
-                return true;
-            }
-            i = (i + 1) & mask;
-        }
-        _slots[i] = new Entry { Block = (nuint)block, Size = size, Traceback = traceback };
-        _count++;
+        *e = new Entry { Block = (nuint)block, Size = size, Traceback = traceback };
         return true;
     }
 
     /// <summary>Removes the trace of block; its size, or 0 when it was not traced.</summary>
-    public nuint Remove(void* block)
-    {
-        Entry* e = Find((nuint)block);
-        if (e == null)
-            return 0;
-        nuint size = e->Size;
-        nuint mask = _capacity - 1;
-        nuint hole = (nuint)(e - _slots);
-        for (nuint j = (hole + 1) & mask; _slots[j].Block != 0; j = (j + 1) & mask)
-        {
-            // Invariants: every entry between the hole and j can be found from its home slot.
-            nuint home = Hash(_slots[j].Block) & mask;
-            // Move j back into the hole unless its home lies cyclically in (hole, j].
-            bool homeAfterHole = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-            if (!homeAfterHole)
-            {
-                _slots[hole] = _slots[j];
-                hole = j;
-            }
-        }
-        _slots[hole] = default;
-        _count--;
-        return size;
-    }
+    public nuint Remove(void* block) => _table.Remove((nuint)block, out Entry removed) ? removed.Size : 0;
 
-    public readonly Entry* Find(nuint block)
-    {
-        if (_capacity == 0)
-            return null;
-        nuint mask = _capacity - 1;
-        for (nuint i = Hash(block) & mask; _slots[i].Block != 0; i = (i + 1) & mask)
-        {
-            // Invariants: every slot from Hash(block) to i holds another block.
-            if (_slots[i].Block == block)
-                return &_slots[i];
-        }
-        return null;
-    }
+    public readonly Entry* Find(nuint block) => _table.Find(block);
 
     /// <summary>Calls visit for every trace; the table must not change meanwhile.</summary>
-    public readonly void ForEach<TState>(ref TState state, delegate*<ref TState, in Entry, void> visit)
-    {
-        for (nuint i = 0; i < _capacity; i++)
-        {
-            if (_slots[i].Block != 0)
-                visit(ref state, in _slots[i]);
-        }
-    }
+    public readonly void ForEach<TState>(ref TState state, delegate*<ref TState, in Entry, void> visit) =>
+        _table.ForEach(ref state, visit);
 
-    public void Clear()
-    {
-        NativeMemory.Free(_slots);
-        this = default;
-    }
-
-    /* Doubles the table (from 3/4 full to 3/8): 24-byte entries cost 32 to 64 bytes per trace. */
-    private bool Grow()
-    {
-        nuint capacity = _capacity == 0 ? 4096 : _capacity * 2;
-        var slots = (Entry*)NativeMemory.AllocZeroed(capacity, (nuint)sizeof(Entry));
-        if (slots == null)
-            return false;
-        nuint mask = capacity - 1;
-        for (nuint j = 0; j < _capacity; j++)
-        {
-            if (_slots[j].Block == 0)
-                continue;
-            nuint i = Hash(_slots[j].Block) & mask;
-            while (slots[i].Block != 0)
-                i = (i + 1) & mask;
-            slots[i] = _slots[j];
-        }
-        NativeMemory.Free(_slots);
-        _slots = slots;
-        _capacity = capacity;
-        return true;
-    }
-
-    /* Blocks within one KiB of each other land in neighbouring slots (an allocation loop
-       touches the same cache lines of the table); the KiB neighbourhoods themselves are
-       scattered by Fibonacci hashing, so dense pools do not form runs that merge. */
-    private static nuint Hash(nuint key) =>
-        (nuint)((((ulong)key >> 10) * 0x9E3779B97F4A7C15UL >> 24 << 6) | (((ulong)key >> 4) & 63));
+    public void Clear() => _table.Clear();
 }
