@@ -332,6 +332,50 @@ public static unsafe class PyMemory
             return NativeMethods.pa_set_allocator_mode(p) == 0;
     }
 
+    // -------------------------------------------------------------- fatal error handler
+
+    private static Action<string>? s_fatalHandler;
+
+    /// <summary>
+    /// Replaces the handler of fatal errors and debug-hook reports (<c>pa_set_fatal_error_handler</c>) with a .NET
+    /// delegate; null restores the library's default (print the report on stderr and abort).
+    /// </summary>
+    /// <param name="handler">Called with the whole report (its last line "Fatal PyAlloc error: function: reason") on the
+    /// thread that found the error. When it returns, the call that found the error returns as if nothing had been
+    /// freed (or null), with <see cref="LastError"/> set; to end the process, call <see cref="Environment.FailFast(string)"/>.
+    /// An exception it throws cannot cross the library: it is printed to stderr ("Exception ignored in the fatal error
+    /// handler") and the call goes on as if the handler had returned.</param>
+    /// <remarks>The handler is reached through a call with its GC transition: <see cref="Free"/>, <see cref="TryFree"/>,
+    /// <see cref="Realloc"/> and <see cref="CheckBlock"/> keep theirs in the debug modes. The raw
+    /// <c>NativeMethods.pa_free</c> is declared <c>[SuppressGCTransition]</c>: a managed handler reached from it stops
+    /// the runtime ("Invalid Program"), so with a managed handler free through <see cref="PyMemory"/>. Process-wide;
+    /// the delegate is kept alive until it is replaced.</remarks>
+    public static void SetFatalErrorHandler(Action<string>? handler)
+    {
+        s_fatalHandler = handler;
+        NativeMethods.pa_set_fatal_error_handler(handler == null ? null : &FatalTrampoline, null);
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void FatalTrampoline(byte* message, void* user)
+    {
+        try
+        {
+            s_fatalHandler?.Invoke(FromUtf8(message));
+        }
+        catch (Exception e)
+        {
+            try
+            {
+                Console.Error.WriteLine($"Exception ignored in the fatal error handler: {e}");
+            }
+            catch
+            {
+                // nothing left to report with
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------- helpers
 
     /* Out of line: the throw stays off the callers' fast paths. */

@@ -154,6 +154,8 @@ internal static unsafe class DebugHooksChild
 
         Step("check-null", () => NativeMethods.pa_debug_check_block(null).ToString());
 
+        Step("managed-handler", ManagedHandlerStep);
+
         Step("traced-realloc", () =>
         {
             Tracemalloc.Start(1);
@@ -168,6 +170,34 @@ internal static unsafe class DebugHooksChild
     }
 
     /* Runs one step and prints it for the parent. */
+    /* The managed handler (PyMemory.SetFatalErrorHandler), in place of Record for one step: it sees the report,
+       throws, and the library carries on; then Record is back. */
+    private static string ManagedHandlerStep()
+    {
+        string? seen = null;
+        int calls = 0;
+        PyMemory.SetFatalErrorHandler(message =>
+        {
+            seen = message;
+            calls++;
+            throw new InvalidOperationException("thrown by the managed handler");
+        });
+        try
+        {
+            byte* p = (byte*)PyMemory.Alloc(24);
+            p[24] = 0;
+            bool intact = PyMemory.CheckBlock(p);
+            p[24] = 0xFD;
+            PyMemory.Free(p);
+            return $"{intact} {calls} {seen?.Contains("bad trailing pad byte") == true}";
+        }
+        finally
+        {
+            fixed (int* c = &s_handlerCalls)
+                pa_set_fatal_error_handler(&Record, c);
+        }
+    }
+
     private static void Step(string name, Func<string> action)
     {
         s_reports.Clear();

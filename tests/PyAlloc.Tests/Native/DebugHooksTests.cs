@@ -178,6 +178,16 @@ public sealed unsafe class DebugHooksTests
 
     [TestCase("debug")]
     [TestCase("malloc_debug")]
+    public void AManagedFatalErrorHandler_SeesTheReport_AndItsExceptionDoesNotCrossTheLibrary(string mode)
+    {
+        StepResult step = Steps(mode)["managed-handler"];
+        Assert.That(step.Result, Is.EqualTo("False 1 True"), "CheckBlock saw the damage, the delegate ran once with the report");
+        Assert.That(step.Reports, Is.Zero, "the C# [UnmanagedCallersOnly] recorder was replaced meanwhile");
+        Assert.That(step.LastError, Does.StartWith("pa_debug_check_block:"));
+    }
+
+    [TestCase("debug")]
+    [TestCase("malloc_debug")]
     public void CheckBlock_OfNull_IsAnErrorNotAReport(string mode)
     {
         StepResult step = Steps(mode)["check-null"];
