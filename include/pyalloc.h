@@ -239,6 +239,15 @@ typedef struct pa_malloc_stats {
    large_bytes until those threads end. */
 PA_API int pa_get_malloc_stats(pa_malloc_stats *out);
 
+/* sys.getallocatedblocks(): the blocks pa_malloc & co. have handed out and
+   not had back, whatever their size (the live pool blocks plus the large
+   blocks, as CPython counts its pool blocks plus its raw allocations); the
+   same figures and the same caveats as pa_get_malloc_stats (other threads'
+   cached blocks count as free, their kept large blocks as live).  Objects
+   are not counted: each runtime has a heap of its own.  PA_SIZE_ERROR only
+   if the figures cannot be taken. */
+PA_API size_t pa_get_allocated_blocks(void);
+
 /* Print the figures as a table in the spirit of sys._debugmallocstats():
    one row per size class, then arena and byte totals.  0, or -1 when out is
    NULL or the write failed. */

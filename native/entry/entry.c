@@ -388,6 +388,19 @@ PA_EXPORT int pa_get_malloc_stats(pa_malloc_stats *out)
     return pa__get_malloc_stats(out);
 }
 
+/* The sum of pa_get_malloc_stats's live blocks: C over the one consistent picture. */
+PA_EXPORT size_t pa_get_allocated_blocks(void)
+{
+    pa_malloc_stats st;
+    pa__tcache_flush_current();       /* as pa_get_malloc_stats, without a call through the PLT */
+    if (pa__get_malloc_stats(&st) != 0)
+        return PA_SIZE_ERROR;
+    size_t n = st.large_blocks;
+    for (int i = 0; i < PA_NUM_SIZE_CLASSES; i++)
+        n += st.classes[i].blocks_in_use;
+    return n;
+}
+
 PA_EXPORT int pa_print_malloc_stats(FILE *out)
 {
     pa__tcache_flush_current();

@@ -146,6 +146,12 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial nuint pa_trim();
 
+    /// <summary><c>size_t pa_get_allocated_blocks(void)</c>: <c>sys.getallocatedblocks()</c>, the live blocks of
+    /// <c>pa_malloc</c> &amp; co., pool and large.</summary>
+    /// <returns>The count, or <see cref="PA_SIZE_ERROR"/>.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial nuint pa_get_allocated_blocks();
+
     /// <summary><c>int pa_get_malloc_stats(pa_malloc_stats *out)</c>: fills <paramref name="out"/> with the current figures.</summary>
     /// <param name="out">Where to write; null is an error.</param>
     /// <returns>0, or -1 (error set) when <paramref name="out"/> is null.</returns>

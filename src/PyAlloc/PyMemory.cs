@@ -246,6 +246,18 @@ public static unsafe class PyMemory
         return new MallocStats(raw);
     }
 
+    /// <summary><c>sys.getallocatedblocks()</c> (<c>pa_get_allocated_blocks</c>): the blocks handed out and not freed, pool
+    /// and large, as <see cref="GetStats"/> counts them (other threads' cached blocks count as free).</summary>
+    /// <exception cref="PyAllocException">The figures could not be taken.</exception>
+    public static long AllocatedBlocks
+    {
+        get
+        {
+            nuint n = NativeMethods.pa_get_allocated_blocks();
+            return n != NativeMethods.PA_SIZE_ERROR ? (long)n : throw new PyAllocException(LastError);
+        }
+    }
+
     /// <summary>Prints the figures as a table to a C stream (<c>pa_print_malloc_stats</c>).</summary>
     /// <param name="file">A C <c>FILE*</c> open for writing.</param>
     /// <exception cref="ArgumentNullException"><paramref name="file"/> is null.</exception>

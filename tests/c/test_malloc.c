@@ -1048,6 +1048,32 @@ static void stats_arena_and_pool_counters_agree(void **state)
     assert_true(trimmed.arenas_reclaimed >= st.arenas_reclaimed + st.arenas_current - before.arenas_current);
 }
 
+/* sys.getallocatedblocks(): every live block once, pool or large; back to
+   where it was when they are freed (this thread's cache is flushed first). */
+static void allocated_blocks_count_pool_and_large_blocks(void **state)
+{
+    (void)state;
+    size_t before = pa_get_allocated_blocks();
+    assert_true(before != PA_SIZE_ERROR);
+    void *small[40], *large[5];
+    for (int i = 0; i < 40; i++)
+        small[i] = pa_malloc((size_t)(i * 12 + 1));
+    for (int i = 0; i < 5; i++)
+        large[i] = pa_malloc(1000 + (size_t)i * 5000);
+    assert_int_equal(pa_get_allocated_blocks(), before + 45);
+    pa_malloc_stats st;
+    assert_int_equal(pa_get_malloc_stats(&st), 0);
+    size_t sum = st.large_blocks;
+    for (int i = 0; i < PA_NUM_SIZE_CLASSES; i++)
+        sum += st.classes[i].blocks_in_use;
+    assert_int_equal(pa_get_allocated_blocks(), sum);
+    for (int i = 0; i < 40; i++)
+        pa_free(small[i]);
+    for (int i = 0; i < 5; i++)
+        pa_free(large[i]);
+    assert_int_equal(pa_get_allocated_blocks(), before);
+}
+
 static void get_malloc_stats_of_null_fails(void **state)
 {
     (void)state;
@@ -1276,6 +1302,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(allocator_mode_is_pymalloc_by_default),
         cmocka_unit_test(set_allocator_mode_after_an_allocation_is_refused),
         cmocka_unit_test(set_allocator_mode_rejects_unknown_names_and_null),
+        cmocka_unit_test(allocated_blocks_count_pool_and_large_blocks),
     };
     return PA_RUN_TESTS(tests, argc, argv);
 }

@@ -73,6 +73,22 @@ public sealed unsafe class PyMemoryTests
     }
 
     [Test]
+    [NonParallelizable]
+    public void AllocatedBlocks_CountsTheBlocksHandedOut_AsGetStatsDoes()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();   // no PyBuffer freed by the finaliser in between
+        long before = PyMemory.AllocatedBlocks;
+        var blocks = new nint[12];
+        for (int i = 0; i < blocks.Length; i++)
+            blocks[i] = (nint)PyMemory.Alloc((nuint)(i < 10 ? 64 : 4000));
+        Assert.That(PyMemory.AllocatedBlocks, Is.EqualTo(before + blocks.Length));
+        foreach (nint p in blocks)
+            PyMemory.Free((void*)p);
+        Assert.That(PyMemory.AllocatedBlocks, Is.EqualTo(before));
+    }
+
+    [Test]
     public void GetStats_ExposesEveryClassInOrder()
     {
         MallocStats stats = PyMemory.GetStats();
