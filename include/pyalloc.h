@@ -258,18 +258,113 @@ PA_API int pa_print_malloc_stats(FILE *out);
 
    Chosen once, before the first allocation: by the environment variable
    PYALLOC_MALLOC when the library loads, or by pa_set_allocator_mode().
-     "pymalloc"      pools and arenas (the default)
-     "malloc"        every request to the system allocator (for valgrind,
-                     ASan and other tools that watch malloc)
-     "debug", "malloc_debug"   CPython's debug hooks over either of the above
+   Every name of CPython 3.12's PYTHONMALLOC, with its meaning:
+     "pymalloc", "default"     pools and arenas (the default; "default" is
+                               pymalloc as in a release build of CPython)
+     "malloc"                  every request to the system allocator (for
+                               valgrind, ASan and other tools that watch malloc)
+     "debug", "pymalloc_debug" CPython's debug hooks over pymalloc
+     "malloc_debug"            CPython's debug hooks over malloc
+     "mimalloc", "mimalloc_debug"  (CPython 3.13) refused: PyAlloc is
+                               pymalloc and has no mimalloc; the error says to
+                               preload mimalloc and choose "malloc" instead.
+   An unknown PYALLOC_MALLOC is reported on stderr (why, as above) and
+   pymalloc is used; pa_set_allocator_mode refuses it with that error.
 ============================================================================ */
 
 /* Choose the allocator mode.  0, or -1 when mode is NULL or unknown, or when
    a block has already been allocated in another mode (pa_last_error()). */
 PA_API int pa_set_allocator_mode(const char *mode);
 
-/* The mode in force: "pymalloc", "malloc", "debug" or "malloc_debug". */
+/* The mode in force: "pymalloc", "malloc", "debug" or "malloc_debug" (the
+   canonical names: "default" reads back "pymalloc", "pymalloc_debug" reads
+   back "debug"). */
 PA_API const char *pa_get_allocator_mode(void);
+
+/* ---------------------------------------------------------------------------
+   Allocator hooks (CPython's PyMem_GetAllocator, PyMem_SetAllocator,
+   PyMem_SetupDebugHooks)
+
+   How CPython's domains map onto PyAlloc:
+     PA_MEM_DOMAIN_MEM   pa_malloc, pa_calloc, pa_realloc, pa_free and their
+                         _at forms (PYMEM_DOMAIN_MEM: PyMem_Malloc & co.).
+                         The one domain that can be hooked.
+     PA_MEM_DOMAIN_RAW   refused with an error: PyAlloc has no separate raw
+                         family (every call is thread-safe, there is no GIL
+                         to do without); hook PA_MEM_DOMAIN_MEM.
+     PA_MEM_DOMAIN_OBJ   refused with an error: objects live in their
+                         runtime's heap, which must find each object from its
+                         address alone (the checks of section 1).
+
+   Semantics, as CPython's:
+     - pa_mem_get_allocator fills *out with the allocator in force: while
+       none is installed, the default one (ctx NULL; functions that are
+       pa_malloc & co. without the hook, so a hook may forward to them).
+     - pa_mem_set_allocator installs a copy of *allocator: from then on every
+       pa_malloc, pa_calloc, pa_realloc (unless the thread cache serves a
+       pa_realloc(NULL, n) or a resize in place, which never reach an
+       allocator) and pa_free (not pa_free(NULL)) calls its function with
+       its ctx.  Setting the default allocator again (the one
+       pa_mem_get_allocator gave before any hook) uninstalls the hook and
+       brings the thread caches back; getting the allocator in force and
+       setting it again changes nothing.
+     - A hook installed after allocations began: every later pa_free and
+       pa_realloc goes to the hook, whichever allocator made the block (as
+       in CPython, the caller's responsibility).  A hook that forwards to
+       the allocator it replaced (the usual wrapper: accounting, limits)
+       frees the earlier blocks where they came from.  A block of the
+       hook's own that reaches the default allocator (after the hook is
+       removed) is refused with an error, never followed.
+     - A hook that returns NULL: the caller sees NULL, errno ENOMEM, and
+       pa_last_error() naming the hook ("pa_malloc: the allocator installed
+       by pa_mem_set_allocator returned NULL for N bytes"), unless a default
+       function it forwarded to failed, whose own error stays.
+     - tracemalloc (section 9) traces what the default allocator serves,
+       named at the program's call of pa_malloc & co. (not the hook's call);
+       blocks a hook serves itself are not traced.  pa_usable_size and the
+       debug checks know the default allocator's blocks only.
+     - Install or remove a hook while no other thread is in a pa_malloc
+       family call (CPython asks the same).  A thread racing with the change
+       uses the old or the new allocator whole, never a mix.
+     - Objects (pa_object_new & co.) are not affected.
+   With no hook installed, the fast path of pa_malloc and pa_free is as
+   without hooks (the README's pair benchmark); with one installed, the
+   thread caches are off and each call goes through the hook.
+--------------------------------------------------------------------------- */
+
+typedef enum pa_mem_domain {
+    PA_MEM_DOMAIN_RAW = 0,       /* PYMEM_DOMAIN_RAW: refused (see above) */
+    PA_MEM_DOMAIN_MEM = 1,       /* PYMEM_DOMAIN_MEM: pa_malloc & co. */
+    PA_MEM_DOMAIN_OBJ = 2        /* PYMEM_DOMAIN_OBJ: refused (see above) */
+} pa_mem_domain;
+
+/* PyMemAllocatorEx: ctx is passed to every function as its first argument. */
+typedef struct pa_mem_allocator {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+} pa_mem_allocator;
+
+/* PyMem_GetAllocator.  0, or -1 with an error for a domain other than
+   PA_MEM_DOMAIN_MEM, or a NULL out. */
+PA_API int pa_mem_get_allocator(int domain, pa_mem_allocator *out);
+
+/* PyMem_SetAllocator.  0, or -1 with an error for a domain other than
+   PA_MEM_DOMAIN_MEM, a NULL allocator or a NULL function in it (CPython
+   would crash later; PyAlloc refuses now). */
+PA_API int pa_mem_set_allocator(int domain, const pa_mem_allocator *allocator);
+
+/* PyMem_SetupDebugHooks: CPython's debug hooks (section 11) over the
+   allocator: "pymalloc" becomes "debug", "malloc" becomes "malloc_debug";
+   in a debug mode already, nothing changes.  PyAlloc's debug hooks are part
+   of the default allocator (they check every block it makes, and objects),
+   so, unlike CPython's, they sit under an installed hook, not over it.  The
+   hooks lay out every block with a header, so they must be set up before
+   the first allocation: 0, or -1 with an error once blocks exist in a mode
+   without them. */
+PA_API int pa_mem_setup_debug_hooks(void);
 
 
 /* Value returned by size_t calls that fail (pa_last_error() says why). */

@@ -460,7 +460,7 @@ public static unsafe class Pymalloc
         AllocatorMode mode = Parse(name);
         if (mode == AllocatorMode.Unset)
             return Errors.Fail($"pa_set_allocator_mode: unknown mode \"{Encoding.UTF8.GetString(name)}\" " +
-                               "(expected pymalloc, malloc, debug or malloc_debug)");
+                               $"({WhyNotAMode(name)})");
         s_initLock.Enter();
         int result = 0;
         if (s_mode == AllocatorMode.Unset)
@@ -471,6 +471,27 @@ public static unsafe class Pymalloc
         return result == 0 ? 0 : Errors.Fail(
             $"pa_set_allocator_mode: the mode must be chosen before the first allocation, " +
             $"and blocks already exist in mode \"{NameOf(s_mode)}\"");
+    }
+
+    /// <summary>
+    /// <c>pa_mem_setup_debug_hooks</c> (PyMem_SetupDebugHooks): the debug variant of the mode in
+    /// force or requested (pymalloc to debug, malloc to malloc_debug); nothing in a debug mode.
+    /// </summary>
+    /// <returns>0, or -1 (error set) once blocks exist in a mode without the hooks.</returns>
+    public static int SetupDebugHooks()
+    {
+        AllocatorMode wanted = Mode is AllocatorMode.Malloc or AllocatorMode.MallocDebug
+            ? AllocatorMode.MallocDebug : AllocatorMode.Debug;
+        s_initLock.Enter();
+        int result = 0;
+        if (s_mode == AllocatorMode.Unset)
+            s_requestedMode = wanted;
+        else if (s_mode < AllocatorMode.Debug)
+            result = -1;
+        s_initLock.Exit();
+        return result == 0 ? 0 : Errors.Fail(
+            "pa_mem_setup_debug_hooks: the debug hooks lay out every block with a header, so they must be " +
+            $"set up before the first allocation, and blocks already exist in mode \"{NameOf(s_mode)}\"");
     }
 
     /// <summary>The C name of a mode.</summary>
@@ -561,24 +582,36 @@ public static unsafe class Pymalloc
         if (mode == AllocatorMode.Unset)
         {
             Stderr.WriteLine($"pyalloc: PYALLOC_MALLOC={Encoding.UTF8.GetString(name)} is not a mode " +
-                                    "(pymalloc, malloc, debug, malloc_debug); using pymalloc");
+                             $"({WhyNotAMode(name)}); using pymalloc");
             return AllocatorMode.Pymalloc;
         }
         return mode;
     }
 
+    /* Every PYTHONMALLOC name of CPython 3.12 with its meaning in a release build:
+       "default" is pymalloc, "pymalloc_debug" is "debug".  mimalloc (CPython 3.13) is
+       not one: Unset, and WhyNotAMode says why. */
     private static AllocatorMode Parse(ReadOnlySpan<byte> name)
     {
-        if (name.SequenceEqual("pymalloc"u8))
+        if (name.SequenceEqual("pymalloc"u8) || name.SequenceEqual("default"u8))
             return AllocatorMode.Pymalloc;
         if (name.SequenceEqual("malloc"u8))
             return AllocatorMode.Malloc;
-        if (name.SequenceEqual("debug"u8))
+        if (name.SequenceEqual("debug"u8) || name.SequenceEqual("pymalloc_debug"u8))
             return AllocatorMode.Debug;
         if (name.SequenceEqual("malloc_debug"u8))
             return AllocatorMode.MallocDebug;
         return AllocatorMode.Unset;
     }
+
+    private const string ModeNames = "default, pymalloc, malloc, debug, pymalloc_debug or malloc_debug";
+
+    /* Why name is not a mode: mimalloc gets its reason, anything else the list. */
+    private static string WhyNotAMode(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("mimalloc"u8) || name.SequenceEqual("mimalloc_debug"u8)
+            ? "PyAlloc is pymalloc and has no mimalloc (CPython 3.13's option); to run on mimalloc, " +
+              "preload it and choose malloc (or malloc_debug)"
+            : $"expected {ModeNames}";
 
     // ------------------------------------------------------------------ errors
 

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
@@ -112,6 +113,29 @@ internal static unsafe class AllocatorExports
             Errors.SetInternal("pa_set_allocator_mode", e);
             return -1;
         }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_mem_setup_debug_hooks")]
+    public static int SetupDebugHooks()
+    {
+        try { return Pymalloc.SetupDebugHooks(); }
+        catch (Exception e) { Errors.SetInternal("pa_mem_setup_debug_hooks", e); return -1; }
+    }
+
+    /// <summary>An allocator hook was installed or removed (pa_mem_set_allocator in native/entry/entry.c).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "pa__mem_hooked")]
+    public static void MemHooked(int on)
+    {
+        try { ThreadCaches.SetHooked(on != 0); }
+        catch (Exception e) { Errors.SetInternal("pa_mem_set_allocator", e); }
+    }
+
+    /// <summary>An error found by the C entry layer (message: UTF-8, not NULL).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "pa__set_error")]
+    public static void SetError(byte* message)
+    {
+        try { Errors.Set(Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(message))); }
+        catch (Exception e) { Errors.SetInternal("pa__set_error", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_get_allocator_mode")]
