@@ -301,10 +301,9 @@ PA_API const char *pa_get_allocator_mode(void);
        none is installed, the default one (ctx NULL; functions that are
        pa_malloc & co. without the hook, so a hook may forward to them).
      - pa_mem_set_allocator installs a copy of *allocator: from then on every
-       pa_malloc, pa_calloc, pa_realloc (unless the thread cache serves a
-       pa_realloc(NULL, n) or a resize in place, which never reach an
-       allocator) and pa_free (not pa_free(NULL)) calls its function with
-       its ctx.  Setting the default allocator again (the one
+       pa_malloc, pa_calloc, pa_realloc and pa_free (not pa_free(NULL))
+       calls its function with its ctx, on every thread (the thread caches
+       are off while a hook is installed).  Setting the default allocator again (the one
        pa_mem_get_allocator gave before any hook) uninstalls the hook and
        brings the thread caches back; getting the allocator in force and
        setting it again changes nothing.
@@ -321,8 +320,9 @@ PA_API const char *pa_get_allocator_mode(void);
        function it forwarded to failed, whose own error stays.
      - tracemalloc (section 9) traces what the default allocator serves,
        named at the program's call of pa_malloc & co. (not the hook's call);
-       blocks a hook serves itself are not traced.  pa_usable_size and the
-       debug checks know the default allocator's blocks only.
+       blocks a hook serves itself are not traced.  pa_usable_size knows
+       the default allocator's blocks only; the debug checks, the default
+       allocator's and those of pa_mem_setup_debug_hooks over a hook.
      - Install or remove a hook while no other thread is in a pa_malloc
        family call (CPython asks the same).  A thread racing with the change
        uses the old or the new allocator whole, never a mix.
@@ -338,13 +338,19 @@ typedef enum pa_mem_domain {
     PA_MEM_DOMAIN_OBJ = 2        /* PYMEM_DOMAIN_OBJ: refused (see above) */
 } pa_mem_domain;
 
+/* The four functions of an allocator, each given its ctx first. */
+typedef void *(*pa_malloc_func)(void *ctx, size_t size);
+typedef void *(*pa_calloc_func)(void *ctx, size_t nelem, size_t elsize);
+typedef void *(*pa_realloc_func)(void *ctx, void *ptr, size_t new_size);
+typedef void (*pa_free_func)(void *ctx, void *ptr);
+
 /* PyMemAllocatorEx: ctx is passed to every function as its first argument. */
 typedef struct pa_mem_allocator {
     void *ctx;
-    void *(*malloc)(void *ctx, size_t size);
-    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
-    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
-    void (*free)(void *ctx, void *ptr);
+    pa_malloc_func malloc;
+    pa_calloc_func calloc;
+    pa_realloc_func realloc;
+    pa_free_func free;
 } pa_mem_allocator;
 
 /* PyMem_GetAllocator.  0, or -1 with an error for a domain other than
@@ -357,13 +363,22 @@ PA_API int pa_mem_get_allocator(int domain, pa_mem_allocator *out);
 PA_API int pa_mem_set_allocator(int domain, const pa_mem_allocator *allocator);
 
 /* PyMem_SetupDebugHooks: CPython's debug hooks (section 11) over the
-   allocator: "pymalloc" becomes "debug", "malloc" becomes "malloc_debug";
-   in a debug mode already, nothing changes.  PyAlloc's debug hooks are part
-   of the default allocator (they check every block it makes, and objects),
-   so, unlike CPython's, they sit under an installed hook, not over it.  The
-   hooks lay out every block with a header, so they must be set up before
-   the first allocation: 0, or -1 with an error once blocks exist in a mode
-   without them. */
+   allocator in force.  0, or -1 with an error.
+     - No hook installed: the debug variant of the mode, "pymalloc" becomes
+       "debug", "malloc" becomes "malloc_debug" (objects get the hooks too);
+       in a debug mode already, nothing changes.  The hooks lay out every
+       block with a header, so this must happen before the first
+       allocation: -1 with an error once blocks exist in a mode without them.
+     - A hook installed (pa_mem_set_allocator): as CPython, the hooks go over
+       it.  The allocator in force becomes one whose functions are the
+       hooks' and whose ctx holds a copy of the hook: each pa_malloc asks the
+       hook for n + 32 bytes (calloc through its calloc, realloc through its
+       realloc), lays the block out as section 11 says and checks it at
+       pa_free, pa_realloc and pa_debug_check_block; the hook frees the raw
+       block 16 bytes before the data.  A block the hook made before this
+       call has no header: pa_free reports it as "not a live block" (it is
+       never read) and leaves it.  Over the hooks already in force, nothing
+       changes.  pa_usable_size does not know these blocks (the hook's). */
 PA_API int pa_mem_setup_debug_hooks(void);
 
 

@@ -34,6 +34,7 @@ typedef struct pa__site {
     int nframes;
 } pa__site;
 PA__CORE_LAYOUT_ASSERTS(pa__site);
+PA__CORE_LAYOUT_ASSERTS(pa_mem_allocator);   /* the debug hooks over a hook read it (DebugHooks.Hooked.cs) */
 
 /* The core's entry points (C# [UnmanagedCallersOnly] methods), declared hidden:
    the calls bind inside the library, and the build keeps these names out of
@@ -56,6 +57,12 @@ extern const char *pa__last_error(void);
 extern void pa__clear_error(void);
 extern void pa__set_error(const char *message);
 extern void pa__mem_hooked(int on);
+extern int pa__setup_debug_mode(void);
+extern void pa__mallocstats_at_exit(void);
+extern void *pa__debug_hook_malloc(void *ctx, size_t n);
+extern void *pa__debug_hook_calloc(void *ctx, size_t nelem, size_t elsize);
+extern void *pa__debug_hook_realloc(void *ctx, void *p, size_t n);
+extern void pa__debug_hook_free(void *ctx, void *p);
 #pragma GCC visibility pop
 
 /* The tracer's frame count: 0 while not tracing.  The pointer never changes
@@ -515,6 +522,23 @@ static int check_domain(const char *fn, int domain)
     return -1;
 }
 
+/* Publishes a copy of a as the allocator in force.  0, or -1 with an error
+   naming fn when the copy cannot be made. */
+static int install_hook(const pa_mem_allocator *a, const char *fn)
+{
+    pa_mem_allocator *copy = malloc(sizeof *copy);   /* never freed: see "allocator hooks (state)" */
+    if (copy == NULL) {
+        char message[120];
+        snprintf(message, sizeof message, "%s: out of memory for the allocator's copy", fn);
+        pa__set_error(message);
+        return -1;
+    }
+    *copy = *a;
+    pa__mem_hooked(1);                         /* caches off first: no free may bypass the hook */
+    __atomic_store_n(&mem_hook, copy, __ATOMIC_RELEASE);
+    return 0;
+}
+
 static int is_default(const pa_mem_allocator *a)
 {
     return a->malloc == default_malloc && a->calloc == default_calloc && a->realloc == default_realloc
@@ -558,15 +582,30 @@ PA_EXPORT int pa_mem_set_allocator(int domain, const pa_mem_allocator *allocator
         pa__mem_hooked(0);
         return 0;
     }
-    pa_mem_allocator *copy = malloc(sizeof *copy);   /* never freed: see "allocator hooks (state)" */
-    if (copy == NULL) {
-        pa__set_error("pa_mem_set_allocator: out of memory for the allocator's copy");
+    return install_hook(allocator, "pa_mem_set_allocator");
+}
+
+/* PyMem_SetupDebugHooks.  With no hook installed, the debug variant of the
+   allocator mode (the core decides whether it is still possible).  With one,
+   CPython's order: the debug hooks over it, an allocator whose functions are
+   the core's pa__debug_hook_* and whose ctx is a copy of the hook.  Over
+   themselves they change nothing (the allocator in force is theirs). */
+PA_EXPORT int pa_mem_setup_debug_hooks(void)
+{
+    pa_mem_allocator *hook = installed_hook();
+    if (hook == NULL)
+        return pa__setup_debug_mode();
+    if (hook->malloc == pa__debug_hook_malloc)
+        return 0;
+    pa_mem_allocator *under = malloc(sizeof *under);   /* never freed, as the hooks' copies */
+    if (under == NULL) {
+        pa__set_error("pa_mem_setup_debug_hooks: out of memory for the allocator's copy");
         return -1;
     }
-    *copy = *allocator;
-    pa__mem_hooked(1);                         /* caches off first: no free may bypass the hook */
-    __atomic_store_n(&mem_hook, copy, __ATOMIC_RELEASE);
-    return 0;
+    *under = *hook;
+    pa_mem_allocator debug = { under, pa__debug_hook_malloc, pa__debug_hook_calloc, pa__debug_hook_realloc,
+                               pa__debug_hook_free };
+    return install_hook(&debug, "pa_mem_setup_debug_hooks");
 }
 
 PA_EXPORT pa_object *pa_object_new(pa_type *t)
@@ -689,12 +728,12 @@ PA_EXPORT int pa_print_malloc_stats(FILE *out)
 /* PYALLOC_MALLOCSTATS (CPython's PYTHONMALLOCSTATS): when set to a non-empty
    string as the library loads, the stats table goes to stderr at exit, in
    the pool modes only (CPython ignores the variable under PYTHONMALLOC=malloc).
-   No call into the core here: the constructor only reads the environment. */
+   The constructor only reads the environment: the core is first entered at
+   exit, by the handler. */
 static void print_malloc_stats_at_exit(void)
 {
-    const char *mode = pa_get_allocator_mode();
-    if (strcmp(mode, "pymalloc") == 0 || strcmp(mode, "debug") == 0)
-        pa_print_malloc_stats(stderr);
+    pa__tcache_flush_current();
+    pa__mallocstats_at_exit();
 }
 
 __attribute__((constructor)) static void read_mallocstats_variable(void)

@@ -325,6 +325,99 @@ static void setup_debug_hooks_after_allocation(void **state)
     assert_string_equal(pa_get_allocator_mode(), "pymalloc");
 }
 
+/* PyMem_SetupDebugHooks over a hook: CPython's order, the hooks outermost.  The hook
+   sees each request with the hooks' 4S bytes and frees the raw block 2S before the
+   data; the data has the hooks' layout (CLEANBYTE, checkable). */
+static void debug_hooks_go_over_an_installed_hook(void **state)
+{
+    (void)state;
+    counting c;
+    install_counting(&c, 0);
+    assert_int_equal(pa_mem_setup_debug_hooks(), 0);
+    pa_mem_allocator in_force;
+    assert_int_equal(pa_mem_get_allocator(PA_MEM_DOMAIN_MEM, &in_force), 0);
+    assert_ptr_not_equal(in_force.malloc, counting_malloc);   /* the hooks' functions now */
+
+    unsigned char *p = pa_malloc(10);
+    assert_non_null(p);
+    assert_int_equal(c.mallocs, 1);
+    assert_int_equal(c.bytes, 10 + 32);
+    assert_int_equal(p[0], 0xCD);
+    assert_int_equal(p[9], 0xCD);
+    assert_int_equal(pa_debug_check_block(p), 0);
+
+    unsigned char *z = pa_calloc(4, 5);
+    assert_non_null(z);
+    assert_int_equal(c.callocs, 1);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(z[i], 0);
+
+    memcpy(p, "0123456789", 10);
+    unsigned char *q = pa_realloc(p, 2000);
+    assert_non_null(q);
+    assert_int_equal(c.reallocs, 1);             /* the hook's realloc, as CPython's hooks call it */
+    assert_memory_equal(q, "0123456789", 10);
+    assert_int_equal(q[10], 0xCD);
+    assert_int_equal(pa_debug_check_block(q), 0);
+
+    pa_free(q);
+    assert_int_equal(c.frees, 1);
+    assert_ptr_equal(c.last_freed, q - 16);      /* the raw block, where the hook made it */
+    pa_free(z);
+    assert_int_equal(c.frees, 2);
+
+    assert_int_equal(pa_mem_setup_debug_hooks(), 0);   /* over themselves: nothing changes */
+    pa_mem_allocator again;
+    assert_int_equal(pa_mem_get_allocator(PA_MEM_DOMAIN_MEM, &again), 0);
+    assert_ptr_equal(again.malloc, in_force.malloc);
+    assert_ptr_equal(again.ctx, in_force.ctx);
+}
+
+/* The hooks over a hook catch what they catch over pymalloc: an overflow is reported,
+   the damaged block is not freed (the handler returned), a double free is named. */
+static void debug_hooks_over_a_hook_report_damage(void **state)
+{
+    (void)state;
+    pa_test_catch_reports();
+    counting c;
+    install_counting(&c, 0);
+    assert_int_equal(pa_mem_setup_debug_hooks(), 0);
+    char *p = pa_malloc(24);
+    assert_non_null(p);
+    p[24] = 'x';                                  /* one byte past the end: the trailing pad */
+    pa_free(p);
+    PA_ASSERT_REPORTED(1, "bad trailing pad byte");
+    PA_ASSERT_ERROR_MENTIONS("bad trailing pad byte");
+    assert_int_equal(c.frees, 0);                 /* reported, not freed */
+    p[24] = (char)0xFD;                           /* repaired: now it goes */
+    pa_free(p);
+    assert_int_equal(c.frees, 1);
+    pa_free(p);
+    PA_ASSERT_REPORTED(2, "double free");
+    assert_int_equal(c.frees, 1);
+}
+
+/* Over a foreign allocator (the C library's): its blocks carry the hooks' layout; a
+   block it made before the hooks were set up has none, and is refused, not read. */
+static void debug_hooks_over_a_foreign_allocator(void **state)
+{
+    (void)state;
+    pa_test_catch_reports();
+    pa_mem_allocator libc = {NULL, libc_malloc, libc_calloc, libc_realloc, libc_free};
+    assert_int_equal(pa_mem_set_allocator(PA_MEM_DOMAIN_MEM, &libc), 0);
+    char *before = pa_malloc(40);
+    assert_non_null(before);
+    assert_int_equal(pa_mem_setup_debug_hooks(), 0);
+    unsigned char *p = pa_malloc(100);
+    assert_non_null(p);
+    assert_int_equal(p[99], 0xCD);
+    pa_free(p);
+    assert_int_equal(pa_test_seen.count, 0);
+    pa_free(before);
+    PA_ASSERT_REPORTED(1, "not a live block");
+    free(before);                                 /* still the C library's */
+}
+
 /* PYTHONMALLOC's names: "default" is pymalloc, "pymalloc_debug" is "debug". */
 static void mode_default_is_pymalloc(void **state)
 {
@@ -425,6 +518,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_arguments_are_refused),
         cmocka_unit_test(setup_debug_hooks_before_the_first_allocation),
         cmocka_unit_test(setup_debug_hooks_after_allocation),
+        cmocka_unit_test(debug_hooks_go_over_an_installed_hook),
+        cmocka_unit_test(debug_hooks_over_a_hook_report_damage),
+        cmocka_unit_test(debug_hooks_over_a_foreign_allocator),
         cmocka_unit_test(mode_default_is_pymalloc),
         cmocka_unit_test(mode_pymalloc_debug_is_debug),
         cmocka_unit_test(mode_mimalloc_is_refused_with_the_reason),

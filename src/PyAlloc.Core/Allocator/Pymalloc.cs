@@ -494,6 +494,16 @@ public static unsafe class Pymalloc
             $"set up before the first allocation, and blocks already exist in mode \"{NameOf(s_mode)}\"");
     }
 
+    /// <summary>
+    /// PYALLOC_MALLOCSTATS at exit (CPython's PYTHONMALLOCSTATS): the stats table on stderr, in
+    /// the pool modes (pymalloc, debug) only, as CPython ignores the variable over malloc.
+    /// </summary>
+    public static void PrintStatsAtExit()
+    {
+        if (Mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
+            Stderr.Write(GetStats().Format());
+    }
+
     /// <summary>The C name of a mode.</summary>
     public static string NameOf(AllocatorMode mode) => mode switch
     {

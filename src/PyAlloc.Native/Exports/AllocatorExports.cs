@@ -115,8 +115,8 @@ internal static unsafe class AllocatorExports
         }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa_mem_setup_debug_hooks")]
-    public static int SetupDebugHooks()
+    [UnmanagedCallersOnly(EntryPoint = "pa__setup_debug_mode")]   // pa_mem_setup_debug_hooks in native/entry/entry.c, no hook installed
+    public static int SetupDebugMode()
     {
         try { return Pymalloc.SetupDebugHooks(); }
         catch (Exception e) { Errors.SetInternal("pa_mem_setup_debug_hooks", e); return -1; }
@@ -136,6 +136,14 @@ internal static unsafe class AllocatorExports
     {
         try { Errors.Set(Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(message))); }
         catch (Exception e) { Errors.SetInternal("pa__set_error", e); }
+    }
+
+    /// <summary>PYALLOC_MALLOCSTATS at exit (native/entry/entry.c): the table on stderr in the pool modes.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "pa__mallocstats_at_exit")]
+    public static void MallocStatsAtExit()
+    {
+        try { Pymalloc.PrintStatsAtExit(); }
+        catch (Exception e) { Errors.SetInternal("PYALLOC_MALLOCSTATS", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_get_allocator_mode")]
