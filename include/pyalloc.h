@@ -253,6 +253,14 @@ PA_API size_t pa_get_allocated_blocks(void);
    NULL or the write failed. */
 PA_API int pa_print_malloc_stats(FILE *out);
 
+/* PYALLOC_MALLOCSTATS (CPython's PYTHONMALLOCSTATS): when set to a non-empty
+   string (read as the library loads, and at the first allocation), the
+   table of pa_print_malloc_stats goes to stderr each time an arena is
+   mapped (by the process allocator or a runtime's heap: printed by the
+   allocation that mapped it, once it has let go of the heap's locks) and at
+   exit (atexit).  Only in the pool modes ("pymalloc", "debug"): as CPython
+   ignores it over malloc. */
+
 /* ============================================================================
    3. Allocator mode
 
@@ -1149,6 +1157,17 @@ typedef struct pa_pool_info {
    (64 per arena; 0 when the heap has no arena), PA_SIZE_ERROR for NULL rt or
    for NULL out with cap > 0.  Call with cap 0 to size the buffer. */
 PA_API size_t pa_runtime_pool_map(pa_runtime *rt, pa_pool_info *out, size_t cap);
+
+/* CPython has one stats table (sys._debugmallocstats); PyAlloc has one per
+   heap.  These fill *out (print the table of pa_print_malloc_stats, flushed)
+   with rt's own memory: its heap's arenas and pools, which hold its objects
+   and list item arrays up to 512 bytes, and its large blocks (above 512
+   bytes, from the system allocator).  arenas_in_runtimes is 0.  In the
+   debug modes every block carries the hooks' 32 bytes; in the malloc modes
+   every block is a large block.  0, or -1 with an error for an invalid rt or
+   a NULL out (or a failed write). */
+PA_API int pa_runtime_get_malloc_stats(pa_runtime *rt, pa_malloc_stats *out);
+PA_API int pa_runtime_print_malloc_stats(pa_runtime *rt, FILE *out);
 
 /* The same for the process heap that serves pa_malloc (section 2); 0 in the
    malloc modes, which have no pools.  The calling thread's cache of freed

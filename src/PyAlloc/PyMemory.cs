@@ -283,14 +283,18 @@ public static unsafe class PyMemory
     /// <returns>The table in the spirit of CPython's <c>sys._debugmallocstats()</c>.</returns>
     /// <remarks>Captures the library's own output through an in-memory C stream (<c>open_memstream</c>).</remarks>
     /// <exception cref="PyAllocException">The stream could not be opened or the library failed to print.</exception>
-    public static string FormatStats()
+    public static string FormatStats() => CaptureStream(file => NativeMethods.pa_print_malloc_stats((void*)file));
+
+    /* What print writes to an in-memory C stream (open_memstream), as a string; print returns 0, or -1 with
+       the library's error, which is thrown. */
+    internal static string CaptureStream(Func<nint, int> print)
     {
         byte* buffer = null;
         nuint length = 0;
         void* stream = Libc.open_memstream(&buffer, &length);
         if (stream == null)
             throw new PyAllocException($"open_memstream failed (errno {Marshal.GetLastPInvokeError()})");
-        bool printed = NativeMethods.pa_print_malloc_stats(stream) == 0;
+        bool printed = print((nint)stream) == 0;
         string error = printed ? string.Empty : LastError;
         Libc.fclose(stream); // sets buffer and length for the last time
         try

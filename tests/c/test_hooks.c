@@ -464,13 +464,13 @@ static void allocated_blocks_count_pool_and_large_blocks(void **state)
 static void mallocstats_child(void **state)
 {
     (void)state;
-    pa_malloc(100);                                /* kept: shows in the table at exit */
+    for (int i = 0; i < 12000; i++)                /* 3 MiB of 256-byte blocks, kept: new arenas */
+        pa_malloc(256);
 }
 
-/* PYALLOC_MALLOCSTATS=1: the stats table on stderr at exit (run in a child). */
-static void mallocstats_prints_the_table_at_exit(void **state)
+/* The child's stderr, run with PYALLOC_MALLOCSTATS=1 and PYALLOC_MALLOC=mode. */
+static const char *mallocstats_child_stderr(const char *mode)
 {
-    (void)state;
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
@@ -479,11 +479,13 @@ static void mallocstats_prints_the_table_at_exit(void **state)
         dup2(fds[1], 2);
         close(fds[0]);
         setenv("PYALLOC_MALLOCSTATS", "1", 1);
+        setenv("PYALLOC_MALLOC", mode, 1);
+        setenv("PYALLOC_TEST_MALLOC", "", 1);
         execl("/proc/self/exe", "test_hooks", "mallocstats_child", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
-    static char out[65536];
+    static char out[1 << 20];
     size_t n = 0;
     ssize_t r;
     while ((r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
@@ -493,16 +495,33 @@ static void mallocstats_prints_the_table_at_exit(void **state)
     int status;
     waitpid(pid, &status, 0);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    char table[8192];
-    FILE *f = fmemopen(table, sizeof table, "w");
-    assert_non_null(f);
-    assert_int_equal(pa_print_malloc_stats(f), 0);   /* the table's first line, from this process */
-    fclose(f);
-    char *eol = strchr(table, '\n');
-    assert_non_null(eol);
-    *eol = '\0';
-    if (strstr(out, table) == NULL)
-        fail_msg("the child's stderr has no stats table (\"%s\"):\n%s", table, out);
+    return out;
+}
+
+static int count_of(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+/* PYALLOC_MALLOCSTATS=1: the stats table on stderr each time an arena is mapped and at
+   exit, in the pool modes; nothing over malloc (as CPython ignores it there). */
+static void mallocstats_prints_the_table_per_arena_and_at_exit(void **state)
+{
+    (void)state;
+    const char *line = "# arenas allocated current";
+    const char *out = mallocstats_child_stderr("pymalloc");
+    int tables = count_of(out, line);
+    if (tables < 4)                                /* 3 MiB: at least 3 arenas, then the exit */
+        fail_msg("%d stats tables on the child's stderr, expected at least 4:\n%s", tables, out);
+    assert_non_null(strstr(out, "Small block threshold = 512"));
+    out = mallocstats_child_stderr("debug");
+    assert_true(count_of(out, line) >= 4);
+    out = mallocstats_child_stderr("malloc");
+    if (count_of(out, line) != 0)
+        fail_msg("a stats table over malloc:\n%s", out);
 }
 
 int main(int argc, char **argv)
@@ -526,7 +545,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(mode_mimalloc_is_refused_with_the_reason),
         cmocka_unit_test(allocated_blocks_count_pool_and_large_blocks),
         cmocka_unit_test(mallocstats_child),
-        cmocka_unit_test(mallocstats_prints_the_table_at_exit),
+        cmocka_unit_test(mallocstats_prints_the_table_per_arena_and_at_exit),
     };
     return PA_RUN_TESTS(tests, argc, argv);
 }

@@ -56,6 +56,7 @@ internal static unsafe class ArenaTable
             return null;
         Track.ArenaMapped(address, Geometry.ArenaSize);
         Track.Mapping(address, Geometry.ArenaSize, add: true);
+        Pymalloc.NoteNewArena();                 // PYALLOC_MALLOCSTATS: a table after this allocation
         var liveBits = (ulong*)NativeMemory.AllocZeroed(Geometry.ArenaSideBytes, 1);
         if (liveBits == null)
         {

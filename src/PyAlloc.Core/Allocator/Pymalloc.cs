@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 
@@ -494,6 +495,40 @@ public static unsafe class Pymalloc
             $"set up before the first allocation, and blocks already exist in mode \"{NameOf(s_mode)}\"");
     }
 
+    // ------------------------------------------------------ PYALLOC_MALLOCSTATS
+
+    private static bool s_statsOnNewArena;   // PYALLOC_MALLOCSTATS in a pool mode (read at the first allocation)
+    private static int s_statsPending;       // 1: an arena was mapped since the last table
+
+    /// <summary>
+    /// An arena was mapped (ArenaTable.NewArena): with PYALLOC_MALLOCSTATS, the table is due, printed by
+    /// <see cref="PrintStatsIfPending"/> once the allocation that mapped it has let go of its locks.
+    /// </summary>
+    internal static void NoteNewArena()
+    {
+        if (s_statsOnNewArena)
+            Volatile.Write(ref s_statsPending, 1);
+    }
+
+    /// <summary>
+    /// PYALLOC_MALLOCSTATS (CPython's PYTHONMALLOCSTATS): the stats table on stderr after an allocation
+    /// that mapped a new arena. Called by the slow paths of allocation with no lock held (the table takes
+    /// every process heap's lock); a load and a branch otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PrintStatsIfPending()
+    {
+        if (Volatile.Read(ref s_statsPending) != 0)
+            PrintPendingStats();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PrintPendingStats()
+    {
+        if (Interlocked.Exchange(ref s_statsPending, 0) != 0)
+            Stderr.Write(GetStats().Format());
+    }
+
     /// <summary>
     /// PYALLOC_MALLOCSTATS at exit (CPython's PYTHONMALLOCSTATS): the stats table on stderr, in
     /// the pool modes (pymalloc, debug) only, as CPython ignores the variable over malloc.
@@ -533,6 +568,7 @@ public static unsafe class Pymalloc
             AllocatorMode mode = s_requestedMode != AllocatorMode.Unset ? s_requestedMode : ModeFromEnvironment();
             Heap.ArenaDecayMs = ArenaDecayFromEnvironment(Heap.ArenaDecayMs);
             CheckOn = CheckFromEnvironment();
+            s_statsOnNewArena = (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug) && MallocStatsFromEnvironment();
             Track.Initialize();
             Gc.GcNative.Initialize();
             if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
@@ -563,6 +599,13 @@ public static unsafe class Pymalloc
     {
         byte* value = Libc.Getenv((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("PYALLOC_CHECK"u8)));
         return value != null && value[0] == (byte)'1' && value[1] == 0;
+    }
+
+    /* PYALLOC_MALLOCSTATS: set and not empty, as CPython's PYTHONMALLOCSTATS. */
+    private static bool MallocStatsFromEnvironment()
+    {
+        byte* value = Libc.Getenv((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("PYALLOC_MALLOCSTATS"u8)));
+        return value != null && *value != 0;
     }
 
     /* PYALLOC_ARENA_DECAY_MS: milliseconds, a whole number from 0 to a day; anything

@@ -240,6 +240,7 @@ internal static unsafe class ThreadCaches
         uint got = Heap.FillCache(heap, index, &head, want, s_secret);
         tc->Heads[index] = (ulong)head;
         tc->Counts[index] += got;
+        Pymalloc.PrintStatsIfPending();   // the heap's lock is free again
         return got;
     }
 

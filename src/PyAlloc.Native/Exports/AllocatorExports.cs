@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Objects;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
@@ -80,23 +81,44 @@ internal static unsafe class AllocatorExports
     {
         if (file == null)
             return Errors.Fail("pa_print_malloc_stats: out is NULL");
-        try
-        {
-            byte[] text = System.Text.Encoding.UTF8.GetBytes(Pymalloc.GetStats().Format());
-            fixed (byte* t = text)
-            {
-                // A FILE buffers: a full disk may only show at the flush (or in ferror).
-                if (Libc.Fwrite(t, 1, (nuint)text.Length, file) != (nuint)text.Length
-                    || Libc.Fflush(file) != 0 || Libc.Ferror(file) != 0)
-                    return Errors.Fail($"pa_print_malloc_stats: the write failed: {OsFiles.LastOsError()}");
-            }
-            return 0;
-        }
-        catch (Exception e)
-        {
-            Errors.SetInternal("pa_print_malloc_stats", e);
+        try { return WriteStats(Pymalloc.GetStats(), file, "pa_print_malloc_stats"); }
+        catch (Exception e) { Errors.SetInternal("pa_print_malloc_stats", e); return -1; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_runtime_get_malloc_stats")]
+    public static int RuntimeGetMallocStats(Runtime* rt, MallocStats* output)
+    {
+        if (!Validation.CheckRuntime(rt, "pa_runtime_get_malloc_stats"))
             return -1;
+        if (output == null)
+            return Errors.Fail("pa_runtime_get_malloc_stats: out is NULL");
+        try { *output = Runtime.GetMallocStats(rt); return 0; }
+        catch (Exception e) { Errors.SetInternal("pa_runtime_get_malloc_stats", e); return -1; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_runtime_print_malloc_stats")]
+    public static int RuntimePrintMallocStats(Runtime* rt, void* file)
+    {
+        if (!Validation.CheckRuntime(rt, "pa_runtime_print_malloc_stats"))
+            return -1;
+        if (file == null)
+            return Errors.Fail("pa_runtime_print_malloc_stats: out is NULL");
+        try { return WriteStats(Runtime.GetMallocStats(rt), file, "pa_runtime_print_malloc_stats"); }
+        catch (Exception e) { Errors.SetInternal("pa_runtime_print_malloc_stats", e); return -1; }
+    }
+
+    /* The table of stats on a C stream: 0, or -1 with the error naming function. */
+    private static int WriteStats(in MallocStats stats, void* file, string function)
+    {
+        byte[] text = Encoding.UTF8.GetBytes(stats.Format());
+        fixed (byte* t = text)
+        {
+            // A FILE buffers: a full disk may only show at the flush (or in ferror).
+            if (Libc.Fwrite(t, 1, (nuint)text.Length, file) != (nuint)text.Length
+                || Libc.Fflush(file) != 0 || Libc.Ferror(file) != 0)
+                return Errors.Fail($"{function}: the write failed: {OsFiles.LastOsError()}");
         }
+        return 0;
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_set_allocator_mode")]

@@ -69,6 +69,7 @@ internal static unsafe class AllocatorHooksChild
             case "throwing": Throwing(); break;
             case "debug-over-hook": DebugOverHook(); break;
             case "domains": Domains(); break;
+            case "mallocstats": MallocStats(); break;
             default:
                 Console.Error.WriteLine($"{Verb}: unknown scenario {scenario}");
                 return 2;
@@ -150,6 +151,13 @@ internal static unsafe class AllocatorHooksChild
         PyMemory.Free(p);
         Check(reports.Count == 2 && reports[1].Contains("double free"), "double free reported");
         Check(hook.Frees == 1, "and not passed on");
+    }
+
+    /* Run with PYALLOC_MALLOCSTATS=1: 3 MiB of small blocks, kept, map new arenas; the parent reads stderr. */
+    private static void MallocStats()
+    {
+        for (int i = 0; i < 12000; i++)
+            PyMemory.Alloc(256);
     }
 
     /* Only PaMemDomain.Mem has an allocator; a hook needs every function. */

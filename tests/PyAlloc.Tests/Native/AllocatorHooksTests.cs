@@ -34,4 +34,16 @@ public sealed class AllocatorHooksTests
 
     [Test]
     public void OnlyTheMemDomain_HasAnAllocator() => Run("domains");
+
+    /// <summary>PYALLOC_MALLOCSTATS (CPython's PYTHONMALLOCSTATS) in a .NET process: a table per new arena and one at exit.</summary>
+    [Test]
+    public void MallocStatsVariable_PrintsATablePerArenaAndAtExit()
+    {
+        var (exit, stdout, stderr) = Processes.RunTestChild(AllocatorHooksChild.Verb, "mallocstats",
+            ("PYALLOC_MALLOCSTATS", "1"), ("PYALLOC_MALLOC", "pymalloc"));
+        Assert.That(exit, Is.Zero, stderr);
+        Assert.That(stdout, Does.Contain("ok"));
+        int tables = stderr.Split("# arenas allocated current").Length - 1;
+        Assert.That(tables, Is.GreaterThanOrEqualTo(4), stderr);
+    }
 }
