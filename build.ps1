@@ -62,10 +62,11 @@ function Ensure-Deps {
     if (-not (Has dotnet)) { Die "the .NET 10 SDK (dotnet) is not on PATH: install it from https://dot.net first" }
 }
 
+# Configure-And-Build [CMake args]: extra -D options for the configure step.
 function Configure-And-Build {
     Ensure-Deps
     Log "configuring (CMake) and building: libpyalloc.so (NativeAOT), C programs, tests, benchmarks"
-    cmake -S $Root -B $CMakeBuild -DCMAKE_BUILD_TYPE=RelWithDebInfo | Out-Null
+    cmake -S $Root -B $CMakeBuild -DCMAKE_BUILD_TYPE=RelWithDebInfo @args | Out-Null
     if ($LASTEXITCODE -ne 0) { Die "CMake configure failed" }
     cmake --build $CMakeBuild -j $Jobs
     if ($LASTEXITCODE -ne 0) { Die "the build failed" }
@@ -104,7 +105,8 @@ function Invoke-NUnit([string] $Config, [string] $Filter, [string] $LogFile) {
 }
 
 function Run-Tests {
-    Configure-And-Build
+    # The Debug library too: C suites run against it (cdebug.*, tests/c/CMakeLists.txt).
+    Configure-And-Build -DPYALLOC_DEBUG_LIBRARY=ON
     $cPassed = 0; $cFailed = 0; $nPassed = 0; $nFailed = 0
 
     Log "C tests (CTest)"
@@ -118,6 +120,10 @@ function Run-Tests {
     $debugLines = @($log | Select-String -Pattern 'Test +#\d+: debug\.')
     $dTotal = $debugLines.Count
     $dFailed = @($debugLines | Where-Object { $_.Line -notmatch ' Passed +[0-9.]+ sec' }).Count
+    # ... and against the Debug library: the cdebug.* tests and test_entry_checks.
+    $kLines = @($log | Select-String -Pattern 'Test +#\d+: (cdebug\.|test_entry_checks\.)')
+    $kTotal = $kLines.Count
+    $kFailed = @($kLines | Where-Object { $_.Line -notmatch ' Passed +[0-9.]+ sec' }).Count
 
     Log ".NET tests (NUnit)"
     $nPassed, $nFailed = Invoke-NUnit "Release" "" (Join-Path $Build "dotnet-test.log")
@@ -127,7 +133,8 @@ function Run-Tests {
     $nPassed += $gPassed; $nFailed += $gFailed
 
     Log ("C: $cPassed passed, $cFailed failed (of them again under PYALLOC_MALLOC=debug: " +
-         "$($dTotal - $dFailed) passed, $dFailed failed); .NET: $nPassed passed, $nFailed failed " +
+         "$($dTotal - $dFailed) passed, $dFailed failed; against the Debug library: " +
+         "$($kTotal - $kFailed) passed, $kFailed failed); .NET: $nPassed passed, $nFailed failed " +
          "(of them the core's tests in a Debug build: $gPassed passed, $gFailed failed)")
     Write-Output "$($cPassed + $nPassed) passed, $($cFailed + $nFailed) failed"
     if ($cFailed + $nFailed -ne 0) { exit 1 }

@@ -69,10 +69,11 @@ ensure_deps() {
     command -v dotnet >/dev/null || die "the .NET 10 SDK (dotnet) is not on PATH: install it from https://dot.net first"
 }
 
+# configure_and_build [CMAKE_ARGS...]: extra -D options for the configure step.
 configure_and_build() {
     ensure_deps
     log "configuring (CMake) and building: libpyalloc.so (NativeAOT), C programs, tests, benchmarks"
-    cmake -S "$ROOT" -B "$CMAKE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake -S "$ROOT" -B "$CMAKE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
     cmake --build "$CMAKE_BUILD" -j "$JOBS"
 }
 
@@ -117,8 +118,10 @@ nunit_run() {
 }
 
 run_tests() {
-    configure_and_build
-    local c_passed=0 c_failed=0 n_passed=0 n_failed=0 d_total=0 d_failed=0 g_passed=0 g_failed=0 log_file line
+    # The Debug library too: C suites run against it with the C entry's checks and the core's
+    # Debug.Asserts on (cdebug.*, tests/c/CMakeLists.txt).
+    configure_and_build -DPYALLOC_DEBUG_LIBRARY=ON
+    local c_passed=0 c_failed=0 n_passed=0 n_failed=0 d_total=0 d_failed=0 k_total=0 k_failed=0 g_passed=0 g_failed=0 log_file line
 
     log "C tests (CTest)"
     log_file="$BUILD/ctest.log"
@@ -133,6 +136,9 @@ run_tests() {
     # The clean run of the C suite under the debug hooks: the debug.* copies.
     d_total="$(grep -cE 'Test +#[0-9]+: debug\.' "$log_file" || true)"
     d_failed="$(grep -E 'Test +#[0-9]+: debug\.' "$log_file" | grep -vcE ' Passed +[0-9.]+ sec' || true)"
+    # ... and against the Debug library: the cdebug.* tests and test_entry_checks.
+    k_total="$(grep -cE 'Test +#[0-9]+: (cdebug\.|test_entry_checks\.)' "$log_file" || true)"
+    k_failed="$(grep -E 'Test +#[0-9]+: (cdebug\.|test_entry_checks\.)' "$log_file" | grep -vcE ' Passed +[0-9.]+ sec' || true)"
 
     log ".NET tests (NUnit)"
     nunit_run Release "" "$BUILD/dotnet-test.log"
@@ -145,7 +151,8 @@ run_tests() {
     n_passed=$((n_passed + g_passed)) n_failed=$((n_failed + g_failed))
 
     log "C: $c_passed passed, $c_failed failed (of them again under PYALLOC_MALLOC=debug:" \
-        "$((d_total - d_failed)) passed, $d_failed failed); .NET: $n_passed passed, $n_failed failed" \
+        "$((d_total - d_failed)) passed, $d_failed failed; against the Debug library:" \
+        "$((k_total - k_failed)) passed, $k_failed failed); .NET: $n_passed passed, $n_failed failed" \
         "(of them the core's tests in a Debug build: $g_passed passed, $g_failed failed)"
     echo "$((c_passed + n_passed)) passed, $((c_failed + n_failed)) failed"
     [ $((c_failed + n_failed)) -eq 0 ]

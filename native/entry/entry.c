@@ -223,19 +223,21 @@ static inline __attribute__((always_inline)) void *cached_pop(size_t n)
 }
 
 /* What the thread cache's fast path did not finish: a full ring of pending
-   frees to settle (taken == 2); else this thread's first free (it gets a
+   frees to settle (PA__PUSH_RING_FULL), a class list over its limit to give
+   half back (PA__PUSH_LIST_FULL); else this thread's first free (it gets a
    cache), an arena slot to fill, then one more try; a pointer in no process
    heap's arena goes to the core through the cache's large-block slots (kept
    there when it is a large block the cache may keep); else to the core (bad,
    tracing, other modes), or, on a thread that is ending, to the deferred
    frees. */
-PA_LOCAL __attribute__((noinline)) void pa__entry_free_unhooked(void *p, int taken)
+PA_LOCAL __attribute__((noinline)) void pa__entry_free_unhooked(void *p, pa__push taken)
 {
-    if (taken == 2) {
+    pa__assert(taken != PA__PUSH_TAKEN, "a block the cache took needs no slow path");
+    if (taken == PA__PUSH_RING_FULL) {
         pa__tcache_settle(pa__tc);
         return;
     }
-    if (taken == 3) {
+    if (taken == PA__PUSH_LIST_FULL) {
         pa__tcache_overflow(pa__tc, pa__tc->last_index);
         return;
     }
@@ -248,8 +250,8 @@ PA_LOCAL __attribute__((noinline)) void pa__entry_free_unhooked(void *p, int tak
                 pa__tcache_large_push(tc, p);   /* not a process heap's: large, or the core's to refuse */
                 return;
             }
-            if ((taken = pa__tcache_push(p)) != 0) {
-                if (taken != 1)
+            if ((taken = pa__tcache_push(p)) != PA__PUSH_DECLINED) {
+                if (taken != PA__PUSH_TAKEN)
                     pa__entry_free_unhooked(p, taken);
                 return;
             }
@@ -345,8 +347,8 @@ static void default_free(void *ctx, void *p)
     (void)ctx;
     if (p == NULL)
         return;
-    int taken = PA__LIKELY(pa__fp.enabled) ? pa__tcache_push(p) : 0;
-    if (taken != 1)
+    pa__push taken = PA__LIKELY(pa__fp.enabled) ? pa__tcache_push(p) : PA__PUSH_DECLINED;
+    if (taken != PA__PUSH_TAKEN)
         pa__entry_free_unhooked(p, taken);
 }
 
@@ -455,9 +457,9 @@ PA_EXPORT void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int 
 
 /* The slow half of pa_free: the hook's free when one is installed (the fast
    path then never takes a block: fp.enabled is 0), else the unhooked path. */
-PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, int taken)
+PA_LOCAL __attribute__((noinline)) void pa__entry_free_slow(void *p, pa__push taken)
 {
-    if (taken == 0) {
+    if (taken == PA__PUSH_DECLINED) {
         pa_mem_allocator *hook = installed_hook();
         if (PA__UNLIKELY(hook != NULL)) {
             hook->free(hook->ctx, p);
@@ -471,8 +473,8 @@ PA_EXPORT void pa_free(void *p)
 {
     if (PA__UNLIKELY(p == NULL))
         return;                       /* free(NULL): nothing to do, no call into the core */
-    int taken = PA__LIKELY(pa__fp.enabled) ? pa__tcache_push(p) : 0;
-    if (PA__LIKELY(taken == 1))
+    pa__push taken = PA__LIKELY(pa__fp.enabled) ? pa__tcache_push(p) : PA__PUSH_DECLINED;
+    if (PA__LIKELY(taken == PA__PUSH_TAKEN))
         return;
     pa__entry_free_slow(p, taken);
 }
@@ -534,6 +536,8 @@ static int install_hook(const pa_mem_allocator *a, const char *fn)
         return -1;
     }
     *copy = *a;
+    pa__assert(copy->malloc != NULL && copy->calloc != NULL && copy->realloc != NULL && copy->free != NULL,
+               "an installed allocator has its four functions (checked by the callers)");
     pa__mem_hooked(1);                         /* caches off first: no free may bypass the hook */
     __atomic_store_n(&mem_hook, copy, __ATOMIC_RELEASE);
     return 0;

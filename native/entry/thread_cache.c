@@ -79,6 +79,7 @@ pa__tcache *pa__tcache_create(void)
     pthread_once(&exit_key_once, make_exit_key);
     if (!exit_key_made)
         return NULL;
+    pa__assert(pa__tc == NULL, "a thread makes its cache once");
     pa__tcache *tc = (pa__tcache *)calloc(1, sizeof *tc);
     if (tc == NULL)
         return NULL;
@@ -107,6 +108,8 @@ void *pa__tcache_malloc_slow(size_t n)
         pa__tcache_settle(tc);        /* the pending frees may hold this class */
     if (tc->heads[index] == NULL && pa__cache_refill(tc, index, pa__cache_limit[index] / 2u) == 0)
         return NULL;
+    pa__assert(tc->heads[index] != NULL && tc->counts[index] > 0,
+               "a refill that brought blocks left them, counted, on the class list");
     return pa__tcache_pop(n);
 }
 
@@ -162,6 +165,7 @@ static inline int slot_of(pa__tcache *tc, uintptr_t a)
 static void settle(pa__tcache *tc, int with_core)
 {
     uint32_t n = tc->npending;
+    pa__assert(n <= PA__PENDING, "the ring of pending frees holds at most PA__PENDING blocks");
     void *refused[PA__PENDING];
     uint32_t nrefused = 0, over = 0;
     uintptr_t secret = pa__fp.secret;
@@ -179,6 +183,7 @@ static void settle(pa__tcache *tc, int with_core)
             continue;
         }
         uint32_t index = ((const pa__pool *)(a & ~(uintptr_t)(PA__POOL_SIZE - 1)))->size_index;
+        pa__assert(index < PA__NUM_CLASSES, "a live block's pool names a size class");
         b[0] = (uintptr_t)tc->heads[index];
         b[1] = tag;
         tc->heads[index] = b;
@@ -247,7 +252,9 @@ int pa__tcache_realloc(void *p, size_t n, void **out)
 /* A list passed its limit: the core takes back all but the newest half. */
 void pa__tcache_overflow(pa__tcache *tc, uint32_t index)
 {
+    pa__assert(index < PA__NUM_CLASSES, "pa__tcache_overflow: a size class");
     pa__cache_drain(tc, index, pa__cache_limit[index] / 2u);
+    pa__assert(tc->counts[index] <= pa__cache_limit[index] / 2u, "a drained list keeps at most half its limit");
 }
 
 /* The ring is full, or something must see the pending frees: settle them. */

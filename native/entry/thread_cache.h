@@ -73,6 +73,7 @@
    PA__ARENA_SLOTS, ...), the size-class formula and the layout checks:
    generated from the core, see its first lines. */
 #include "core_layout.g.h"
+#include "check.h"
 
 /* ArenaObject (Types.cs): the fields the free path reads. */
 typedef struct pa__arena {
@@ -201,6 +202,10 @@ static inline __attribute__((always_inline)) void *pa__tcache_pop(size_t n)
     void **b = (void **)tc->heads[index];
     if (PA__UNLIKELY(b == NULL))
         return NULL;
+    pa__assert_fast(((uintptr_t)b & PA__ALIGNMENT_MASK) == 0, "a cached block is 16-byte aligned");
+    pa__assert_fast((uintptr_t)b[1] == (pa__fp.secret ^ (uintptr_t)b),
+                    "a cached block carries its free tag (else it was written after its free)");
+    pa__assert_fast(tc->counts[index] > 0, "a class list with a block counts it");
     tc->heads[index] = b[0];
     tc->counts[index]--;
     b[1] = NULL;                      /* the tag goes: the block is the user's now */
@@ -218,11 +223,18 @@ static inline uint64_t *pa__live_word(uint64_t *live, uintptr_t a)
 }
 #define PA__LIVE_BIT(a) ((uint64_t)1 << (((a) >> PA__ALIGNMENT_SHIFT) & 63))
 
+/* What pa__tcache_push did with a block: pa_free's next step. */
+typedef enum pa__push {
+    PA__PUSH_DECLINED = 0,   /* not taken, nothing touched: no cache yet, an arena slot to
+                                fill, or the core's (a large block, an error, an object) */
+    PA__PUSH_TAKEN = 1,      /* taken: nothing more to do */
+    PA__PUSH_RING_FULL = 2,  /* taken into the ring of pending frees, now full: settle it */
+    PA__PUSH_LIST_FULL = 3,  /* taken onto its class list (the block handed out last), now
+                                over its limit: give half of it back (pa__tcache_overflow) */
+} pa__push;
+
 /* Takes p into the calling thread's ring of pending frees when it lies in an
-   arena of the process heaps the thread knows.  Returns 1 when taken, 2 when
-   taken and the ring is now full (the caller settles it), 0 when not taken,
-   touching nothing: no cache yet, an arena slot to fill, or something for the
-   core (a large block, an error, a runtime's object memory).
+   arena of the process heaps the thread knows (see pa__push for the results).
    Fast because it loads nothing that can miss: the slot is the thread's own,
    the block is only prefetched, and the pointer is stored
    in the thread's ring ("Why pa_free only stores").  Its live bit is not
@@ -230,16 +242,16 @@ static inline uint64_t *pa__live_word(uint64_t *live, uintptr_t a)
    and a second prefetch made churn slower, not faster.  It calls nothing: a free
    that needs more leaves through the caller's tail call.
    Pre: pa__fp.enabled. */
-static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
+static inline __attribute__((always_inline)) pa__push pa__tcache_push(void *p)
 {
     uintptr_t a = (uintptr_t)p;
     pa__tcache *tc = pa__tc;
     if (PA__UNLIKELY((a & PA__ALIGNMENT_MASK) != 0 || tc == NULL))
-        return 0;
+        return PA__PUSH_DECLINED;
     uintptr_t base = a & ~(((uintptr_t)1 << PA__ARENA_BITS) - 1);
     unsigned slot = (unsigned)(a >> PA__ARENA_BITS) & (PA__ARENA_SLOTS - 1);
     if (PA__UNLIKELY(tc->arena_base[slot] != base))
-        return 0;                     /* a slot to fill, or not a process heap's arena */
+        return PA__PUSH_DECLINED;     /* a slot to fill, or not a process heap's arena */
     if (p == tc->last) {
         /* The block this thread handed out last, freed straight away (a
            temporary): its line and its bitmap word are in the cache, so it
@@ -256,7 +268,7 @@ static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
             b[0] = (uintptr_t)tc->heads[index];
             b[1] = tag;
             tc->heads[index] = b;
-            return PA__LIKELY(++tc->counts[index] <= pa__cache_limit[index]) ? 1 : 3;
+            return PA__LIKELY(++tc->counts[index] <= pa__cache_limit[index]) ? PA__PUSH_TAKEN : PA__PUSH_LIST_FULL;
         }
     }
     /* Any other block: into the ring, unread.  No epoch check: the slot may be
@@ -265,9 +277,10 @@ static inline __attribute__((always_inline)) int pa__tcache_push(void *p)
        reads the bitmap. */
     __builtin_prefetch(p, 1, 3);      /* settling reads the tag and writes the links */
     uint32_t n = tc->npending;
+    pa__assert_fast(n < PA__PENDING, "the ring of pending frees has room (a full ring is settled at once)");
     tc->pending[n] = p;
     tc->npending = ++n;
-    return PA__LIKELY(n < PA__PENDING) ? 1 : 2;
+    return PA__LIKELY(n < PA__PENDING) ? PA__PUSH_TAKEN : PA__PUSH_RING_FULL;
 }
 
 #endif

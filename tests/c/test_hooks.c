@@ -486,14 +486,7 @@ static const char *mallocstats_child_stderr(const char *mode)
     }
     close(fds[1]);
     static char out[1 << 20];
-    size_t n = 0;
-    ssize_t r;
-    while ((r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = '\0';
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
+    int status = pa_test_child_output(pid, fds[0], out, sizeof out);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     return out;
 }

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include <pyalloc.h>
@@ -117,6 +119,21 @@ static inline void pa_test_record_report(const char *message, void *user)
     pa_test_reports *r = (pa_test_reports *)user;
     r->count++;
     snprintf(r->last, sizeof r->last, "%s", message);
+}
+
+/* A forked child's standard error (read from fd, its pipe, until the child
+   closes it; NUL-terminated in out), then its wait status. */
+static inline int pa_test_child_output(pid_t pid, int fd, char *out, size_t cap)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(fd, out + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fd);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
 }
 
 /* Forget earlier reports and record the next ones instead of aborting. */
