@@ -234,7 +234,7 @@ static void a_shrink_over_reference_items_is_refused_until_they_are_cleared(void
     pa_gc_untrack(tup);
     pa_object **items = (pa_object **)VEC_ITEMS(tup);
     items[3] = new_node(nt, 4);
-    assert_refused(tup, 2, "item 3 still holds a reference");
+    assert_refused(tup, 2, "still holds a reference in item 3");
     assert_int_equal(SIZE_OF(tup), 5);
     assert_string_equal(ev_string(), "");
     pa_object *r = resize_ok(tup, 4);     /* item 3 is kept: nothing lost */

@@ -79,39 +79,42 @@ internal static unsafe class ObjectResize
     }
 
     /* True when o may be resized to nitems items; else false with the error set (see the
-       comment above for why each case is refused). */
+       comment above for why each case is refused).  No managed allocation unless refused. */
     private static bool CheckResizable(Runtime* rt, PaObject* o, TypeObject* t, nuint nitems, string caller)
     {
-        string what = $"{caller}: object {Errors.Hex(o)} of type '{Lifecycle.NameOf(t)}'";
         if (!t->IsVariableSized)
-            return Refuse($"{what} is not variable-sized (its type's itemsize is 0)");
+            return Refuse(o, caller, "is not variable-sized (its type's itemsize is 0)");
         if (RefCount.IsImmortal(o))
-            return Refuse($"{what} is immortal: it may be referenced without counts, and resizing may move it");
+            return Refuse(o, caller, "is immortal: it may be referenced without counts, and resizing may move it");
         if (o->RefCnt != 1)
-            return Refuse($"{what} has {o->RefCnt} references: resizing may move it, which would leave the others " +
-                          "dangling; only an object with one reference (the caller's) can be resized");
+            return Refuse(o, caller, $"has {o->RefCnt} references: resizing may move it, which would leave the others " +
+                                     "dangling; only an object with one reference (the caller's) can be resized");
         GcHead* g = GcHead.Of(o);
         if (g->IsTracked)
-            return Refuse($"{what} is tracked by the collector: untrack it first (pa_gc_untrack), resize it, then " +
-                          "track it again (pa_gc_track), as CPython requires");
+            return Refuse(o, caller, "is tracked by the collector: untrack it first (pa_gc_untrack), resize it, then " +
+                                     "track it again (pa_gc_track), as CPython requires");
         if (g->HasWeakrefs)
-            return Refuse($"{what} has weak references (or a pa_finalize_register finalizer): they would dangle " +
-                          "if it moved");
+            return Refuse(o, caller, "has weak references (or a pa_finalize_register finalizer): they would dangle " +
+                                     "if it moved");
         if (rt->Finalizing != null && Lifecycle.IsBeingFinalized(rt, o))
-            return Refuse($"{what} is being finalised: its finaliser holds its address");
+            return Refuse(o, caller, "is being finalised: its finaliser holds its address");
         if (nitems > ((nuint)int.MaxValue - t->BasicSize) / t->ItemSize)
-            return Refuse($"{caller}: {nitems} items of {t->ItemSize} bytes overflow the object size");
+        {
+            Errors.Set($"{caller}: {nitems} items of {t->ItemSize} bytes overflow the object size");
+            return false;
+        }
         nint kept = FirstReferenceItemFrom(o, t, nitems);
         if (kept >= 0)
-            return Refuse($"{what}: item {kept} still holds a reference: clear items {nitems} and above " +
-                          $"(pa_clear) before shrinking to {nitems}");
+            return Refuse(o, caller, $"still holds a reference in item {kept}: clear items {nitems} and above " +
+                                     $"(pa_clear) before shrinking to {nitems}");
         return true;
     }
 
+    /* Sets "caller: object 0x... of type 'name' reason" and returns false. */
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool Refuse(string message)
+    private static bool Refuse(PaObject* o, string caller, string reason)
     {
-        Errors.Set(message);
+        Errors.Set($"{caller}: object {Errors.Hex(o)} of type '{Lifecycle.NameOf(o->Type)}' {reason}");
         return false;
     }
 

@@ -140,7 +140,7 @@ public sealed unsafe class GcResizeTests : RuntimeFixture
         t.Ref.Untrack();
         using PyOwned a = PyList.New(Rt);
         PyObjectRef.Assign(&((PaObject**)(t.As<Vec>() + 1))[3], a);
-        Assert.That(Refusal(t, 2), Does.Contain("item 3 still holds a reference"));
+        Assert.That(Refusal(t, 2), Does.Contain("still holds a reference in item 3"));
         Assert.That(a.RefCount, Is.EqualTo(2));
 
         using PyOwned o = NewVec(VecType(), 3);
