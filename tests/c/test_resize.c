@@ -21,6 +21,7 @@
 #include "test_tracing.h"
 
 #include <stdint.h>
+#include <sys/resource.h>
 
 /* "vec": not GC, items are int64_t after the var header. */
 #define VEC_ITEMS(o) ((int64_t *)((char *)(o) + sizeof(pa_var_object)))
@@ -383,6 +384,54 @@ static void sizes_that_overflow_are_refused(void **state)
     pa_runtime_free(rt);
 }
 
+/* The process' address space now (VmSize), in bytes. */
+static size_t address_space(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+            break;
+    fclose(f);
+    assert_true(kb > 0);
+    return kb * 1024;
+}
+
+static void out_of_memory_is_an_error_and_the_object_is_kept(void **state)
+{
+    (void)state;
+    pa_runtime *rt = new_runtime();
+    pa_type *t = vec_type(rt);
+    pa_object *o = new_vec(t, 3);
+    start_tracing(1);                     /* the trace must survive the failure too */
+    o = resize_ok(o, 5);
+    size_t traced, after;
+    pa_tracemalloc_get_traced_memory(&traced, NULL);
+    /* 1.6 GB where the address space may grow by 256 MiB only: malloc fails. */
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+    struct rlimit low = old;
+    low.rlim_cur = address_space() + ((rlim_t)256 << 20);
+    assert_int_equal(setrlimit(RLIMIT_AS, &low), 0);
+    pa_clear_error();
+    pa_object *r = pa_object_gc_resize(o, 200000000);
+    assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+    assert_null(r);
+    PA_ASSERT_ERROR_MENTIONS("pa_object_gc_resize: out of memory resizing an object of 80 bytes to 1600000040 bytes");
+    assert_int_equal(SIZE_OF(o), 5);
+    assert_items(o, 3, 5);
+    pa_tracemalloc_get_traced_memory(&after, NULL);
+    assert_int_equal(after, traced);
+    pa_frame f;
+    assert_int_equal(pa_tracemalloc_get_traceback(o, &f, 1), 1);
+    pa_tracemalloc_stop();
+    o = resize_ok(o, 6);                  /* and it is still an object that resizes */
+    pa_decref(o);
+    pa_runtime_free(rt);
+}
+
 /* ------------------------------------------------------------ tracemalloc */
 
 static void the_trace_follows_the_object_with_its_new_size_and_site(void **state)
@@ -468,6 +517,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(an_object_with_a_finalize_registration_is_refused),
         cmocka_unit_test(an_object_whose_finaliser_runs_is_refused),
         cmocka_unit_test(sizes_that_overflow_are_refused),
+        cmocka_unit_test(out_of_memory_is_an_error_and_the_object_is_kept),
         cmocka_unit_test(the_trace_follows_the_object_with_its_new_size_and_site),
         cmocka_unit_test(an_untraced_object_is_traced_once_resized),
     };
