@@ -417,8 +417,9 @@ PA_API pa_object *pa_object_new_var(pa_type *t, size_t nitems);
    words), set ob_size = nitems, and return its address, which may be new:
    use the result, never o again, unless the result is NULL.  Items
    0 .. min(old, new) - 1 and the rest of the object keep their contents;
-   new items are zeroed.  A pool block whose size class still fits is kept
-   in place (pymalloc's realloc rule); otherwise the object moves.  No
+   new items are zeroed.  A pool block whose size class still fits, and that
+   a shrink would not make a quarter emptier, is kept in place (pymalloc's
+   realloc rule); otherwise the object moves.  No
    automatic collection runs and generation 0's count does not change.
    While tracemalloc traces, the trace follows it as CPython's does: the old
    address is forgotten and the new one traced with the new size, at this
