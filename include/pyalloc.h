@@ -12,7 +12,7 @@
     2. The allocator                 pa_malloc, pa_free, pa_trim, statistics
     3. Allocator mode                pa_set_allocator_mode, PYALLOC_MALLOC
     4. Runtimes                      pa_runtime_new, pa_runtime_free
-    5. Objects, types, refcounts     pa_type_new, pa_object_new, pa_incref ...
+    5. Objects, types, refcounts     pa_type_new, pa_object_new, pa_object_gc_resize ...
     6. The built-in list             pa_list_new, pa_list_append ...
     7. The cycle collector           pa_gc_collect and the rest of `gc`
     8. Weak references               pa_weakref_new, proxies, pa_finalize_register
@@ -530,6 +530,40 @@ PA_API pa_object *pa_object_new(pa_type *t);
 /* A new variable-sized object with nitems items (zeroed), ob_size = nitems. */
 PA_API pa_object *pa_object_new_var(pa_type *t, size_t nitems);
 
+/* CPython's PyObject_GC_Resize: resize the variable-sized object o to hold
+   nitems items (basicsize + nitems * itemsize bytes, and the collector's two
+   words), set ob_size = nitems, and return its address, which may be new:
+   use the result, never o again, unless the result is NULL.  Items
+   0 .. min(old, new) - 1 and the rest of the object keep their contents;
+   new items are zeroed.  A pool block whose size class still fits, and that
+   a shrink would not make a quarter emptier, is kept in place (pymalloc's
+   realloc rule); otherwise the object moves.  No
+   automatic collection runs and generation 0's count does not change.
+   While tracemalloc traces, the trace follows it as CPython's does: the old
+   address is forgotten and the new one traced with the new size, at this
+   call's site (also when o was not traced before).  Any type with an
+   itemsize may be resized, GC or not (every PyAlloc object has the GC
+   words; CPython's non-GC var objects use PyObject_Realloc).
+   NULL with an error, o unchanged (count, trace and contents), for:
+     - o NULL, freed, of a freed runtime, or not an object;
+     - a type with itemsize 0 ("... is not variable-sized");
+     - nitems whose size overflows (over 2 GiB, as pa_object_new_var; CPython's
+       MemoryError), or out of memory;
+     - o tracked by the collector: CPython asserts it is not; PyAlloc refuses
+       and says to pa_gc_untrack first (then pa_gc_track the result);
+     - a count other than 1, or immortal: o may move, and every other
+       reference would dangle (the one reference must be the caller's; one
+       held in a field or list the library cannot tell from it);
+     - o with weak references (or a pa_finalize_register finalizer): the
+       weakref table holds its address;
+     - o whose finaliser is running;
+     - a shrink of a PA_TPFLAGS_ITEMS_ARE_REFS object over items that are not
+       NULL: clear them first (their references would be lost);
+     - under the debug hooks, a damaged block (reported as pa_free reports
+       it).  Under the hooks the object always moves, to a fresh debug block
+       of the new size; the old one is checked and filled with dead bytes. */
+PA_API pa_object *pa_object_gc_resize(pa_object *o, size_t nitems);
+
 /* The runtime the object belongs to. */
 PA_API pa_runtime *pa_object_runtime(const pa_object *o);
 
@@ -1046,6 +1080,7 @@ PA_API void *pa_calloc_at(size_t nelem, size_t elsize, const char *file, int lin
 PA_API void *pa_realloc_at(void *p, size_t n, const char *file, int line);
 PA_API pa_object *pa_object_new_at(pa_type *t, const char *file, int line);
 PA_API pa_object *pa_object_new_var_at(pa_type *t, size_t nitems, const char *file, int line);
+PA_API pa_object *pa_object_gc_resize_at(pa_object *o, size_t nitems, const char *file, int line);
 PA_API pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line);
 
 #define PA_MALLOC(n)            pa_malloc_at((n), __FILE__, __LINE__)
@@ -1053,6 +1088,7 @@ PA_API pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line);
 #define PA_REALLOC(p, n)        pa_realloc_at((p), (n), __FILE__, __LINE__)
 #define PA_OBJECT_NEW(t)        pa_object_new_at((t), __FILE__, __LINE__)
 #define PA_OBJECT_NEW_VAR(t, n) pa_object_new_var_at((t), (n), __FILE__, __LINE__)
+#define PA_OBJECT_GC_RESIZE(o, n) pa_object_gc_resize_at((o), (n), __FILE__, __LINE__)
 #define PA_LIST_NEW(rt)         pa_list_new_at((rt), __FILE__, __LINE__)
 
 /* ============================================================================

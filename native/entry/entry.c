@@ -51,6 +51,7 @@ extern int pa__get_malloc_stats(pa_malloc_stats *out);
 extern int pa__print_malloc_stats(FILE *out);
 extern size_t pa__pool_map(pa_pool_info *out, size_t cap);
 extern pa_object *pa__object_new(pa_type *t, size_t nitems, int var, const pa__site *site);
+extern pa_object *pa__object_gc_resize(pa_object *o, size_t nitems, const pa__site *site);
 extern pa_object *pa__list_new(pa_runtime *rt, const pa__site *site);
 extern size_t pa__usable_size(const void *p);
 extern const char *pa__last_error(void);
@@ -624,6 +625,12 @@ PA_EXPORT pa_object *pa_object_new_var(pa_type *t, size_t nitems)
     return pa__object_new(t, nitems, 1, sitep_);
 }
 
+PA_EXPORT pa_object *pa_object_gc_resize(pa_object *o, size_t nitems)
+{
+    SITE(NULL, 0)
+    return pa__object_gc_resize(o, nitems, sitep_);
+}
+
 PA_EXPORT pa_object *pa_list_new(pa_runtime *rt)
 {
     SITE(NULL, 0)
@@ -640,6 +647,12 @@ PA_EXPORT pa_object *pa_object_new_var_at(pa_type *t, size_t nitems, const char 
 {
     SITE(file, line)
     return pa__object_new(t, nitems, 1, sitep_);
+}
+
+PA_EXPORT pa_object *pa_object_gc_resize_at(pa_object *o, size_t nitems, const char *file, int line)
+{
+    SITE(file, line)
+    return pa__object_gc_resize(o, nitems, sitep_);
 }
 
 PA_EXPORT pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line)

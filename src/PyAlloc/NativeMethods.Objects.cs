@@ -83,6 +83,16 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial PaObject* pa_object_new_var(PaType* t, nuint nitems);
 
+    /// <summary><c>pa_object *pa_object_gc_resize(pa_object *o, size_t nitems)</c>: CPython's <c>PyObject_GC_Resize</c>;
+    /// <c>ob_size</c> = <paramref name="nitems"/>, contents kept up to the smaller size, new items zeroed; the object may move.</summary>
+    /// <param name="o">A variable-sized object with one reference (the caller's), untracked, without weak references.</param>
+    /// <param name="nitems">Number of items.</param>
+    /// <returns>The object's (possibly new) address, or null (error set, <paramref name="o"/> unchanged): not a live object,
+    /// itemsize 0, tracked, a count other than 1, immortal, weakly referenced, being finalised, a shrink over reference
+    /// items still set, size overflow, out of memory, a damaged debug block.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaObject* pa_object_gc_resize(PaObject* o, nuint nitems);
+
     /// <summary><c>pa_runtime *pa_object_runtime(const pa_object *o)</c>: the runtime the object belongs to.</summary>
     /// <param name="o">The object.</param>
     /// <returns>The runtime, or null (error set) for a null object.</returns>

@@ -289,6 +289,16 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial PaObject* pa_object_new_var_at(PaType* t, nuint nitems, byte* file, int line);
 
+    /// <summary><c>pa_object *pa_object_gc_resize_at(pa_object *o, size_t nitems, const char *file, int line)</c>:
+    /// <see cref="pa_object_gc_resize"/>, the new trace at (file, line).</summary>
+    /// <param name="o">The object, as for <see cref="pa_object_gc_resize"/>.</param>
+    /// <param name="nitems">Number of items.</param>
+    /// <param name="file">The site's file; must stay valid while tracing.</param>
+    /// <param name="line">The site's line.</param>
+    /// <returns>As <see cref="pa_object_gc_resize"/>.</returns>
+    [LibraryImport(LibraryName)]
+    public static partial PaObject* pa_object_gc_resize_at(PaObject* o, nuint nitems, byte* file, int line);
+
     /// <summary><c>pa_object *pa_list_new_at(pa_runtime *rt, const char *file, int line)</c>: <see cref="pa_list_new"/>, traced at (file, line).</summary>
     /// <param name="rt">The runtime.</param>
     /// <param name="file">The site's file; must stay valid while tracing.</param>

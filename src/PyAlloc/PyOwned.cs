@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 using PyAlloc.Interop;
 
@@ -131,6 +132,32 @@ public sealed unsafe class PyOwned : IDisposable
     /// <returns>Borrowed from this owner: valid until <see cref="Dispose"/>.</returns>
     /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
     public ref T AsRef<T>() where T : unmanaged => ref Ref.AsRef<T>();
+
+    /// <summary>
+    /// Resizes the variable-sized object this owner holds to <paramref name="count"/> items (<c>pa_object_gc_resize</c>,
+    /// CPython's <c>PyObject_GC_Resize</c>): <c>ob_size</c> = <paramref name="count"/>, items up to the smaller size kept,
+    /// new items zeroed. The object may move: this owner then holds the new address, and every <see cref="PyObjectRef"/>
+    /// or pointer taken from it before is stale.
+    /// </summary>
+    /// <remarks>
+    /// As in CPython, the object must not be tracked: <see cref="PyObjectRef.Untrack"/> it first and
+    /// <see cref="PyObjectRef.Track"/> it again after. This owner's count must be its only one (not immortal), and it
+    /// may have no weak references. On failure nothing changes: the owner keeps the object as it was.
+    /// </remarks>
+    /// <param name="count">Number of items, 0 or more.</param>
+    /// <param name="file">The caller's source file (filled in by the compiler): tracemalloc's site for the new size.</param>
+    /// <param name="line">The caller's line (filled in by the compiler).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative.</exception>
+    /// <exception cref="PyAllocException">The library refused (<see cref="PyMemory.LastError"/>'s text): not
+    /// variable-sized, tracked, another reference or immortal, weak references, being finalised, a shrink over reference
+    /// items still set, the size overflows, out of memory.</exception>
+    /// <exception cref="ObjectDisposedException">This owner has been disposed or detached.</exception>
+    public void GcResize(long count, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        PaObject* resized = NativeMethods.pa_object_gc_resize_at(Pointer, (nuint)count, CallSites.File(file), line);
+        _pointer = resized != null ? resized : throw new PyAllocException(PyMemory.LastError);
+    }
 
     /// <summary>Releases the reference (<c>pa_decref</c>) the first time; later calls do nothing.</summary>
     /// <remarks>The object may die here, running its finaliser, weakref callbacks and dealloc on this thread; so

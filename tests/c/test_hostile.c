@@ -79,6 +79,8 @@ static void assert_object_refused_everywhere(pa_object *o, pa_object *good_list,
     ASSERT_REFUSED_WITH(part);
     pa_object_make_immortal(o);
     ASSERT_REFUSED_WITH(part);
+    assert_null(pa_object_gc_resize(o, 4));
+    ASSERT_REFUSED_WITH(part);
     assert_null(pa_weakref_new(o, NULL, NULL));
     ASSERT_REFUSED_WITH(part);
     assert_null(pa_weakref_get(o));

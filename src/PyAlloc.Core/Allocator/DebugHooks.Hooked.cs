@@ -83,7 +83,7 @@ internal static unsafe partial class DebugHooks
     {
         if (p == null)
             return HookedAlloc(under, n, zero: false);
-        if (!IsLiveAndIntact(p, out Block block))
+        if (!IsLiveAndIntact(p, ApiMalloc, "pa_realloc", out Block block))
             return null;
         if (block.Under == null)
         {

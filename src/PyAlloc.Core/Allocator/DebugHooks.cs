@@ -382,21 +382,28 @@ internal static unsafe partial class DebugHooks
     /// For the tracer, which must look before it takes the block's trace out (Traced.Realloc): a
     /// damaged block's report then has its allocation traceback, as pa_free's does.
     /// </remarks>
-    public static bool CheckBeforeRealloc(void* p) => IsLiveAndIntact(p, out _);
+    public static bool CheckBeforeRealloc(void* p) => IsLiveAndIntact(p, ApiMalloc, "pa_realloc", out _);
 
-    /* pa_realloc's checks: p is a live block of pa_malloc & co. and intact; else reported. */
-    private static bool IsLiveAndIntact(void* p, out Block block)
+    /// <summary>
+    /// pa_object_gc_resize's check of an object's debug block (<paramref name="gcHead"/>, its data) before
+    /// it moves: live, of API 'o' and intact; else reported as a free reports it, and false.
+    /// </summary>
+    public static bool CheckObjectBlock(void* gcHead, string function) => IsLiveAndIntact(gcHead, ApiObject, function, out _);
+
+    /* The checks before a block is resized: p is a live block of api and intact; else reported
+       (as function's). */
+    private static bool IsLiveAndIntact(void* p, byte api, string function, out Block block)
     {
         Found found = Locate((byte*)p, out block);
         if (found != Found.Live)
         {
-            ReportNotLive((byte*)p, found, block, "pa_realloc");
+            ReportNotLive((byte*)p, found, block, function);
             return false;
         }
-        Damage damage = Verify(block, ApiMalloc);
+        Damage damage = Verify(block, api);
         if (damage == Damage.None)
             return true;
-        ReportDamage(block, damage, ApiMalloc, "pa_realloc");
+        ReportDamage(block, damage, api, function);
         return false;
     }
 
@@ -410,7 +417,7 @@ internal static unsafe partial class DebugHooks
     public static void* Realloc(void* p, nuint n, out bool outOfMemory)
     {
         outOfMemory = false;
-        if (!IsLiveAndIntact(p, out Block block))
+        if (!IsLiveAndIntact(p, ApiMalloc, "pa_realloc", out Block block))
             return null;
         if (n > Pymalloc.MaxRequest - Overhead)
         {

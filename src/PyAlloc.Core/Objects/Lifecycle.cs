@@ -326,7 +326,8 @@ internal static unsafe class Lifecycle
         public FinalizingFrame* Next;
     }
 
-    private static bool IsBeingFinalized(Runtime* rt, PaObject* o)
+    /// <summary>True when <paramref name="o"/>'s finaliser runs now (it is on the runtime's Finalizing stack).</summary>
+    internal static bool IsBeingFinalized(Runtime* rt, PaObject* o)
     {
         for (var f = (FinalizingFrame*)rt->Finalizing; f != null; f = f->Next)
         {

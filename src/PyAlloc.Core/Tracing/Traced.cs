@@ -81,6 +81,30 @@ internal static unsafe class Traced
         return o;
     }
 
+    /// <summary>
+    /// pa_object_gc_resize(_at): the object resized (<see cref="ObjectResize.Resize"/>), its trace following
+    /// it as CPython's realloc hook does: the old trace goes, the new address is traced with the new size
+    /// at the resize's site (also when the object was not traced before). A refused or failed resize
+    /// leaves the trace as it was.
+    /// </summary>
+    public static PaObject* ResizeObject(PaObject* o, nuint nitems, string caller, AllocationSite* site)
+    {
+        if (!Tracemalloc.IsTracing)
+            return ObjectResize.Resize(o, nitems, caller);
+        // As Realloc: the old trace goes before the block can be released.
+        uint generation = Tracemalloc.Generation;
+        bool traced = Tracemalloc.TakeOut(o, out nuint oldSize, out nint oldTraceback);
+        PaObject* r = ObjectResize.Resize(o, nitems, caller);
+        if (r == null)
+        {
+            if (traced)
+                Tracemalloc.PutBack(o, oldSize, oldTraceback, generation); // o is untouched
+            return null;
+        }
+        Tracemalloc.OnAlloc(r, Lifecycle.SizeOf(r), in SiteOrUnknown(site));
+        return r;
+    }
+
     private static ref readonly AllocationSite SiteOrUnknown(AllocationSite* site)
     {
         if (site != null)

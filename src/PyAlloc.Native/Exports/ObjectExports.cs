@@ -52,6 +52,16 @@ internal static unsafe class ObjectExports
         catch (Exception e) { Errors.SetInternal(caller, e); return null; }
     }
 
+    /// <summary>pa_object_gc_resize(_at) through native/entry.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "pa__object_gc_resize")]
+    public static PaObject* ObjectGcResize(PaObject* o, nuint nitems, AllocationSite* site)
+    {
+        if (!Validation.CheckObject(o, "pa_object_gc_resize", "o"))
+            return null;
+        try { return Traced.ResizeObject(o, nitems, "pa_object_gc_resize", site); }
+        catch (Exception e) { Errors.SetInternal("pa_object_gc_resize", e); return null; }
+    }
+
     [UnmanagedCallersOnly(EntryPoint = "pa_object_runtime")]
     public static Runtime* ObjectRuntime(PaObject* o) =>
         Validation.CheckObject(o, "pa_object_runtime", "o") ? o->Type->Runtime : null;

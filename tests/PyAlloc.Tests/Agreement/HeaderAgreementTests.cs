@@ -280,9 +280,9 @@ public sealed class HeaderAgreementTests
             "pa_set_allocator_mode", "pa_get_allocator_mode",
             // may free objects, collect or call back into managed code (finalisers, weakref and gc callbacks)
             "pa_runtime_free", "pa_object_new", "pa_object_new_var", "pa__dealloc", "pa__refcnt_error",
-            "pa_list_new", "pa_list_set", "pa_list_clear", "pa_gc_collect", "pa_gc_clear_garbage", "pa_weakref_new",
+            "pa_object_gc_resize", "pa_list_new", "pa_list_set", "pa_list_clear", "pa_gc_collect", "pa_gc_clear_garbage", "pa_weakref_new",
             // the _at forms: as the plain calls (pa_malloc_at may wait for the tracer's lock, which a snapshot holds while addr2line runs)
-            "pa_malloc_at", "pa_calloc_at", "pa_realloc_at", "pa_object_new_at", "pa_object_new_var_at", "pa_list_new_at",
+            "pa_malloc_at", "pa_calloc_at", "pa_realloc_at", "pa_object_new_at", "pa_object_new_var_at", "pa_object_gc_resize_at", "pa_list_new_at",
             // take the tracer's lock, symbolise (addr2line), sort or do file I/O
             "pa_tracemalloc_start", "pa_tracemalloc_stop", "pa_tracemalloc_get_traced_memory", "pa_tracemalloc_reset_peak",
             "pa_tracemalloc_get_memory", "pa_tracemalloc_clear_traces", "pa_tracemalloc_take_snapshot", "pa_tracemalloc_get_traceback",

@@ -167,6 +167,54 @@ internal static unsafe class DebugHooksChild
             Tracemalloc.Stop();
             return Hex(q);
         });
+
+        Step("resize", ResizeStep);
+        Step("resize-damaged", ResizeDamagedStep);
+    }
+
+    /* A var object of 3 items resized to 2: pymalloc would keep its pool block, the hooks make a fresh debug
+       block. Prints "moved item0 item1 ob_size size-field+id check". */
+    private static string ResizeStep()
+    {
+        using var rt = new PyRuntime();
+        PyType vec = new PyTypeBuilder("vec").WithBasicSize(24).WithItemSize(8).Build(rt);
+        using PyOwned o = vec.NewVar(3);
+        long* items = (long*)((byte*)o.Pointer + 24);
+        items[0] = 11;
+        items[1] = 22;
+        items[2] = 33;
+        PaObject* before = o.Pointer;
+        o.GcResize(2);
+        items = (long*)((byte*)o.Pointer + 24);
+        byte* data = (byte*)o.Pointer - 16; // the GC head starts the debug block's data
+        string head = Convert.ToHexString(new ReadOnlySpan<byte>(data - 16, 9));
+        return $"{o.Pointer != before} {items[0]} {items[1]} {((PaVarObject*)o.Pointer)->ObSize} {head} {pa_debug_check_block(o.Pointer)}";
+    }
+
+    /* A var object written past its end, then resized: reported, refused, kept; repaired, resized.
+       Prints "refusal | ob_size after it | item0 after the repaired resize". */
+    private static string ResizeDamagedStep()
+    {
+        using var rt = new PyRuntime();
+        PyType vec = new PyTypeBuilder("vec").WithBasicSize(24).WithItemSize(8).Build(rt);
+        using PyOwned o = vec.NewVar(3);
+        ((long*)((byte*)o.Pointer + 24))[0] = 11;
+        byte* end = (byte*)o.Pointer + 24 + 3 * 8;
+        end[2] = 0;
+        string refusal;
+        try
+        {
+            o.GcResize(100);
+            refusal = "resized";
+        }
+        catch (PyAllocException e)
+        {
+            refusal = e.Message;
+        }
+        long size = ((PaVarObject*)o.Pointer)->ObSize;
+        end[2] = 0xFD;
+        o.GcResize(100);
+        return $"{refusal}/{size}/{((long*)((byte*)o.Pointer + 24))[0]}";
     }
 
     /* Runs one step and prints it for the parent. */

@@ -81,6 +81,29 @@ public sealed unsafe class DebugHooksTests
         AssertEnds(step, "pa_realloc", "bad trailing pad byte");
     }
 
+    [TestCase("debug")]
+    [TestCase("malloc_debug")]
+    public void GcResize_MakesAFreshDebugBlockOfTheNewSize_KeepingTheItems(string mode)
+    {
+        // Moved although pymalloc would keep the block; 16 + 24 + 2 * 8 = 0x38 bytes requested, API 'o'.
+        StepResult step = Steps(mode)["resize"];
+        Assert.That(step.Result, Is.EqualTo("True 11 22 2 0000000000000038" + "6F" + " 0"));
+        Assert.That(step.Reports, Is.Zero);
+    }
+
+    [TestCase("debug")]
+    [TestCase("malloc_debug")]
+    public void GcResize_OfADamagedObject_IsReported_Refused_AndKeepsTheObject(string mode)
+    {
+        StepResult step = Steps(mode)["resize-damaged"];
+        Assert.That(step.Reports, Is.EqualTo(1));
+        Assert.That(step.Result, Does.StartWith("pa_object_gc_resize: bad trailing pad byte (debug memory block at p=0x")
+                                     .And.EndWith(")/3/11"), "refused, unchanged; resized once repaired");
+        Assert.That(Lines(step.Report)[0], Does.EndWith(": API 'o'"));
+        Assert.That(step.Report, Does.Contain("        at tail+2: 0x00 *** OUCH"));
+        AssertEnds(step, "pa_object_gc_resize", "bad trailing pad byte");
+    }
+
     [TestCase("debug", "Debug")]
     [TestCase("malloc_debug", "MallocDebug")]
     public void Mode_IsTheDebugModeAskedFor(string mode, string expected) =>

@@ -83,6 +83,8 @@ public sealed unsafe partial class HostileInputTests : RuntimeFixture
             AssertRefused("not a live object");
             Assert.That((long)NativeMethods.pa_object_runtime(o), Is.Zero);
             AssertRefused("not a live object");
+            Assert.That((long)NativeMethods.pa_object_gc_resize(o, 4), Is.Zero);
+            AssertRefused("not a live object");
             Assert.That((long)NativeMethods.pa_weakref_new(o, null, null), Is.Zero);
             AssertRefused("not a live object");
             NativeMethods.pa__dealloc(o);
