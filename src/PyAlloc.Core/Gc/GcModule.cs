@@ -21,6 +21,59 @@ internal static unsafe class GcModule
         return Collector.Collect(rt, generation);
     }
 
+    /// <summary>gc.enable() / gc.disable().</summary>
+    public static void SetEnabled(Runtime* rt, bool enabled) => rt->Gc.Enabled = enabled ? 1 : 0;
+
+    /// <summary>gc.isenabled(): 1 or 0.</summary>
+    public static int IsEnabled(Runtime* rt) => rt->Gc.Enabled;
+
+    /// <summary>gc.get_count(): each generation's count into output[0..3).</summary>
+    public static void GetCount(Runtime* rt, nint* output)
+    {
+        for (int i = 0; i < GcState.NumGenerations; i++)
+            output[i] = rt->Gc.Generations[i].Count;
+    }
+
+    /// <summary>gc.get_threshold(): each generation's threshold into output[0..3).</summary>
+    public static void GetThreshold(Runtime* rt, int* output)
+    {
+        for (int i = 0; i < GcState.NumGenerations; i++)
+            output[i] = rt->Gc.Generations[i].Threshold;
+    }
+
+    /// <summary>gc.get_stats(): each generation's figures into output[0..3).</summary>
+    public static void GetStats(Runtime* rt, GenerationStats* output)
+    {
+        for (int i = 0; i < GcState.NumGenerations; i++)
+            output[i] = rt->Gc.Stats[i];
+    }
+
+    /// <summary>gc.get_debug().</summary>
+    public static int GetDebug(Runtime* rt) => rt->Gc.Debug;
+
+    /// <summary>gc.get_freeze_count(): the objects of the permanent generation.</summary>
+    public static nuint GetFreezeCount(Runtime* rt) => (nuint)GcList.Size(&rt->Gc.Permanent);
+
+    /// <summary>PyObject_GC_Track: o joins generation 0 unless its type has no GC or it is tracked already.</summary>
+    public static void Track(PaObject* o)
+    {
+        if (o->Type->HasGc && !GcHead.Of(o)->IsTracked)
+            GcList.Track(o->Type->Runtime, GcHead.Of(o));
+    }
+
+    /// <summary>PyObject_GC_UnTrack: o leaves its generation, if tracked.</summary>
+    public static void Untrack(PaObject* o)
+    {
+        if (GcHead.Of(o)->IsTracked)
+            GcList.Untrack(GcHead.Of(o));
+    }
+
+    /// <summary>PyObject_GC_IsTracked: 1 or 0.</summary>
+    public static int IsTracked(PaObject* o) => GcHead.Of(o)->IsTracked ? 1 : 0;
+
+    /// <summary>PyObject_GC_IsFinalized: 1 or 0.</summary>
+    public static int IsFinalized(PaObject* o) => GcHead.Of(o)->IsFinalized ? 1 : 0;
+
     public static void SetThreshold(Runtime* rt, int t0, int t1, int t2)
     {
         rt->Gc.Generations[0].Threshold = t0;
@@ -262,6 +315,8 @@ internal static unsafe class GcModule
     /// <summary>gc.callbacks.append((cb, user)).</summary>
     public static int AddCallback(Runtime* rt, void* function, void* user)
     {
+        if (function == null)
+            return Errors.Fail("pa_gc_add_callback: cb is NULL");
         GcState* gc = &rt->Gc;
         if (gc->CallbackCount == gc->CallbackCapacity)
         {

@@ -99,6 +99,45 @@ internal static unsafe class Validation
         return false;
     }
 
+    /// <summary>
+    /// True when objs[0..n) are each a live object (of <paramref name="rt"/>, when it is not null);
+    /// objs may be NULL only for n 0. Else false with the error naming the first bad one.
+    /// </summary>
+    public static bool CheckObjects(PaObject** objs, nuint n, Runtime* rt, string caller)
+    {
+        if (n == 0)
+            return true;
+        if (objs == null)
+        {
+            Errors.Set($"{caller}: objs is NULL but n is {n}");
+            return false;
+        }
+        for (nuint i = 0; i < n; i++)
+        {
+            // Invariants: objs[0..i) are live objects (of rt).
+            PaObject* o = objs[i];
+            Runtime* owner = o != null ? RuntimeOf(o) : null;
+            if (owner != null && (rt == null || owner == rt))
+                continue;
+            string what = $"objs[{i}]";   // the message only on failure: no allocation per object
+            if (rt != null)
+                CheckObjectOf(o, rt, caller, what);
+            else
+                CheckObject(o, caller, what);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>True when the out-parameter <paramref name="output"/> is not null; else false with the error set.</summary>
+    public static bool CheckOut(void* output, string caller)
+    {
+        if (output != null)
+            return true;
+        Errors.Set($"{caller}: out is NULL");
+        return false;
+    }
+
     /// <summary>True when <paramref name="t"/> is a live type; else false with the error set.</summary>
     public static bool CheckType(TypeObject* t, string caller)
     {
