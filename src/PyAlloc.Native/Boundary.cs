@@ -14,13 +14,20 @@ namespace PyAlloc.Native;
 /// message, a bug) must not unwind into C. The try costs nothing on the non-throwing path
 /// (NativeAOT's exception handling is table-driven).
 /// </remarks>
-internal static class Boundary
+internal static unsafe class Boundary
 {
     /// <summary>Sets the internal error of <paramref name="caller"/> and returns <paramref name="failure"/>.</summary>
     public static T Fail<T>(string caller, Exception e, T failure)
     {
         Errors.SetInternal(caller, e);
         return failure;
+    }
+
+    /// <summary>Sets the internal error of <paramref name="caller"/> and returns null (a pointer-returning export).</summary>
+    public static unsafe void* Null(string caller, Exception e)
+    {
+        Errors.SetInternal(caller, e);
+        return null;
     }
 
     /// <summary>Sets the internal error of <paramref name="caller"/> (a void export).</summary>

@@ -95,6 +95,24 @@ internal static unsafe class Lifecycle
         return o;
     }
 
+    /// <summary>
+    /// pa__dealloc, which pa_decref calls at zero: <see cref="OnZero"/>, unless the count is not zero (a
+    /// caller other than pa_decref), which is refused with the error set.
+    /// </summary>
+    public static void Dealloc(PaObject* o)
+    {
+        if (o->RefCnt != 0)
+        {
+            Errors.Set($"pa__dealloc: object {Errors.Hex(o)} has count {o->RefCnt}, not 0: it is alive, refused " +
+                       "(pa__dealloc is for pa_decref only)");
+            return;
+        }
+        OnZero(o);
+    }
+
+    /// <summary>pa_object_make_immortal: the count never changes again and the object never dies (PEP 683).</summary>
+    public static void MakeImmortal(PaObject* o) => o->RefCnt = RefCount.Immortal;
+
     /// <summary>The count of <paramref name="o"/> reached zero (pa__dealloc).</summary>
     public static void OnZero(PaObject* o)
     {

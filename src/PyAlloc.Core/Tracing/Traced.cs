@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Objects;
+using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Tracing;
 
@@ -71,7 +72,35 @@ internal static unsafe class Traced
         Pymalloc.Free(p);
     }
 
-    /// <summary>pa_object_new(_var)(_at): the object, traced by its address (as get_object_traceback finds it).</summary>
+    /// <summary>
+    /// pa_free of a block the thread cache may keep (native/entry, pa__free_keep_large): the block
+    /// <paramref name="evict"/> the cache lets go of (if any) is released, then <paramref name="p"/> is freed,
+    /// or kept for the cache when it is a large block it may keep.
+    /// </summary>
+    /// <returns>The usable size of p when the cache keeps it; 0 when p was freed (or refused).</returns>
+    public static nuint FreeKeepLarge(void* p, void* evict)
+    {
+        if (evict != null)
+            LargeBlocks.ReleaseCached(evict);
+        if (Tracemalloc.IsTracing)
+        {
+            Free(p);   // tracing began meanwhile: the plain pa_free
+            return 0;
+        }
+        return Pymalloc.FreeOrKeepLarge(p);
+    }
+
+    /// <summary>pa_object_new(_var)(_at): the object, traced by its address (as get_object_traceback finds it);
+    /// pa_object_new_var of a type without items is refused.</summary>
+    public static PaObject* NewObject(TypeObject* t, nuint nitems, bool variable, AllocationSite* site)
+    {
+        string caller = variable ? "pa_object_new_var" : "pa_object_new";
+        if (variable && !t->IsVariableSized)
+            return (PaObject*)Errors.Null($"{caller}: type '{Lifecycle.NameOf(t)}' has itemsize 0");
+        return NewObject(t, nitems, caller, site);
+    }
+
+    /// <summary>An object of <paramref name="t"/> for <paramref name="caller"/> (pa_list_new, ...), traced.</summary>
     public static PaObject* NewObject(TypeObject* t, nuint nitems, string caller, AllocationSite* site)
     {
         PaObject* o = Lifecycle.New(t, nitems, caller);

@@ -14,7 +14,7 @@ internal static unsafe class ObjectExports
     public static Runtime* RuntimeNew()
     {
         try { return Runtime.Create(); }
-        catch (Exception e) { Errors.SetInternal("pa_runtime_new", e); return null; }
+        catch (Exception e) { return (Runtime*)Boundary.Null("pa_runtime_new", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_runtime_free")]
@@ -23,7 +23,7 @@ internal static unsafe class ObjectExports
         if (rt == null || !Validation.CheckRuntime(rt, "pa_runtime_free"))
             return;
         try { Runtime.Free(rt); }
-        catch (Exception e) { Errors.SetInternal("pa_runtime_free", e); }
+        catch (Exception e) { Boundary.Fail("pa_runtime_free", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_type_new")]
@@ -32,7 +32,7 @@ internal static unsafe class ObjectExports
         if (!Validation.CheckRuntime(rt, "pa_type_new"))
             return null;
         try { return TypeObject.Create(rt, spec, TypeKind.User); }
-        catch (Exception e) { Errors.SetInternal("pa_type_new", e); return null; }
+        catch (Exception e) { return (TypeObject*)Boundary.Null("pa_type_new", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_type_name")]
@@ -46,10 +46,8 @@ internal static unsafe class ObjectExports
         string caller = variable != 0 ? "pa_object_new_var" : "pa_object_new";
         if (!Validation.CheckType(t, caller))
             return null;
-        if (variable != 0 && !t->IsVariableSized)
-            return (PaObject*)Errors.Null($"{caller}: type '{Lifecycle.NameOf(t)}' has itemsize 0");
-        try { return Traced.NewObject(t, nitems, caller, site); }
-        catch (Exception e) { Errors.SetInternal(caller, e); return null; }
+        try { return Traced.NewObject(t, nitems, variable != 0, site); }
+        catch (Exception e) { return (PaObject*)Boundary.Null(caller, e); }
     }
 
     /// <summary>pa_object_gc_resize(_at) through native/entry.</summary>
@@ -59,18 +57,20 @@ internal static unsafe class ObjectExports
         if (!Validation.CheckObject(o, "pa_object_gc_resize", "o"))
             return null;
         try { return Traced.ResizeObject(o, nitems, "pa_object_gc_resize", site); }
-        catch (Exception e) { Errors.SetInternal("pa_object_gc_resize", e); return null; }
+        catch (Exception e) { return (PaObject*)Boundary.Null("pa_object_gc_resize", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_object_runtime")]
     public static Runtime* ObjectRuntime(PaObject* o) =>
-        Validation.CheckObject(o, "pa_object_runtime", "o") ? o->Type->Runtime : null;
+        Validation.CheckObject(o, "pa_object_runtime", "o") ? Validation.RuntimeOf(o) : null;
 
     [UnmanagedCallersOnly(EntryPoint = "pa_object_make_immortal")]
     public static void MakeImmortal(PaObject* o)
     {
-        if (Validation.CheckObject(o, "pa_object_make_immortal", "o"))
-            o->RefCnt = RefCount.Immortal;
+        if (!Validation.CheckObject(o, "pa_object_make_immortal", "o"))
+            return;
+        try { Lifecycle.MakeImmortal(o); }
+        catch (Exception e) { Boundary.Fail("pa_object_make_immortal", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__dealloc")]
@@ -78,14 +78,8 @@ internal static unsafe class ObjectExports
     {
         if (!Validation.CheckObject(o, "pa_decref (pa__dealloc)", "o"))
             return;
-        if (o->RefCnt != 0)
-        {
-            Errors.Set($"pa__dealloc: object {Errors.Hex(o)} has count {o->RefCnt}, not 0: it is alive, refused " +
-                       "(pa__dealloc is for pa_decref only)");
-            return;
-        }
-        try { Lifecycle.OnZero(o); }
-        catch (Exception e) { Errors.SetInternal("pa_decref", e); }
+        try { Lifecycle.Dealloc(o); }
+        catch (Exception e) { Boundary.Fail("pa_decref", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_count_objects_by_type")]
@@ -99,7 +93,7 @@ internal static unsafe class ObjectExports
             return nuint.MaxValue;
         }
         try { return Census.CountByType(rt, output, cap); }
-        catch (Exception e) { Errors.SetInternal("pa_count_objects_by_type", e); return nuint.MaxValue; }
+        catch (Exception e) { return Boundary.Fail("pa_count_objects_by_type", e, nuint.MaxValue); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__refcnt_error")]
@@ -108,6 +102,6 @@ internal static unsafe class ObjectExports
         if (!Validation.CheckObject(o, "pa__refcnt_error", "o"))
             return;
         try { Lifecycle.NegativeRefcount(o); }
-        catch (Exception e) { Errors.SetInternal("pa__refcnt_error", e); }
+        catch (Exception e) { Boundary.Fail("pa__refcnt_error", e); }
     }
 }

@@ -1,7 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Allocator;
-using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
 
 namespace PyAlloc.Native.Exports;
@@ -16,51 +15,41 @@ internal static unsafe class ThreadCacheExports
     public static void Attach(FastPath* fast)
     {
         try { ThreadCaches.Attach(fast); }
-        catch (Exception e) { Errors.SetInternal("pa_malloc", e); }
+        catch (Exception e) { Boundary.Fail("pa_malloc", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__cache_register")]
     public static void Register(ThreadCache* tc)
     {
         try { ThreadCaches.Register(tc); }
-        catch (Exception e) { Errors.SetInternal("pa_malloc", e); }
+        catch (Exception e) { Boundary.Fail("pa_malloc", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__cache_refill")]
     public static uint Refill(ThreadCache* tc, uint index, uint want)
     {
         try { return ThreadCaches.Refill(tc, index, want); }
-        catch (Exception e) { Errors.SetInternal("pa_malloc", e); return 0; }
+        catch (Exception e) { return Boundary.Fail("pa_malloc", e, 0u); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__cache_drain")]
     public static void Drain(ThreadCache* tc, uint index, uint keep)
     {
         try { ThreadCaches.Drain(tc, index, keep); }
-        catch (Exception e) { Errors.SetInternal("pa_free", e); }
+        catch (Exception e) { Boundary.Fail("pa_free", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__free_keep_large")]
     public static nuint FreeKeepLarge(void* p, void* evict)
     {
-        try
-        {
-            if (evict != null)
-                LargeBlocks.ReleaseCached(evict);
-            if (Tracemalloc.IsTracing)
-            {
-                Traced.Free(p);   // tracing began meanwhile: the plain pa_free
-                return 0;
-            }
-            return Pymalloc.FreeOrKeepLarge(p);
-        }
-        catch (Exception e) { Errors.SetInternal("pa_free", e); return 0; }
+        try { return Traced.FreeKeepLarge(p, evict); }
+        catch (Exception e) { return Boundary.Fail("pa_free", e, (nuint)0); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__cache_flush")]
     public static void Flush(ThreadCache* tc)
     {
         try { ThreadCaches.Flush(tc); }
-        catch (Exception e) { Errors.SetInternal("pa_trim", e); }
+        catch (Exception e) { Boundary.Fail("pa_trim", e); }
     }
 }
