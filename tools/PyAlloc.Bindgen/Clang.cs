@@ -178,6 +178,9 @@ internal static unsafe partial class Clang
     [LibraryImport(Lib)] public static partial long clang_EvalResult_getAsLongLong(nint e);
     [LibraryImport(Lib)] public static partial void clang_EvalResult_dispose(nint e);
 
+    [LibraryImport(Lib)] public static partial CXSourceLocation clang_getRangeStart(CXSourceRange r);
+    [LibraryImport(Lib)] public static partial CXSourceLocation clang_getRangeEnd(CXSourceRange r);
+    [LibraryImport(Lib)] public static partial void clang_getSpellingLocation(CXSourceLocation l, nint* file, uint* line, uint* column, uint* offset);
     [LibraryImport(Lib)] public static partial nint clang_Cursor_getTranslationUnit(CXCursor c);
     [LibraryImport(Lib)] public static partial void clang_tokenize(nint tu, CXSourceRange range, CXToken** tokens, uint* count);
     [LibraryImport(Lib)] public static partial CXString clang_getTokenSpelling(nint tu, CXToken token);
@@ -193,6 +196,16 @@ internal static unsafe partial class Clang
         string text = p == null ? "" : Marshal.PtrToStringUTF8((nint)p) ?? "";
         clang_disposeString(s);
         return text;
+    }
+
+    /// <summary>The byte offsets in its file of where <paramref name="c"/> starts and ends.</summary>
+    public static (int Start, int End) Offsets(CXCursor c)
+    {
+        CXSourceRange r = clang_getCursorExtent(c);
+        uint start, end;
+        clang_getSpellingLocation(clang_getRangeStart(r), null, null, null, &start);
+        clang_getSpellingLocation(clang_getRangeEnd(r), null, null, null, &end);
+        return ((int)start, (int)end);
     }
 
     public static string Spelling(CXCursor c) => String(clang_getCursorSpelling(c));

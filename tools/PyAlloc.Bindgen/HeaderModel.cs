@@ -50,7 +50,7 @@ internal sealed record CFunction(string Name, CType Result, IReadOnlyList<CParam
         $"{Result.Spelling} {Name}({(Parameters.Count == 0 ? "void" : string.Join(", ", Parameters.Select(p => $"{p.Type.Spelling} {p.Name}")))})";
 }
 
-internal sealed record CField(string Name, CType Type, long Offset);
+internal sealed record CField(string Name, CType Type, long Offset, string? Comment);
 
 internal sealed record CStruct(string Name, long Size, long Alignment, IReadOnlyList<CField> Fields, string? Comment);
 

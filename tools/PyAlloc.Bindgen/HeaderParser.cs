@@ -35,7 +35,7 @@ internal static unsafe class HeaderParser
         nint index = Clang.clang_createIndex(0, 0);
         try
         {
-            var builder = new ModelBuilder();
+            var builder = new ModelBuilder(File.ReadAllBytes(headerPath));
             nint tu = ParseFile(index, headerPath, null, ["-x", "c", "-std=c99", "-fparse-all-comments"]);
             List<(string Name, string Body)> candidates;
             try
@@ -190,6 +190,9 @@ internal static unsafe class HeaderParser
         private readonly List<CEnum> _enums = [];
         private readonly List<CFunctionPointerTypedef> _functionPointers = [];
         private readonly List<CXCursor> _macroCursors = [];
+        private readonly byte[] _source;
+
+        public ModelBuilder(byte[] source) => _source = source;
         public List<CMacro> Macros { get; } = [];
 
         public void Add(CXCursor c)
@@ -230,7 +233,7 @@ internal static unsafe class HeaderParser
             int n = Clang.clang_getNumArgTypes(type);
             var parameters = new List<CParameter>();
             for (int i = 0; i < n; i++)
-                parameters.Add(new CParameter(i < parms.Count ? Clang.Spelling(parms[i]) : $"arg{i}", Resolve(Clang.clang_getArgType(type, (uint)i))));
+                parameters.Add(new CParameter(i < parms.Count ? Clang.Spelling(parms[i]) : $"arg{i}", Decay(Resolve(Clang.clang_getArgType(type, (uint)i)))));
             bool inline = Clang.clang_Cursor_getStorageClass(c) == StorageClassStatic;
             _functions.Add(new CFunction(name, Resolve(Clang.clang_getResultType(type)), parameters, inline, Comment(c)));
         }
@@ -241,7 +244,7 @@ internal static unsafe class HeaderParser
             var fields = new List<CField>();
             foreach (CXCursor f in Children(c))
                 if (Clang.clang_getCursorKind(f) == CursorKind.FieldDecl)
-                    fields.Add(new CField(Clang.Spelling(f), Resolve(Clang.clang_getCursorType(f)), Clang.clang_Cursor_getOffsetOfField(f) / 8));
+                    fields.Add(new CField(Clang.Spelling(f), Resolve(Clang.clang_getCursorType(f)), Clang.clang_Cursor_getOffsetOfField(f) / 8, TrailingComment(f)));
             _structs.Add(new CStruct(Clang.Spelling(c), Clang.clang_Type_getSizeOf(type), Clang.clang_Type_getAlignOf(type), fields, Comment(c)));
         }
 
@@ -264,7 +267,9 @@ internal static unsafe class HeaderParser
                 List<string> tokens = Tokens(tu, c);
                 if (tokens.Count < 2 || tokens.Skip(1).Any(t => t is ";" or "__FILE__" or "__LINE__"))
                     continue;
-                result.Add((tokens[0], string.Join(" ", tokens.Skip(1))));
+                (int start, int end) = Clang.Offsets(c);
+                string text = Encoding.UTF8.GetString(_source, start, end - start);
+                result.Add((tokens[0], text[tokens[0].Length..].Trim()));
             }
             return result;
         }
@@ -279,6 +284,22 @@ internal static unsafe class HeaderParser
                 list.Add(Clang.String(Clang.clang_getTokenSpelling(tu, tokens[i])));
             Clang.clang_disposeTokens(tu, tokens, count);
             return list;
+        }
+
+        /// <summary>
+        /// The comment that follows a field on its line (<c>size_t pools;   /* pools carved ... */</c>),
+        /// which clang does not attach to the field: the header's text from where clang says the field ends.
+        /// </summary>
+        private string? TrailingComment(CXCursor field)
+        {
+            int i = Clang.Offsets(field).End;
+            while (i < _source.Length && _source[i] is (byte)';' or (byte)' ' or (byte)'\t')
+                i++;
+            if (i + 1 >= _source.Length || _source[i] != '/' || _source[i + 1] != '*')
+                return null;
+            string rest = Encoding.UTF8.GetString(_source, i, _source.Length - i);
+            int close = rest.IndexOf("*/", StringComparison.Ordinal);
+            return close < 0 ? null : rest[..(close + 2)];
         }
 
         private static string? Comment(CXCursor c)
@@ -297,6 +318,9 @@ internal static unsafe class HeaderParser
             Macros = Macros,
         };
     }
+
+    /// <summary>A parameter declared as an array (<c>intptr_t out[3]</c>) is a pointer, as C adjusts it.</summary>
+    private static CType Decay(CType t) => t is CType.Array a ? new CType.Pointer(a.Element, false, a.Spelling) : t;
 
     /// <summary>The binding's view of a clang type (see <see cref="CType"/>).</summary>
     internal static CType Resolve(CXType t)
@@ -339,7 +363,7 @@ internal static unsafe class HeaderParser
             case TypeKind.FunctionProto:
             {
                 int n = Clang.clang_getNumArgTypes(t);
-                var ps = Enumerable.Range(0, n).Select(i => Resolve(Clang.clang_getArgType(t, (uint)i))).ToList();
+                var ps = Enumerable.Range(0, n).Select(i => Decay(Resolve(Clang.clang_getArgType(t, (uint)i)))).ToList();
                 return new CType.FunctionPointer(null, Resolve(Clang.clang_getResultType(t)), ps, "");
             }
             case TypeKind.Record:

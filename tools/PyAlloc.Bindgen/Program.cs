@@ -14,17 +14,34 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        if (args.Length is < 1 or > 2 || args[0] is not ("dump"))
+        if (args.Length is < 1 or > 2 || args[0] is not ("dump" or "generate" or "check"))
         {
-            Console.Error.WriteLine("usage: PyAlloc.Bindgen dump [include/pyalloc.h]");
+            Console.Error.WriteLine("usage: PyAlloc.Bindgen dump|generate|check [include/pyalloc.h]");
             return 2;
         }
-        string header = args.Length == 2 ? args[1] : Path.Combine(RepoRoot(), "include", "pyalloc.h");
         try
         {
+            string root = RepoRoot();
+            string header = args.Length == 2 ? args[1] : Path.Combine(root, "include", "pyalloc.h");
             HeaderModel model = HeaderParser.Parse(header);
-            Console.Write(model.Dump());
-            return 0;
+            if (args[0] == "dump")
+            {
+                Console.Write(model.Dump());
+                return 0;
+            }
+            string target = Path.Combine(root, BindingWriter.RelativePath);
+            string text = BindingWriter.Write(model);
+            bool fresh = File.Exists(target) && File.ReadAllText(target) == text;
+            if (args[0] == "generate")
+            {
+                if (!fresh)
+                    File.WriteAllText(target, text);
+                Console.WriteLine((fresh ? "unchanged: " : "wrote ") + BindingWriter.RelativePath);
+                return 0;
+            }
+            if (!fresh)
+                Console.Error.WriteLine($"{BindingWriter.RelativePath} is stale: run dotnet run --project tools/PyAlloc.Bindgen -- generate");
+            return fresh ? 0 : 1;
         }
         catch (InvalidOperationException e)
         {
