@@ -208,6 +208,16 @@ internal static unsafe partial class Clang
         return ((int)start, (int)end);
     }
 
+    /// <summary>The lines (1-based) of its file on which <paramref name="c"/> starts and ends.</summary>
+    public static (int First, int Last) Lines(CXCursor c)
+    {
+        CXSourceRange r = clang_getCursorExtent(c);
+        uint first, last;
+        clang_getSpellingLocation(clang_getRangeStart(r), null, &first, null, null);
+        clang_getSpellingLocation(clang_getRangeEnd(r), null, &last, null, null);
+        return ((int)first, (int)last);
+    }
+
     public static string Spelling(CXCursor c) => String(clang_getCursorSpelling(c));
     public static string Spelling(CXType t) => String(clang_getTypeSpelling(t));
 }

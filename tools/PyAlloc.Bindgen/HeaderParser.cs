@@ -191,6 +191,7 @@ internal static unsafe class HeaderParser
         private readonly List<CFunctionPointerTypedef> _functionPointers = [];
         private readonly List<CXCursor> _macroCursors = [];
         private readonly byte[] _source;
+        private (int LastLine, string? Comment) _previousFunction;
 
         public ModelBuilder(byte[] source) => _source = source;
         public List<CMacro> Macros { get; } = [];
@@ -235,7 +236,12 @@ internal static unsafe class HeaderParser
             for (int i = 0; i < n; i++)
                 parameters.Add(new CParameter(i < parms.Count ? Clang.Spelling(parms[i]) : $"arg{i}", Decay(Resolve(Clang.clang_getArgType(type, (uint)i)))));
             bool inline = Clang.clang_Cursor_getStorageClass(c) == StorageClassStatic;
-            _functions.Add(new CFunction(name, Resolve(Clang.clang_getResultType(type)), parameters, inline, Comment(c)));
+            (int first, int last) = Clang.Lines(c);
+            // The header documents a group of declarations written on consecutive lines with one comment above the
+            // first (pa_tracemalloc_track, pa_tracemalloc_track_at, ...): the others share it.
+            string? comment = Comment(c) ?? (_previousFunction.LastLine == first - 1 ? _previousFunction.Comment : null);
+            _previousFunction = (last, comment);
+            _functions.Add(new CFunction(name, Resolve(Clang.clang_getResultType(type)), parameters, inline, comment));
         }
 
         private void AddStruct(CXCursor c)

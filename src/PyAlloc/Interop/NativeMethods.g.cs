@@ -748,6 +748,9 @@ namespace PyAlloc.Interop
         public static partial void pa_gc_get_threshold(PaRuntime* rt, int* @out);
 
         /// <summary><c>void pa_gc_set_threshold(pa_runtime * rt, int t0, int t1, int t2)</c></summary>
+        /// <remarks>
+        /// gc.get_threshold() / gc.set_threshold().
+        /// </remarks>
         [LibraryImport(LibraryName), SuppressGCTransition]
         public static partial void pa_gc_set_threshold(PaRuntime* rt, int t0, int t1, int t2);
 
@@ -801,6 +804,18 @@ namespace PyAlloc.Interop
         public static partial nuint pa_gc_get_referrers_n(PaRuntime* rt, PaObject** objs, nuint n, PaObject** @out, nuint cap);
 
         /// <summary><c>size_t pa_gc_get_referents_n(pa_object *const * objs, size_t n, pa_object ** out, size_t cap)</c></summary>
+        /// <remarks>
+        /// gc.get_referrers(*objs) / gc.get_referents(*objs), over objs[0..n) (objs
+        /// may be NULL when n is 0; the result is then empty, as CPython's call with
+        /// no argument).  referrers: every tracked object (frozen ones excepted) that
+        /// refers to any of them, once however many it refers to, generation 0
+        /// first, in the order of pa_gc_get_objects; an object of objs that refers to
+        /// itself or to another of objs is among them.  referents: the referents of
+        /// objs[0], then of objs[1], ..., duplicates kept (an object given twice
+        /// gives its referents twice).  New references; returns the total as above;
+        /// PA_SIZE_ERROR when an objs[i] is not a live object (for referrers: of
+        /// rt), naming i.  The one-object calls above are these with n = 1.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial nuint pa_gc_get_referents_n(PaObject** objs, nuint n, PaObject** @out, nuint cap);
 
@@ -812,6 +827,9 @@ namespace PyAlloc.Interop
         public static partial void pa_gc_track(PaObject* o);
 
         /// <summary><c>void pa_gc_untrack(pa_object * o)</c></summary>
+        /// <remarks>
+        /// Track / untrack a GC object (no-op when already so, or for a non-GC type).
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void pa_gc_untrack(PaObject* o);
 
@@ -823,6 +841,9 @@ namespace PyAlloc.Interop
         public static partial int pa_gc_is_tracked(PaObject* o);
 
         /// <summary><c>int pa_gc_is_finalized(pa_object * o)</c></summary>
+        /// <remarks>
+        /// 1 or 0, as gc.is_tracked / gc.is_finalized; -1 for NULL.
+        /// </remarks>
         [LibraryImport(LibraryName), SuppressGCTransition]
         public static partial int pa_gc_is_finalized(PaObject* o);
 
@@ -835,10 +856,18 @@ namespace PyAlloc.Interop
         public static partial void pa_gc_freeze(PaRuntime* rt);
 
         /// <summary><c>void pa_gc_unfreeze(pa_runtime * rt)</c></summary>
+        /// <remarks>
+        /// gc.freeze(): move every tracked object to the permanent generation, which
+        /// collections ignore; gc.unfreeze() moves them back into generation 2.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void pa_gc_unfreeze(PaRuntime* rt);
 
         /// <summary><c>size_t pa_gc_get_freeze_count(pa_runtime * rt)</c></summary>
+        /// <remarks>
+        /// gc.freeze(): move every tracked object to the permanent generation, which
+        /// collections ignore; gc.unfreeze() moves them back into generation 2.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial nuint pa_gc_get_freeze_count(PaRuntime* rt);
 
@@ -851,6 +880,10 @@ namespace PyAlloc.Interop
         public static partial void pa_gc_set_debug(PaRuntime* rt, int flags);
 
         /// <summary><c>int pa_gc_get_debug(pa_runtime * rt)</c></summary>
+        /// <remarks>
+        /// gc.set_debug / gc.get_debug: PA_GC_DEBUG_* flags; reports go to stderr
+        /// in CPython's words ("gc: collecting generation 2...").  get: -1 for NULL.
+        /// </remarks>
         [LibraryImport(LibraryName), SuppressGCTransition]
         public static partial int pa_gc_get_debug(PaRuntime* rt);
 
@@ -864,6 +897,11 @@ namespace PyAlloc.Interop
         public static partial nuint pa_gc_get_garbage(PaRuntime* rt, PaObject** @out, nuint cap);
 
         /// <summary><c>void pa_gc_clear_garbage(pa_runtime * rt)</c></summary>
+        /// <remarks>
+        /// gc.garbage: uncollectable objects (and with DEBUG_SAVEALL, everything the
+        /// collector found), as new references; returns the total.
+        /// pa_gc_clear_garbage drops the runtime's references to them.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void pa_gc_clear_garbage(PaRuntime* rt);
 
@@ -880,6 +918,14 @@ namespace PyAlloc.Interop
         public static partial int pa_gc_garbage_remove_at(PaRuntime* rt, nint index);
 
         /// <summary><c>int pa_gc_garbage_remove(pa_runtime * rt, pa_object * o)</c></summary>
+        /// <remarks>
+        /// del gc.garbage[index] / gc.garbage.remove(o): one item leaves gc.garbage
+        /// and the runtime's reference to it goes (the object dies now if that was
+        /// its last; one still in an uncollectable cycle comes back to gc.garbage at
+        /// the next collection, as in CPython).  A negative index counts from the
+        /// end.  0, or -1 with CPython's words: "list assignment index out of range",
+        /// "list.remove(x): x not in list" (o that is not in gc.garbage).
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial int pa_gc_garbage_remove(PaRuntime* rt, PaObject* o);
 
@@ -893,6 +939,11 @@ namespace PyAlloc.Interop
         public static partial int pa_gc_add_callback(PaRuntime* rt, delegate* unmanaged[Cdecl]<PaRuntime*, int, PaGcInfo*, void*, void> cb, void* user);
 
         /// <summary><c>int pa_gc_remove_callback(pa_runtime * rt, pa_gc_callback cb, void * user)</c></summary>
+        /// <remarks>
+        /// gc.callbacks: cb(rt, PA_GC_START / PA_GC_STOP, info, user) around every
+        /// collection, in the order added.  A callback may not collect.  add: 0 or -1;
+        /// remove: 0, or -1 when (cb, user) was not registered.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial int pa_gc_remove_callback(PaRuntime* rt, delegate* unmanaged[Cdecl]<PaRuntime*, int, PaGcInfo*, void*, void> cb, void* user);
 
@@ -1003,6 +1054,13 @@ namespace PyAlloc.Interop
         public static partial int pa_finalize_peek(PaRuntime* rt, ulong handle, PaObject** target, void** cb, void** user);
 
         /// <summary><c>int pa_finalize_detach(pa_runtime * rt, uint64_t handle, pa_object ** target, pa_finalize_callback * cb, void ** user)</c></summary>
+        /// <remarks>
+        /// finalize.peek() / finalize.detach(): while pending and target alive, 1 and
+        /// *target (a NEW reference), *cb and *user (each out-pointer may be NULL);
+        /// detach also unregisters, so cb is never called.  0 when not alive or when
+        /// target already died (CPython's None; nothing changes); -1 for a bad
+        /// runtime.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial int pa_finalize_detach(PaRuntime* rt, ulong handle, PaObject** target, void** cb, void** user);
 
@@ -1015,6 +1073,10 @@ namespace PyAlloc.Interop
         public static partial int pa_finalize_get_atexit(PaRuntime* rt, ulong handle);
 
         /// <summary><c>int pa_finalize_set_atexit(pa_runtime * rt, uint64_t handle, int atexit)</c></summary>
+        /// <remarks>
+        /// finalize.atexit: get: 1 or 0 (0 when not alive); set: 1 when set, 0 when
+        /// not alive (nothing to set, as CPython); -1 for a bad runtime.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial int pa_finalize_set_atexit(PaRuntime* rt, ulong handle, int atexit);
 
@@ -1034,6 +1096,9 @@ namespace PyAlloc.Interop
         public static partial void pa_tracemalloc_stop();
 
         /// <summary><c>int pa_tracemalloc_is_tracing(void)</c></summary>
+        /// <remarks>
+        /// tracemalloc.stop(): stop tracing and forget every trace.
+        /// </remarks>
         [LibraryImport(LibraryName), SuppressGCTransition]
         public static partial int pa_tracemalloc_is_tracing();
 
@@ -1053,6 +1118,10 @@ namespace PyAlloc.Interop
         public static partial void pa_tracemalloc_get_traced_memory(nuint* current, nuint* peak);
 
         /// <summary><c>void pa_tracemalloc_reset_peak(void)</c></summary>
+        /// <remarks>
+        /// Bytes of the traced blocks now, and the most since tracing started or
+        /// since pa_tracemalloc_reset_peak().  Either pointer may be NULL.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void pa_tracemalloc_reset_peak();
 
@@ -1079,6 +1148,10 @@ namespace PyAlloc.Interop
         public static partial PaSnapshot* pa_tracemalloc_take_snapshot();
 
         /// <summary><c>void pa_snapshot_free(pa_snapshot * s)</c></summary>
+        /// <remarks>
+        /// A copy of the traces now (NULL with an error when not tracing).  Freed by
+        /// pa_snapshot_free; independent of the tracer afterwards.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void pa_snapshot_free(PaSnapshot* s);
 
@@ -1090,6 +1163,9 @@ namespace PyAlloc.Interop
         public static partial nuint pa_snapshot_trace_count(PaSnapshot* s);
 
         /// <summary><c>int pa_snapshot_traceback_limit(const pa_snapshot * s)</c></summary>
+        /// <remarks>
+        /// Traces in the snapshot, and the traceback limit it was taken with.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial int pa_snapshot_traceback_limit(PaSnapshot* s);
 
@@ -1133,6 +1209,14 @@ namespace PyAlloc.Interop
         public static partial nuint pa_snapshot_statistics_cumulative(PaSnapshot* s, PaStatKey key, PaStatistic* @out, nuint cap);
 
         /// <summary><c>size_t pa_snapshot_compare_to_cumulative(const pa_snapshot * now, const pa_snapshot * old, pa_stat_key key, pa_statistic_diff * out, size_t cap)</c></summary>
+        /// <remarks>
+        /// Snapshot.statistics(key, cumulative=True) and compare_to(old, key,
+        /// cumulative=True): every frame of a trace's traceback counts the trace, not
+        /// only the most recent one, so a caller's line gets the memory of everything
+        /// below it.  Key PA_STAT_FILENAME or PA_STAT_LINENO only (CPython raises
+        /// ValueError for 'traceback'; here PA_SIZE_ERROR with an error).  As in
+        /// CPython, a trace with two frames in one file counts twice for that file.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial nuint pa_snapshot_compare_to_cumulative(PaSnapshot* now, PaSnapshot* old, PaStatKey key, PaStatisticDiff* @out, nuint cap);
 
@@ -1180,10 +1264,36 @@ namespace PyAlloc.Interop
         public static partial int pa_tracemalloc_track(uint domain, nuint ptr, nuint size);
 
         /// <summary><c>int pa_tracemalloc_track_at(unsigned int domain, uintptr_t ptr, size_t size, const char * file, int line)</c></summary>
+        /// <remarks>
+        /// PyTraceMalloc_Track / PyTraceMalloc_Untrack: memory of another allocator
+        /// (a GPU buffer, an mmap'd file, a C library's heap) traced beside PyAlloc's,
+        /// in a domain of the caller's choosing; domain 0 is PyAlloc's own (CPython's
+        /// default domain), so tracking a PyAlloc block there replaces its trace.  The
+        /// traceback is the call's site.  Tracking (domain, ptr) again replaces its
+        /// size and traceback (CPython updates the trace).  Traces of every domain
+        /// count in pa_tracemalloc_get_traced_memory and appear in snapshots with
+        /// their domain; pa_tracemalloc_get_traceback answers for domain 0 only.
+        /// Returns 0; -2 when not tracing (nothing is done, no error is set, as
+        /// CPython); -1 with an error when the tracer's tables cannot grow.
+        /// Untracking a block that is not traced returns 0, as CPython.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial int pa_tracemalloc_track_at(uint domain, nuint ptr, nuint size, byte* file, int line);
 
         /// <summary><c>int pa_tracemalloc_untrack(unsigned int domain, uintptr_t ptr)</c></summary>
+        /// <remarks>
+        /// PyTraceMalloc_Track / PyTraceMalloc_Untrack: memory of another allocator
+        /// (a GPU buffer, an mmap'd file, a C library's heap) traced beside PyAlloc's,
+        /// in a domain of the caller's choosing; domain 0 is PyAlloc's own (CPython's
+        /// default domain), so tracking a PyAlloc block there replaces its trace.  The
+        /// traceback is the call's site.  Tracking (domain, ptr) again replaces its
+        /// size and traceback (CPython updates the trace).  Traces of every domain
+        /// count in pa_tracemalloc_get_traced_memory and appear in snapshots with
+        /// their domain; pa_tracemalloc_get_traceback answers for domain 0 only.
+        /// Returns 0; -2 when not tracing (nothing is done, no error is set, as
+        /// CPython); -1 with an error when the tracer's tables cannot grow.
+        /// Untracking a block that is not traced returns 0, as CPython.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial int pa_tracemalloc_untrack(uint domain, nuint ptr);
 
@@ -1203,6 +1313,17 @@ namespace PyAlloc.Interop
         public static partial int pa_snapshot_dump(PaSnapshot* s, byte* path);
 
         /// <summary><c>pa_snapshot * pa_snapshot_load(const char * path)</c></summary>
+        /// <remarks>
+        /// Write the snapshot to path / read one back.  The format (README,
+        /// "Snapshot files") is versioned and checksummed: a truncated, damaged or
+        /// foreign file is refused with an error, never half-read.  pa_snapshot_load
+        /// checks a file completely before using it, in memory bounded by the file's
+        /// size (at most 1 GiB): the magic first (so /dev/zero or any foreign file is
+        /// refused at once), then the checksum, then every count against the bytes
+        /// left and every field's range (traceback limit 1 to 100, each traceback 1
+        /// frame to the limit, line 0 or more, names valid UTF-8, sizes totalling at
+        /// most PTRDIFF_MAX); the error names the field.
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial PaSnapshot* pa_snapshot_load(byte* path);
 
@@ -1247,22 +1368,67 @@ namespace PyAlloc.Interop
         public static partial void* pa_malloc_at(nuint n, byte* file, int line);
 
         /// <summary><c>void * pa_calloc_at(size_t nelem, size_t elsize, const char * file, int line)</c></summary>
+        /// <remarks>
+        /// ============================================================================
+        /// 10. Call sites
+        /// 
+        /// Every allocation call has an _at form that names its call site; the
+        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
+        /// (a string literal does).
+        /// ============================================================================
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void* pa_calloc_at(nuint nelem, nuint elsize, byte* file, int line);
 
         /// <summary><c>void * pa_realloc_at(void * p, size_t n, const char * file, int line)</c></summary>
+        /// <remarks>
+        /// ============================================================================
+        /// 10. Call sites
+        /// 
+        /// Every allocation call has an _at form that names its call site; the
+        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
+        /// (a string literal does).
+        /// ============================================================================
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void* pa_realloc_at(void* p, nuint n, byte* file, int line);
 
         /// <summary><c>pa_object * pa_object_new_at(pa_type * t, const char * file, int line)</c></summary>
+        /// <remarks>
+        /// ============================================================================
+        /// 10. Call sites
+        /// 
+        /// Every allocation call has an _at form that names its call site; the
+        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
+        /// (a string literal does).
+        /// ============================================================================
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial PaObject* pa_object_new_at(PaType* t, byte* file, int line);
 
         /// <summary><c>pa_object * pa_object_new_var_at(pa_type * t, size_t nitems, const char * file, int line)</c></summary>
+        /// <remarks>
+        /// ============================================================================
+        /// 10. Call sites
+        /// 
+        /// Every allocation call has an _at form that names its call site; the
+        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
+        /// (a string literal does).
+        /// ============================================================================
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial PaObject* pa_object_new_var_at(PaType* t, nuint nitems, byte* file, int line);
 
         /// <summary><c>pa_object * pa_list_new_at(pa_runtime * rt, const char * file, int line)</c></summary>
+        /// <remarks>
+        /// ============================================================================
+        /// 10. Call sites
+        /// 
+        /// Every allocation call has an _at form that names its call site; the
+        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
+        /// (a string literal does).
+        /// ============================================================================
+        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial PaObject* pa_list_new_at(PaRuntime* rt, byte* file, int line);
 
