@@ -308,10 +308,15 @@ internal static unsafe class HeaderParser
             return close < 0 ? null : rest[..(close + 2)];
         }
 
+        /// <summary>
+        /// The comment clang attaches to <paramref name="c"/> (the one right above it), unless it is a section
+        /// banner (<c>/* ====...</c>), which is about the section, not the declaration that happens to follow.
+        /// </summary>
         private static string? Comment(CXCursor c)
         {
             string text = Clang.String(Clang.clang_Cursor_getRawCommentText(c));
-            return text.Length == 0 ? null : text;
+            bool banner = text.TrimStart('/', '*', ' ', '\n').StartsWith("====", StringComparison.Ordinal);
+            return text.Length == 0 || banner ? null : text;
         }
 
         public HeaderModel Build() => new()

@@ -188,22 +188,6 @@ namespace PyAlloc
     }
 
     /// <summary><c>pa_frame</c> (16 bytes, aligned to 8).</summary>
-    /// <remarks>
-    /// ============================================================================
-    /// 9. tracemalloc
-    /// 
-    /// CPython's tracemalloc, process-wide: while tracing, every block served by
-    /// pa_malloc &amp; co. and every object allocation is recorded with its size and
-    /// the traceback of its allocation (up to nframe frames, the allocation site
-    /// first).  A frame is the call site: file and line for the _at calls and the
-    /// PA_ macros (section 10), otherwise the caller's code address, symbolised
-    /// when a snapshot is taken ("function+0x1c (module)", or "file.c" and its
-    /// line where the program has debug information and addr2line is present).
-    /// PYALLOC_TRACEMALLOC=N in the environment starts tracing with N frames when
-    /// the library is first used, before the program's first allocation (a
-    /// pa_tracemalloc_start before that first allocation still has the last word).
-    /// ============================================================================
-    /// </remarks>
     [StructLayout(LayoutKind.Sequential)]
     public unsafe struct PaFrame
     {
@@ -291,11 +275,6 @@ namespace PyAlloc
     }
 
     /// <summary><c>pa_type_count</c> (32 bytes, aligned to 8).</summary>
-    /// <remarks>
-    /// ============================================================================
-    /// 12. Introspection
-    /// ============================================================================
-    /// </remarks>
     [StructLayout(LayoutKind.Sequential)]
     public unsafe struct PaTypeCount
     {
@@ -1355,80 +1334,26 @@ namespace PyAlloc.Interop
         public static partial int pa_tracemalloc_get_traceback(void* block, PaFrame* @out, int cap);
 
         /// <summary><c>void * pa_malloc_at(size_t n, const char * file, int line)</c></summary>
-        /// <remarks>
-        /// ============================================================================
-        /// 10. Call sites
-        /// 
-        /// Every allocation call has an _at form that names its call site; the
-        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
-        /// (a string literal does).
-        /// ============================================================================
-        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void* pa_malloc_at(nuint n, byte* file, int line);
 
         /// <summary><c>void * pa_calloc_at(size_t nelem, size_t elsize, const char * file, int line)</c></summary>
-        /// <remarks>
-        /// ============================================================================
-        /// 10. Call sites
-        /// 
-        /// Every allocation call has an _at form that names its call site; the
-        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
-        /// (a string literal does).
-        /// ============================================================================
-        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void* pa_calloc_at(nuint nelem, nuint elsize, byte* file, int line);
 
         /// <summary><c>void * pa_realloc_at(void * p, size_t n, const char * file, int line)</c></summary>
-        /// <remarks>
-        /// ============================================================================
-        /// 10. Call sites
-        /// 
-        /// Every allocation call has an _at form that names its call site; the
-        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
-        /// (a string literal does).
-        /// ============================================================================
-        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial void* pa_realloc_at(void* p, nuint n, byte* file, int line);
 
         /// <summary><c>pa_object * pa_object_new_at(pa_type * t, const char * file, int line)</c></summary>
-        /// <remarks>
-        /// ============================================================================
-        /// 10. Call sites
-        /// 
-        /// Every allocation call has an _at form that names its call site; the
-        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
-        /// (a string literal does).
-        /// ============================================================================
-        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial PaObject* pa_object_new_at(PaType* t, byte* file, int line);
 
         /// <summary><c>pa_object * pa_object_new_var_at(pa_type * t, size_t nitems, const char * file, int line)</c></summary>
-        /// <remarks>
-        /// ============================================================================
-        /// 10. Call sites
-        /// 
-        /// Every allocation call has an _at form that names its call site; the
-        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
-        /// (a string literal does).
-        /// ============================================================================
-        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial PaObject* pa_object_new_var_at(PaType* t, nuint nitems, byte* file, int line);
 
         /// <summary><c>pa_object * pa_list_new_at(pa_runtime * rt, const char * file, int line)</c></summary>
-        /// <remarks>
-        /// ============================================================================
-        /// 10. Call sites
-        /// 
-        /// Every allocation call has an _at form that names its call site; the
-        /// macros pass __FILE__ and __LINE__.  file must stay valid while tracing
-        /// (a string literal does).
-        /// ============================================================================
-        /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial PaObject* pa_list_new_at(PaRuntime* rt, byte* file, int line);
 
