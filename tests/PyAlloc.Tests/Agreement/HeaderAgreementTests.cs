@@ -116,21 +116,38 @@ public sealed class HeaderAgreementTests
         Assert.That(model.Macros.Single(m => m.Name == "PA_TRACEBACK_NO_LIMIT").Value, Is.EqualTo(int.MinValue));
     }
 
-    [Test]
-    public void Parse_FailsLoudlyOnAHeaderThatDoesNotCompile()
+    /// <summary>Parses <paramref name="text"/> written to a scratch header file.</summary>
+    private static HeaderModel ParseText(string text)
     {
         string dir = TestEnvironment.NewScratchDirectory();
         try
         {
-            string bad = Path.Combine(dir, "bad.h");
-            File.WriteAllText(bad, "#include <stddef.h>\ntypedef struct pa_x { size_t a; undeclared_t b; } pa_x;\n");
-            var e = Assert.Throws<InvalidOperationException>(() => HeaderParser.Parse(bad));
-            Assert.That(e!.Message, Does.Contain("undeclared_t"));
+            string header = Path.Combine(dir, "scratch.h");
+            File.WriteAllText(header, text);
+            return HeaderParser.Parse(header);
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Test]
+    public void Parse_FailsLoudlyOnAHeaderThatDoesNotCompile()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            ParseText("#include <stddef.h>\ntypedef struct pa_x { size_t a; undeclared_t b; } pa_x;\n"));
+        Assert.That(e!.Message, Does.Contain("undeclared_t"));
+    }
+
+    [Test]
+    public void Generate_RefusesACTypeItHasNoRuleFor()
+    {
+        HeaderModel model = ParseText("#include <stddef.h>\nsize_t pa_fine(const char *s);\ndouble pa_ratio(void);\n");
+        Assert.That(model.Exports.Select(f => f.ToString()), Is.EqualTo(new[] { "size_t pa_fine(const char * s)", "double pa_ratio(void)" }));
+        var e = Assert.Throws<InvalidOperationException>(() => BindingWriter.Write(model));
+        Assert.That(e!.Message, Does.Contain("'double'").And.Contain("BindingTables.Primitives"),
+            "a new C type needs a decision, never a guess");
     }
 
     [Test]
