@@ -85,28 +85,28 @@ public abstract unsafe class PyAllocatorHook
 
     private static PyAllocatorHook Of(void* ctx) => (PyAllocatorHook)GCHandle.FromIntPtr((nint)ctx).Target!;
 
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void* MallocTrampoline(void* ctx, nuint size)
     {
         try { return Of(ctx).Malloc(size); }
         catch (Exception e) { Ignored(e); return null; }
     }
 
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void* CallocTrampoline(void* ctx, nuint count, nuint size)
     {
         try { return Of(ctx).Calloc(count, size); }
         catch (Exception e) { Ignored(e); return null; }
     }
 
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void* ReallocTrampoline(void* ctx, void* block, nuint size)
     {
         try { return Of(ctx).Realloc(block, size); }
         catch (Exception e) { Ignored(e); return null; }
     }
 
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void FreeTrampoline(void* ctx, void* block)
     {
         try { Of(ctx).Free(block); }
