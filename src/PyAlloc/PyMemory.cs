@@ -31,7 +31,7 @@ namespace PyAlloc;
 /// <see cref="UsableSize"/>; anything else is refused with an error rather than crashing.
 /// </para>
 /// </remarks>
-public static unsafe class PyMemory
+public static unsafe partial class PyMemory
 {
     private static readonly string[] s_modeNames = ["pymalloc", "malloc", "debug", "malloc_debug"];
 
@@ -174,10 +174,13 @@ public static unsafe class PyMemory
        of no use: then pa_malloc, which has none; the tracing check (C, a load) has none either.
        The traced call sits in a method of its own: a method that contains a P/Invoke with a
        transition sets up its frame on entry, taken or not (4-5 ns here).  A trace that starts
-       between the two calls names the interop stub instead of the caller. */
+       between the two calls names the interop stub instead of the caller.  Once SetArenaAllocator
+       has installed an arena allocator (maybe C#, entered when an arena is needed), every
+       allocation keeps the transition too. */
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void* MallocAt(nuint size, string file, int line) =>
-        NativeMethods.pa_tracemalloc_is_tracing() == 0 ? NativeMethods.pa_malloc(size) : MallocTraced(size, file, line);
+        s_arenaAllocatorSet == 0 && NativeMethods.pa_tracemalloc_is_tracing() == 0
+            ? NativeMethods.pa_malloc(size) : MallocTraced(size, file, line);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void* MallocTraced(nuint size, string file, int line) =>

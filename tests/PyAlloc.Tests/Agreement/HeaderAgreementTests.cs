@@ -145,6 +145,7 @@ public sealed class HeaderAgreementTests
         {
             "pa_size_class_stats", "pa_malloc_stats", "pa_object", "pa_var_object", "pa_type_spec", "pa_gc_generation_stats", "pa_gc_info",
             "pa_frame", "pa_statistic", "pa_statistic_diff", "pa_trace", "pa_filter", "pa_type_count", "pa_pool_info",
+            "pa_mem_arena_allocator",
         }));
         Assert.That(header.InlineFunctions.Select(f => f.Name), Is.EquivalentTo(new[]
         {
@@ -155,7 +156,7 @@ public sealed class HeaderAgreementTests
         Assert.That(header.FunctionPointerTypes.Keys, Is.EquivalentTo(new[]
         {
             "pa_visitproc", "pa_traverseproc", "pa_inquiry", "pa_destructor", "pa_gc_callback", "pa_weakref_callback",
-            "pa_finalize_callback", "pa_fatal_error_handler",
+            "pa_finalize_callback", "pa_fatal_error_handler", "pa_arena_alloc_func", "pa_arena_free_func",
         }));
         Assert.That(header.Functions.Single(f => f.Name == "pa_calloc").ToString(), Is.EqualTo("void* pa_calloc(size_t, size_t)"));
         Assert.That(header.Functions.Single(f => f.Name == "pa_usable_size").ToString(), Is.EqualTo("size_t pa_usable_size(const void*)"));
