@@ -277,7 +277,7 @@ PA_API int pa_print_malloc_stats(FILE *out);
      is installed meanwhile by another thread (installing is thread-safe).
    - alloc and free are called with a heap's lock held: they must not call
      PyAlloc (as CPython's run with the GIL held), and must return (no
-     longjmp, no exception).  The library keeps 24 bytes per distinct
+     longjmp, no exception).  The library keeps 32 bytes per distinct
      (ctx, alloc, free) ever installed, so that old arenas find their free.
    - The default's functions may be called directly (a wrapper that counts,
      then calls them); installing them again (with any ctx) restores the

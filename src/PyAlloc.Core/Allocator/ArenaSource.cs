@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 using PyAlloc.Core.Platform;
-using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Allocator;
 
@@ -18,7 +17,8 @@ namespace PyAlloc.Core.Allocator;
    made it (ArenaObject.Source) and gives its memory back through that
    record's free, however many allocators were installed since.  Install
    reuses the record of an equal triple, so the records number the distinct
-   allocators ever installed (24 bytes each).
+   allocators ever installed (32 bytes each).  No lock: a record is whole
+   before a compare-and-swap publishes it, so nothing is held across fork.
 
    Alignment.  Arenas must sit on 1 MiB boundaries (Types.cs, "Why arenas
    are aligned"); a caller's alloc may return any address.  NewArena asks for
@@ -59,8 +59,7 @@ internal static unsafe class ArenaSource
     private const nuint ArenaSize = Geometry.ArenaSize;
 
     private static nint s_current;      // Source*, read and written whole (Volatile); 0: the OS
-    private static Source* s_records;   // guarded by s_installLock
-    private static NativeLock s_installLock;
+    private static nint s_records;      // Source*: pushed with a compare-and-swap, never popped
 
     /// <summary>The default allocator's alloc: anonymous memory from the OS, 1 MiB-aligned when
     /// <paramref name="size"/> is a multiple of 1 MiB; null (errno ENOMEM) when refused.</summary>
@@ -101,28 +100,31 @@ internal static unsafe class ArenaSource
             Volatile.Write(ref s_current, 0);
             return true;
         }
-        s_installLock.Enter();
+        // No lock (none to hold across fork): two threads installing the same new triple at
+        // once may make two records of it, which costs 32 bytes and nothing else.
         Source* s = FindRecord(f);
         if (s == null)
         {
             s = (Source*)NativeMemory.Alloc((nuint)sizeof(Source));
-            if (s != null)
+            if (s == null)
+                return false;
+            s->F = f;
+            nint head;
+            do
             {
-                s->F = f;
-                s->Next = s_records;
-                s_records = s;
+                // Invariants: s is whole; only its link changes until it is published.
+                head = Volatile.Read(ref s_records);
+                s->Next = (Source*)head;
             }
+            while (Interlocked.CompareExchange(ref s_records, (nint)s, head) != head);
         }
-        if (s != null)
-            Volatile.Write(ref s_current, (nint)s);
-        s_installLock.Exit();
-        return s != null;
+        Volatile.Write(ref s_current, (nint)s);
+        return true;
     }
 
-    // Pre: s_installLock held.
     private static Source* FindRecord(in Functions f)
     {
-        for (Source* s = s_records; s != null; s = s->Next)
+        for (Source* s = (Source*)Volatile.Read(ref s_records); s != null; s = s->Next)
         {
             // Invariants: no record before s has this triple.
             if (s->F.Ctx == f.Ctx && (void*)s->F.Alloc == (void*)f.Alloc && (void*)s->F.Free == (void*)f.Free)
