@@ -298,23 +298,141 @@ PA_API int pa_object_get_arena_allocator(pa_mem_arena_allocator *out);
    when allocator, its alloc or its free is NULL (nothing changes). */
 PA_API int pa_object_set_arena_allocator(const pa_mem_arena_allocator *allocator);
 
+/* PYALLOC_MALLOCSTATS (CPython's PYTHONMALLOCSTATS): when set to a non-empty
+   string (read as the library loads, and at the first allocation), the
+   table of pa_print_malloc_stats goes to stderr each time an arena is
+   mapped (by the process allocator or a runtime's heap: printed by the
+   allocation that mapped it, once it has let go of the heap's locks) and at
+   exit (atexit).  Only in the pool modes ("pymalloc", "debug"): as CPython
+   ignores it over malloc. */
+
 /* ============================================================================
    3. Allocator mode
 
    Chosen once, before the first allocation: by the environment variable
    PYALLOC_MALLOC when the library loads, or by pa_set_allocator_mode().
-     "pymalloc"      pools and arenas (the default)
-     "malloc"        every request to the system allocator (for valgrind,
-                     ASan and other tools that watch malloc)
-     "debug", "malloc_debug"   CPython's debug hooks over either of the above
+   Every name of CPython 3.12's PYTHONMALLOC, with its meaning:
+     "pymalloc", "default"     pools and arenas (the default; "default" is
+                               pymalloc as in a release build of CPython)
+     "malloc"                  every request to the system allocator (for
+                               valgrind, ASan and other tools that watch malloc)
+     "debug", "pymalloc_debug" CPython's debug hooks over pymalloc
+     "malloc_debug"            CPython's debug hooks over malloc
+     "mimalloc", "mimalloc_debug"  (CPython 3.13) refused: PyAlloc is
+                               pymalloc and has no mimalloc; the error says to
+                               preload mimalloc and choose "malloc" instead.
+   An unknown PYALLOC_MALLOC is reported on stderr (why, as above) and
+   pymalloc is used; pa_set_allocator_mode refuses it with that error.
 ============================================================================ */
 
 /* Choose the allocator mode.  0, or -1 when mode is NULL or unknown, or when
    a block has already been allocated in another mode (pa_last_error()). */
 PA_API int pa_set_allocator_mode(const char *mode);
 
-/* The mode in force: "pymalloc", "malloc", "debug" or "malloc_debug". */
+/* The mode in force: "pymalloc", "malloc", "debug" or "malloc_debug" (the
+   canonical names: "default" reads back "pymalloc", "pymalloc_debug" reads
+   back "debug"). */
 PA_API const char *pa_get_allocator_mode(void);
+
+/* ---------------------------------------------------------------------------
+   Allocator hooks (CPython's PyMem_GetAllocator, PyMem_SetAllocator,
+   PyMem_SetupDebugHooks)
+
+   How CPython's domains map onto PyAlloc:
+     PA_MEM_DOMAIN_MEM   pa_malloc, pa_calloc, pa_realloc, pa_free and their
+                         _at forms (PYMEM_DOMAIN_MEM: PyMem_Malloc & co.).
+                         The one domain that can be hooked.
+     PA_MEM_DOMAIN_RAW   refused with an error: PyAlloc has no separate raw
+                         family (every call is thread-safe, there is no GIL
+                         to do without); hook PA_MEM_DOMAIN_MEM.
+     PA_MEM_DOMAIN_OBJ   refused with an error: objects live in their
+                         runtime's heap, which must find each object from its
+                         address alone (the checks of section 1).
+
+   Semantics, as CPython's:
+     - pa_mem_get_allocator fills *out with the allocator in force: while
+       none is installed, the default one (ctx NULL; functions that are
+       pa_malloc & co. without the hook, so a hook may forward to them).
+     - pa_mem_set_allocator installs a copy of *allocator: from then on every
+       pa_malloc, pa_calloc, pa_realloc and pa_free (not pa_free(NULL))
+       calls its function with its ctx, on every thread (the thread caches
+       are off while a hook is installed).  Setting the default allocator again (the one
+       pa_mem_get_allocator gave before any hook) uninstalls the hook and
+       brings the thread caches back; getting the allocator in force and
+       setting it again changes nothing.
+     - A hook installed after allocations began: every later pa_free and
+       pa_realloc goes to the hook, whichever allocator made the block (as
+       in CPython, the caller's responsibility).  A hook that forwards to
+       the allocator it replaced (the usual wrapper: accounting, limits)
+       frees the earlier blocks where they came from.  A block of the
+       hook's own that reaches the default allocator (after the hook is
+       removed) is refused with an error, never followed.
+     - A hook that returns NULL: the caller sees NULL, errno ENOMEM, and
+       pa_last_error() naming the hook ("pa_malloc: the allocator installed
+       by pa_mem_set_allocator returned NULL for N bytes"), unless a default
+       function it forwarded to failed, whose own error stays.
+     - tracemalloc (section 9) traces what the default allocator serves,
+       named at the program's call of pa_malloc & co. (not the hook's call);
+       blocks a hook serves itself are not traced.  pa_usable_size knows
+       the default allocator's blocks only; the debug checks, the default
+       allocator's and those of pa_mem_setup_debug_hooks over a hook.
+     - Install or remove a hook while no other thread is in a pa_malloc
+       family call (CPython asks the same).  A thread racing with the change
+       uses the old or the new allocator whole, never a mix.
+     - Objects (pa_object_new & co.) are not affected.
+   With no hook installed, the fast path of pa_malloc and pa_free is as
+   without hooks (the README's pair benchmark); with one installed, the
+   thread caches are off and each call goes through the hook.
+--------------------------------------------------------------------------- */
+
+typedef enum pa_mem_domain {
+    PA_MEM_DOMAIN_RAW = 0,       /* PYMEM_DOMAIN_RAW: refused (see above) */
+    PA_MEM_DOMAIN_MEM = 1,       /* PYMEM_DOMAIN_MEM: pa_malloc & co. */
+    PA_MEM_DOMAIN_OBJ = 2        /* PYMEM_DOMAIN_OBJ: refused (see above) */
+} pa_mem_domain;
+
+/* The four functions of an allocator, each given its ctx first. */
+typedef void *(*pa_malloc_func)(void *ctx, size_t size);
+typedef void *(*pa_calloc_func)(void *ctx, size_t nelem, size_t elsize);
+typedef void *(*pa_realloc_func)(void *ctx, void *ptr, size_t new_size);
+typedef void (*pa_free_func)(void *ctx, void *ptr);
+
+/* PyMemAllocatorEx: ctx is passed to every function as its first argument. */
+typedef struct pa_mem_allocator {
+    void *ctx;
+    pa_malloc_func malloc;
+    pa_calloc_func calloc;
+    pa_realloc_func realloc;
+    pa_free_func free;
+} pa_mem_allocator;
+
+/* PyMem_GetAllocator.  0, or -1 with an error for a domain other than
+   PA_MEM_DOMAIN_MEM, or a NULL out. */
+PA_API int pa_mem_get_allocator(int domain, pa_mem_allocator *out);
+
+/* PyMem_SetAllocator.  0, or -1 with an error for a domain other than
+   PA_MEM_DOMAIN_MEM, a NULL allocator or a NULL function in it (CPython
+   would crash later; PyAlloc refuses now). */
+PA_API int pa_mem_set_allocator(int domain, const pa_mem_allocator *allocator);
+
+/* PyMem_SetupDebugHooks: CPython's debug hooks (section 11) over the
+   allocator in force.  0, or -1 with an error.
+     - No hook installed: the debug variant of the mode, "pymalloc" becomes
+       "debug", "malloc" becomes "malloc_debug" (objects get the hooks too);
+       in a debug mode already, nothing changes.  The hooks lay out every
+       block with a header, so this must happen before the first
+       allocation: -1 with an error once blocks exist in a mode without them.
+     - A hook installed (pa_mem_set_allocator): as CPython, the hooks go over
+       it.  The allocator in force becomes one whose functions are the
+       hooks' and whose ctx holds a copy of the hook: each pa_malloc asks the
+       hook for n + 32 bytes (calloc through its calloc, realloc through its
+       realloc), lays the block out as section 11 says and checks it at
+       pa_free, pa_realloc and pa_debug_check_block; the hook frees the raw
+       block 16 bytes before the data.  A block the hook made before this
+       call has no header: pa_free reports it as "not a live block" (it is
+       never read) and leaves it.  Over the hooks already in force, nothing
+       changes.  pa_usable_size does not know these blocks (the hook's). */
+PA_API int pa_mem_setup_debug_hooks(void);
 
 
 /* Value returned by size_t calls that fail (pa_last_error() says why). */
@@ -1084,6 +1202,17 @@ typedef struct pa_pool_info {
    (64 per arena; 0 when the heap has no arena), PA_SIZE_ERROR for NULL rt or
    for NULL out with cap > 0.  Call with cap 0 to size the buffer. */
 PA_API size_t pa_runtime_pool_map(pa_runtime *rt, pa_pool_info *out, size_t cap);
+
+/* CPython has one stats table (sys._debugmallocstats); PyAlloc has one per
+   heap.  These fill *out (print the table of pa_print_malloc_stats, flushed)
+   with rt's own memory: its heap's arenas and pools, which hold its objects
+   and list item arrays up to 512 bytes, and its large blocks (above 512
+   bytes, from the system allocator).  arenas_in_runtimes is 0.  In the
+   debug modes every block carries the hooks' 32 bytes; in the malloc modes
+   every block is a large block.  0, or -1 with an error for an invalid rt or
+   a NULL out (or a failed write). */
+PA_API int pa_runtime_get_malloc_stats(pa_runtime *rt, pa_malloc_stats *out);
+PA_API int pa_runtime_print_malloc_stats(pa_runtime *rt, FILE *out);
 
 /* The same for the process heap that serves pa_malloc (section 2); 0 in the
    malloc modes, which have no pools.  The calling thread's cache of freed

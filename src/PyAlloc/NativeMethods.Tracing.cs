@@ -317,6 +317,22 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial nuint pa_runtime_pool_map(PaRuntime* rt, PaPoolInfo* @out, nuint cap);
 
+    /// <summary><c>int pa_runtime_get_malloc_stats(pa_runtime *rt, pa_malloc_stats *out)</c>: the figures of
+    /// <paramref name="rt"/>'s own heap and large blocks.</summary>
+    /// <param name="rt">The runtime.</param>
+    /// <param name="out">Where to write; null is an error.</param>
+    /// <returns>0, or -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_runtime_get_malloc_stats(PaRuntime* rt, PaMallocStats* @out);
+
+    /// <summary><c>int pa_runtime_print_malloc_stats(pa_runtime *rt, FILE *out)</c>: those figures as
+    /// <see cref="pa_print_malloc_stats"/>'s table.</summary>
+    /// <param name="rt">The runtime.</param>
+    /// <param name="out">A C stream open for writing.</param>
+    /// <returns>0, or -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_runtime_print_malloc_stats(PaRuntime* rt, void* @out);
+
     /// <summary><c>size_t pa_pool_map(pa_pool_info *out, size_t cap)</c>: the heap map of the process heap that serves
     /// <c>pa_malloc</c>; 0 in the malloc modes.</summary>
     /// <param name="out">Receives up to <paramref name="cap"/> rows; may be null when <paramref name="cap"/> is 0.</param>

@@ -176,4 +176,36 @@ public static unsafe partial class NativeMethods
     /// <returns>A static NUL-terminated string: "pymalloc", "malloc", "debug" or "malloc_debug".</returns>
     [LibraryImport(LibraryName)]
     public static partial byte* pa_get_allocator_mode();
+
+    /// <summary><c>int pa_mem_get_allocator(int domain, pa_mem_allocator *out)</c>: <c>PyMem_GetAllocator</c>,
+    /// the allocator in force (the default one while no hook is installed).</summary>
+    /// <param name="domain"><see cref="PA_MEM_DOMAIN_MEM"/>; the others are refused.</param>
+    /// <param name="out">Where to write; null is an error.</param>
+    /// <returns>0, or -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_mem_get_allocator(int domain, PaMemAllocator* @out);
+
+    /// <summary><c>int pa_mem_set_allocator(int domain, const pa_mem_allocator *allocator)</c>: <c>PyMem_SetAllocator</c>,
+    /// installs a copy; the default allocator again uninstalls the hook.</summary>
+    /// <param name="domain"><see cref="PA_MEM_DOMAIN_MEM"/>; the others are refused.</param>
+    /// <param name="allocator">The allocator; null, or a null function in it, is an error.</param>
+    /// <returns>0, or -1 (error set).</returns>
+    /// <remarks>Functions written in C# make <see cref="pa_malloc"/> and <see cref="pa_free"/> (bound without the GC
+    /// transition) unsafe to call: call them through <see cref="PyMemory"/>, which keeps the transition once
+    /// <see cref="PyMemory.SetAllocator"/> installed an allocator.</remarks>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_mem_set_allocator(int domain, PaMemAllocator* allocator);
+
+    /// <summary><c>int pa_mem_setup_debug_hooks(void)</c>: <c>PyMem_SetupDebugHooks</c>, the debug hooks over the
+    /// allocator in force (a hook, or the mode before the first allocation).</summary>
+    /// <returns>0, or -1 (error set).</returns>
+    [LibraryImport(LibraryName)]
+    public static partial int pa_mem_setup_debug_hooks();
+
+    /// <summary><c>PA_MEM_DOMAIN_RAW</c>.</summary>
+    public const PaMemDomain PA_MEM_DOMAIN_RAW = PaMemDomain.Raw;
+    /// <summary><c>PA_MEM_DOMAIN_MEM</c>.</summary>
+    public const PaMemDomain PA_MEM_DOMAIN_MEM = PaMemDomain.Mem;
+    /// <summary><c>PA_MEM_DOMAIN_OBJ</c>.</summary>
+    public const PaMemDomain PA_MEM_DOMAIN_OBJ = PaMemDomain.Obj;
 }

@@ -8,11 +8,6 @@ namespace PyAlloc;
    where the 1 MiB arenas of every heap come from. */
 public static unsafe partial class PyMemory
 {
-    /* 1 once SetArenaAllocator was called: Alloc and Free keep their GC transition from then on,
-       as the allocator may be C#, and arenas made by it are given back by some later free even
-       after the default is restored. */
-    private static int s_arenaAllocatorSet;
-
     /// <summary>The arena allocator in force (<c>pa_object_get_arena_allocator</c>).</summary>
     /// <returns>Its fields; before any <see cref="SetArenaAllocator(in PaMemArenaAllocator)"/>, the default (anonymous
     /// memory from the OS), whose functions may be called directly, e.g. by a wrapper that counts arenas.</returns>
@@ -43,7 +38,9 @@ public static unsafe partial class PyMemory
             throw new ArgumentNullException(nameof(allocator), "the arena allocator's Alloc is null");
         if (allocator.Free == null)
             throw new ArgumentNullException(nameof(allocator), "the arena allocator's Free is null");
-        System.Threading.Volatile.Write(ref s_arenaAllocatorSet, 1);
+        // For good (s_hooked, as SetAllocator): the allocator may be C#, and its arenas are given
+        // back by some later free, even after the default is restored.
+        s_hooked = true;
         s_freeKind = FreeWithTransition;
         PaMemArenaAllocator copy = allocator;
         if (NativeMethods.pa_object_set_arena_allocator(&copy) != 0)

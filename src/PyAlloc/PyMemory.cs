@@ -154,6 +154,10 @@ public static unsafe partial class PyMemory
     private const int FreeUnknown = 0, FreeFast = 1, FreeWithTransition = 2;
     private static int s_freeKind;
 
+    /* Set for good once an allocator was installed through this class: its functions may be C#, which a
+       call without the GC transition must not reach, so allocations and frees keep the transition. */
+    private static bool s_hooked;
+
     /* The first free of a block learns the mode (fixed by then, as the block was allocated) and
        whether pa_free may call the fatal error handler: then every free keeps the GC transition. */
     private static void FreeDeciding(void* block)
@@ -174,13 +178,10 @@ public static unsafe partial class PyMemory
        of no use: then pa_malloc, which has none; the tracing check (C, a load) has none either.
        The traced call sits in a method of its own: a method that contains a P/Invoke with a
        transition sets up its frame on entry, taken or not (4-5 ns here).  A trace that starts
-       between the two calls names the interop stub instead of the caller.  Once SetArenaAllocator
-       has installed an arena allocator (maybe C#, entered when an arena is needed), every
-       allocation keeps the transition too. */
+       between the two calls names the interop stub instead of the caller. */
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void* MallocAt(nuint size, string file, int line) =>
-        s_arenaAllocatorSet == 0 && NativeMethods.pa_tracemalloc_is_tracing() == 0
-            ? NativeMethods.pa_malloc(size) : MallocTraced(size, file, line);
+        !s_hooked && NativeMethods.pa_tracemalloc_is_tracing() == 0 ? NativeMethods.pa_malloc(size) : MallocTraced(size, file, line);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void* MallocTraced(nuint size, string file, int line) =>
@@ -192,13 +193,19 @@ public static unsafe partial class PyMemory
     /// the fatal error handler (by default the process aborts), and the handler returned.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="block"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The debug hooks are off (<see cref="Mode"/> is neither
-    /// <see cref="AllocatorMode.Debug"/> nor <see cref="AllocatorMode.MallocDebug"/>).</exception>
+    /// <see cref="AllocatorMode.Debug"/> nor <see cref="AllocatorMode.MallocDebug"/>, and <see cref="SetupDebugHooks"/>
+    /// did not put them over a hook).</exception>
     public static bool CheckBlock(void* block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        if (Mode is not (AllocatorMode.Debug or AllocatorMode.MallocDebug))
+        if (!s_hooked && Mode is not (AllocatorMode.Debug or AllocatorMode.MallocDebug))
             throw new InvalidOperationException($"the debug hooks are off (allocator mode {ModeName(Mode)})");
-        return NativeMethods.pa_debug_check_block(block) == 0;
+        NativeMethods.pa_clear_error();
+        if (NativeMethods.pa_debug_check_block(block) == 0)
+            return true;
+        string error = LastError;
+        return error.Contains("the debug hooks are not on", StringComparison.Ordinal)
+            ? throw new InvalidOperationException(error) : false;
     }
 
     /// <summary>Usable bytes of the live block <paramref name="block"/> (<c>pa_usable_size</c>).</summary>
@@ -276,14 +283,18 @@ public static unsafe partial class PyMemory
     /// <returns>The table in the spirit of CPython's <c>sys._debugmallocstats()</c>.</returns>
     /// <remarks>Captures the library's own output through an in-memory C stream (<c>open_memstream</c>).</remarks>
     /// <exception cref="PyAllocException">The stream could not be opened or the library failed to print.</exception>
-    public static string FormatStats()
+    public static string FormatStats() => CaptureStream(file => NativeMethods.pa_print_malloc_stats((void*)file));
+
+    /* What print writes to an in-memory C stream (open_memstream), as a string; print returns 0, or -1 with
+       the library's error, which is thrown. */
+    internal static string CaptureStream(Func<nint, int> print)
     {
         byte* buffer = null;
         nuint length = 0;
         void* stream = Libc.open_memstream(&buffer, &length);
         if (stream == null)
             throw new PyAllocException($"open_memstream failed (errno {Marshal.GetLastPInvokeError()})");
-        bool printed = NativeMethods.pa_print_malloc_stats(stream) == 0;
+        bool printed = print((nint)stream) == 0;
         string error = printed ? string.Empty : LastError;
         Libc.fclose(stream); // sets buffer and length for the last time
         try
@@ -345,6 +356,55 @@ public static unsafe partial class PyMemory
         utf8[n] = 0;
         fixed (byte* p = utf8)
             return NativeMethods.pa_set_allocator_mode(p) == 0;
+    }
+
+    // ------------------------------------------------------------------ allocator hooks
+
+    /// <summary>The allocator in force for <paramref name="domain"/> (<c>pa_mem_get_allocator</c>, CPython's
+    /// <c>PyMem_GetAllocator</c>): the default one while no hook is installed, whose functions a hook may call.</summary>
+    /// <param name="domain"><see cref="PaMemDomain.Mem"/>, the one domain with an allocator of its own.</param>
+    /// <returns>The allocator: a context and four C function pointers.</returns>
+    /// <exception cref="PyAllocException"><paramref name="domain"/> is not <see cref="PaMemDomain.Mem"/>; the message
+    /// says why PyAlloc has no allocator for it.</exception>
+    public static PaMemAllocator GetAllocator(PaMemDomain domain = PaMemDomain.Mem)
+    {
+        PaMemAllocator allocator;
+        if (NativeMethods.pa_mem_get_allocator((int)domain, &allocator) != 0)
+            throw new PyAllocException(LastError);
+        return allocator;
+    }
+
+    /// <summary>Installs a copy of <paramref name="allocator"/> for <paramref name="domain"/> (<c>pa_mem_set_allocator</c>,
+    /// CPython's <c>PyMem_SetAllocator</c>): every later <see cref="Alloc"/>, <see cref="Calloc"/>, <see cref="Realloc"/>
+    /// and <see cref="Free"/>, from .NET or C, calls its functions. The default allocator again uninstalls the hook.</summary>
+    /// <param name="domain"><see cref="PaMemDomain.Mem"/>.</param>
+    /// <param name="allocator">The allocator; every function must be set.</param>
+    /// <exception cref="PyAllocException">Another domain, or a null function; nothing changed.</exception>
+    /// <remarks>Blocks allocated before go to the new allocator's free (CPython's rule: forward to the allocator
+    /// replaced, as <see cref="PyAllocatorHook"/> does). From then on this class keeps the GC transition on every call,
+    /// so that functions written in C# may be reached.</remarks>
+    public static void SetAllocator(PaMemDomain domain, in PaMemAllocator allocator)
+    {
+        s_hooked = true;
+        s_freeKind = FreeWithTransition;
+        fixed (PaMemAllocator* a = &allocator)
+        {
+            if (NativeMethods.pa_mem_set_allocator((int)domain, a) != 0)
+                throw new PyAllocException(LastError);
+        }
+    }
+
+    /// <summary>CPython's debug hooks over the allocator in force (<c>pa_mem_setup_debug_hooks</c>,
+    /// <c>PyMem_SetupDebugHooks</c>): over an installed hook (the hooks then ask it for each block), or, with none, the
+    /// debug variant of the mode (<see cref="AllocatorMode.Debug"/> or <see cref="AllocatorMode.MallocDebug"/>), which is
+    /// only possible before the first allocation.</summary>
+    /// <exception cref="PyAllocException">No hook is installed and blocks exist in a mode without the hooks.</exception>
+    public static void SetupDebugHooks()
+    {
+        s_hooked = true;
+        s_freeKind = FreeWithTransition;
+        if (NativeMethods.pa_mem_setup_debug_hooks() != 0)
+            throw new PyAllocException(LastError);
     }
 
     // -------------------------------------------------------------- fatal error handler

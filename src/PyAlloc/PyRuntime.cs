@@ -275,6 +275,29 @@ public sealed unsafe class PyRuntime : IDisposable
         }
     }
 
+    /// <summary>The figures of this runtime's own memory (<c>pa_runtime_get_malloc_stats</c>): its heap's arenas and pools
+    /// and its large blocks, as <see cref="PyMemory.GetStats"/> gives the process allocator's.</summary>
+    /// <returns>The figures.</returns>
+    /// <exception cref="PyAllocException">The library refused the call.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public MallocStats GetMallocStats()
+    {
+        PaMallocStats raw;
+        if (NativeMethods.pa_runtime_get_malloc_stats(Handle, &raw) != 0)
+            throw new PyAllocException(PyMemory.LastError);
+        return new MallocStats(raw);
+    }
+
+    /// <summary>The table <c>pa_runtime_print_malloc_stats</c> writes for this runtime, as a string.</summary>
+    /// <returns>The table of <see cref="PyMemory.FormatStats"/>, with this runtime's figures.</returns>
+    /// <exception cref="PyAllocException">The library refused the call or the in-memory stream failed.</exception>
+    /// <exception cref="ObjectDisposedException">The runtime has been disposed.</exception>
+    public string FormatMallocStats()
+    {
+        PaRuntime* h = Handle;
+        return PyMemory.CaptureStream(file => NativeMethods.pa_runtime_print_malloc_stats(h, (void*)file));
+    }
+
     /// <summary>The heap map (<c>pa_runtime_pool_map</c>): every pool of this runtime's heap, 64 per arena, with its size
     /// class and live blocks (size class -1 for an empty or uncarved pool).</summary>
     /// <returns>One row per pool, arena by arena.</returns>

@@ -10,7 +10,8 @@ namespace PyAlloc.Tests;
 /// </summary>
 /// <remarks>
 /// <c>dotnet PyAlloc.Tests.dll --debug-hooks-child SCENARIO</c> (see <see cref="DebugHooksChild"/>),
-/// <c>--shutdown-child SCENARIO</c> (see <see cref="ShutdownChild"/>).
+/// <c>--shutdown-child SCENARIO</c> (see <see cref="ShutdownChild"/>),
+/// <c>--allocator-hooks-child SCENARIO</c> (see <see cref="AllocatorHooksChild"/>).
 /// The tests themselves run under <c>dotnet test</c>, which does not use this entry point.
 /// </remarks>
 internal static class Program
@@ -21,8 +22,10 @@ internal static class Program
             return DebugHooksChild.Run(args[1]);
         if (args.Length == 2 && args[0] == ShutdownChild.Verb)
             return ShutdownChild.Run(args[1]);
+        if (args.Length == 2 && args[0] == AllocatorHooksChild.Verb)
+            return AllocatorHooksChild.Run(args[1]);
         Console.Error.WriteLine($"PyAlloc.Tests: run the tests with `dotnet test`; as a program it only knows " +
-                                $"{DebugHooksChild.Verb} SCENARIO and {ShutdownChild.Verb} SCENARIO");
+                                $"{DebugHooksChild.Verb}, {ShutdownChild.Verb} and {AllocatorHooksChild.Verb} SCENARIO");
         return 2;
     }
 }

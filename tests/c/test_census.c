@@ -511,6 +511,68 @@ static void pool_map_counts_the_blocks_the_test_allocated(void **state)
     assert_int_equal(pa_pool_map(NULL, 1), PA_SIZE_ERROR);
 }
 
+/* The live blocks of a stats table: pool blocks plus large blocks. */
+static size_t live_blocks(const pa_malloc_stats *st)
+{
+    size_t n = st->large_blocks;
+    for (int i = 0; i < PA_NUM_SIZE_CLASSES; i++)
+        n += st->classes[i].blocks_in_use;
+    return n;
+}
+
+/* A runtime's own stats table counts its objects, small and large, and nothing of the
+   process allocator's; the process table does not count them. */
+static void runtime_stats_count_its_objects_only(void **state)
+{
+    (void)state;
+    pa_type *cell = plain_type(g_rt, "cell", 48, 0);
+    pa_type *big = plain_type(g_rt, "big", 2000, 0);     /* above 512 bytes: a large block */
+    pa_malloc_stats before, after, process_before, process_after;
+    assert_int_equal(pa_runtime_get_malloc_stats(g_rt, &before), 0);
+    assert_int_equal(pa_get_malloc_stats(&process_before), 0);
+
+    enum { N = 300 };
+    static pa_object *objs[N];
+    for (int i = 0; i < N; i++)
+        objs[i] = new_obj(cell);
+    pa_object *b = new_obj(big);
+    void *mine = pa_malloc(64);                          /* the process allocator's, not the runtime's */
+
+    assert_int_equal(pa_runtime_get_malloc_stats(g_rt, &after), 0);
+    assert_int_equal(live_blocks(&after), live_blocks(&before) + N + 1);
+    assert_int_equal(after.large_blocks, before.large_blocks + 1);
+    assert_true(after.large_bytes >= before.large_bytes + 2000);
+    assert_true(after.arenas_current >= 1);
+    assert_int_equal(after.arenas_in_runtimes, 0);
+    assert_int_equal(pa_get_malloc_stats(&process_after), 0);
+    assert_int_equal(live_blocks(&process_after), live_blocks(&process_before) + 1);   /* mine only */
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    assert_int_equal(pa_runtime_print_malloc_stats(g_rt, f), 0);
+    fclose(f);
+    assert_non_null(strstr(text, "blocks in use"));
+    assert_non_null(strstr(text, "# large blocks (system allocator)"));
+    free(text);
+
+    pa_free(mine);
+    pa_decref(b);
+    for (int i = 0; i < N; i++)
+        pa_decref(objs[i]);
+    assert_int_equal(pa_runtime_get_malloc_stats(g_rt, &after), 0);
+    assert_int_equal(live_blocks(&after), live_blocks(&before));
+
+    /* errors */
+    assert_int_equal(pa_runtime_get_malloc_stats(NULL, &after), -1);
+    PA_ASSERT_ERROR_MENTIONS("rt is NULL");
+    assert_int_equal(pa_runtime_get_malloc_stats(g_rt, NULL), -1);
+    PA_ASSERT_ERROR_MENTIONS("out is NULL");
+    assert_int_equal(pa_runtime_print_malloc_stats(g_rt, NULL), -1);
+    PA_ASSERT_ERROR_MENTIONS("out is NULL");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +586,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(find_leaks_by_type_names_the_leaking_type, setup, teardown),
         cmocka_unit_test_setup_teardown(find_leaks_with_tracemalloc_points_at_the_leaking_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(pool_map_counts_the_blocks_the_test_allocated, setup, teardown),
+        cmocka_unit_test_setup_teardown(runtime_stats_count_its_objects_only, setup, teardown),
     };
     return PA_RUN_TESTS(tests, argc, argv);
 }

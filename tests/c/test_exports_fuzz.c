@@ -50,6 +50,10 @@ static const char *const callers_memory[] = {
     "pa_gc_get_referents_n",            /* pa_object *const *objs, n: read before any object */
     "pa_tracemalloc_track_at",          /* const char *file: read while tracing */
     "pa_traceback_format",              /* const pa_frame *frames, char *buf */
+    "pa_mem_get_allocator",             /* pa_mem_allocator *out */
+    "pa_mem_set_allocator",             /* const pa_mem_allocator *allocator */
+    "pa_runtime_get_malloc_stats",      /* out */
+    "pa_runtime_print_malloc_stats",    /* FILE *out */
 };
 
 static int reads_callers_memory(const char *name)

@@ -68,6 +68,7 @@ internal static unsafe class ArenaTable
         }
         Track.ArenaMapped(address, Geometry.ArenaSize);
         Track.Mapping(address, Geometry.ArenaSize, add: true);
+        Pymalloc.NoteNewArena();                 // PYALLOC_MALLOCSTATS: a table after this allocation
 
         s_lock.Enter();
         ArenaObject* arena = TakeSpareDescriptor();

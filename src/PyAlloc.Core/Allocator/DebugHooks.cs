@@ -93,7 +93,7 @@ internal enum Damage
 }
 
 /// <summary>CPython's debug allocator over PyAlloc's: layout, checks and reports.</summary>
-internal static unsafe class DebugHooks
+internal static unsafe partial class DebugHooks
 {
     /// <summary>sizeof(size_t): the width of the size and serial fields and of the pads.</summary>
     public const int S = 8;
@@ -228,6 +228,7 @@ internal static unsafe class DebugHooks
         public Heap* Heap;           // the pool block's heap; null for the system allocator
         public ArenaObject* Arena;   // the pool block's arena
         public Runtime* Owner;       // a runtime's block from the system allocator
+        public MemAllocator* Under;  // a block of a caller's allocator (HookedBlocks)
         public byte Domain;          // ApiMalloc: the process allocator; ApiObject: a runtime
 
         public readonly byte* Data => Base + HeadBytes;
@@ -253,6 +254,12 @@ internal static unsafe class DebugHooks
         if ((nuint)p < (nuint)(HeadBytes + sizeof(GcHead)))
             return Found.Nothing;
         byte* b = p - HeadBytes;
+        // First: a caller's allocator may have taken the raw block from pa_malloc itself.
+        if (HookedBlocks.Find(b, out nuint hookedSize, out MemAllocator* under))
+        {
+            block = new Block { Base = b, RawSize = hookedSize, Under = under, Domain = ApiMalloc };
+            return Found.Live;
+        }
         ArenaObject* arena = ArenaMap.Lookup(b);
         if (arena != null)
         {
@@ -355,7 +362,9 @@ internal static unsafe class DebugHooks
         ulong n = ReadSize(block.Base);
         Freed.Remember(block.Base, n, block.Base[S], ReadSize(block.Data + n + S));
         NativeMemory.Fill(block.Base, (nuint)n + Overhead, DeadByte);
-        if (block.Arena != null)
+        if (block.Under != null)
+            HookedBlocks.Free(block.Under, block.Base);
+        else if (block.Arena != null)
             Heap.Free(block.Heap, block.Arena, block.Base, "debug free");
         else if (block.Domain == ApiMalloc)
             LargeBlocks.Free(block.Base, out _);
@@ -410,6 +419,8 @@ internal static unsafe class DebugHooks
         }
         ulong old = ReadSize(block.Base);
         nuint total = n + Overhead;
+        if (block.Under != null)
+            return ReallocHooked(block, n, old, out outOfMemory);
         if (block.Arena != null && total <= block.RawSize && 4 * total > 3 * block.RawSize)
         {
             // pymalloc keeps the raw block: rewrite the size, the new tail and a new serial.
@@ -466,9 +477,10 @@ internal static unsafe class DebugHooks
     /// </summary>
     public static int CheckBlock(void* p)
     {
-        if (!Pymalloc.DebugHooksOn)
+        if (!Pymalloc.DebugHooksOn && !HookedBlocks.Active)
             return Errors.Fail("pa_debug_check_block: the debug hooks are not on " +
-                               "(PYALLOC_MALLOC=debug or malloc_debug, or pa_set_allocator_mode before the first allocation)");
+                               "(PYALLOC_MALLOC=debug or malloc_debug, pa_set_allocator_mode before the first allocation, " +
+                               "or pa_mem_setup_debug_hooks)");
         if (p == null)
             return Errors.Fail("pa_debug_check_block: the pointer is NULL");
         Found found = Locate((byte*)p, out Block block);
@@ -785,15 +797,17 @@ internal static unsafe class DebugHooks
         }
     }
 
-    /// <summary>fork: the hooks' two leaf locks (ForkSafety.cs).</summary>
+    /// <summary>fork: the hooks' three leaf locks (ForkSafety.cs).</summary>
     internal static void LockForFork()
     {
         Freed.LockForFork();
         ObjectBlocks.LockForFork();
+        HookedBlocks.LockForFork();
     }
 
     internal static void UnlockAfterFork()
     {
+        HookedBlocks.UnlockAfterFork();
         ObjectBlocks.UnlockAfterFork();
         Freed.UnlockAfterFork();
     }

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 
@@ -460,7 +461,7 @@ public static unsafe class Pymalloc
         AllocatorMode mode = Parse(name);
         if (mode == AllocatorMode.Unset)
             return Errors.Fail($"pa_set_allocator_mode: unknown mode \"{Encoding.UTF8.GetString(name)}\" " +
-                               "(expected pymalloc, malloc, debug or malloc_debug)");
+                               $"({WhyNotAMode(name)})");
         s_initLock.Enter();
         int result = 0;
         if (s_mode == AllocatorMode.Unset)
@@ -471,6 +472,71 @@ public static unsafe class Pymalloc
         return result == 0 ? 0 : Errors.Fail(
             $"pa_set_allocator_mode: the mode must be chosen before the first allocation, " +
             $"and blocks already exist in mode \"{NameOf(s_mode)}\"");
+    }
+
+    /// <summary>
+    /// <c>pa_mem_setup_debug_hooks</c> (PyMem_SetupDebugHooks): the debug variant of the mode in
+    /// force or requested (pymalloc to debug, malloc to malloc_debug); nothing in a debug mode.
+    /// </summary>
+    /// <returns>0, or -1 (error set) once blocks exist in a mode without the hooks.</returns>
+    public static int SetupDebugHooks()
+    {
+        AllocatorMode wanted = Mode is AllocatorMode.Malloc or AllocatorMode.MallocDebug
+            ? AllocatorMode.MallocDebug : AllocatorMode.Debug;
+        s_initLock.Enter();
+        int result = 0;
+        if (s_mode == AllocatorMode.Unset)
+            s_requestedMode = wanted;
+        else if (s_mode < AllocatorMode.Debug)
+            result = -1;
+        s_initLock.Exit();
+        return result == 0 ? 0 : Errors.Fail(
+            "pa_mem_setup_debug_hooks: the debug hooks lay out every block with a header, so they must be " +
+            $"set up before the first allocation, and blocks already exist in mode \"{NameOf(s_mode)}\"");
+    }
+
+    // ------------------------------------------------------ PYALLOC_MALLOCSTATS
+
+    private static bool s_statsOnNewArena;   // PYALLOC_MALLOCSTATS in a pool mode (read at the first allocation)
+    private static int s_statsPending;       // 1: an arena was mapped since the last table
+
+    /// <summary>
+    /// An arena was mapped (ArenaTable.NewArena): with PYALLOC_MALLOCSTATS, the table is due, printed by
+    /// <see cref="PrintStatsIfPending"/> once the allocation that mapped it has let go of its locks.
+    /// </summary>
+    internal static void NoteNewArena()
+    {
+        if (s_statsOnNewArena)
+            Volatile.Write(ref s_statsPending, 1);
+    }
+
+    /// <summary>
+    /// PYALLOC_MALLOCSTATS (CPython's PYTHONMALLOCSTATS): the stats table on stderr after an allocation
+    /// that mapped a new arena. Called by the slow paths of allocation with no lock held (the table takes
+    /// every process heap's lock); a load and a branch otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PrintStatsIfPending()
+    {
+        if (Volatile.Read(ref s_statsPending) != 0)
+            PrintPendingStats();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PrintPendingStats()
+    {
+        if (Interlocked.Exchange(ref s_statsPending, 0) != 0)
+            Stderr.Write(GetStats().Format());
+    }
+
+    /// <summary>
+    /// PYALLOC_MALLOCSTATS at exit (CPython's PYTHONMALLOCSTATS): the stats table on stderr, in
+    /// the pool modes (pymalloc, debug) only, as CPython ignores the variable over malloc.
+    /// </summary>
+    public static void PrintStatsAtExit()
+    {
+        if (Mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
+            Stderr.Write(GetStats().Format());
     }
 
     /// <summary>The C name of a mode.</summary>
@@ -502,6 +568,7 @@ public static unsafe class Pymalloc
             AllocatorMode mode = s_requestedMode != AllocatorMode.Unset ? s_requestedMode : ModeFromEnvironment();
             Heap.ArenaDecayMs = ArenaDecayFromEnvironment(Heap.ArenaDecayMs);
             CheckOn = CheckFromEnvironment();
+            s_statsOnNewArena = (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug) && MallocStatsFromEnvironment();
             Track.Initialize();
             Gc.GcNative.Initialize();
             if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
@@ -534,6 +601,13 @@ public static unsafe class Pymalloc
         return value != null && value[0] == (byte)'1' && value[1] == 0;
     }
 
+    /* PYALLOC_MALLOCSTATS: set and not empty, as CPython's PYTHONMALLOCSTATS. */
+    private static bool MallocStatsFromEnvironment()
+    {
+        byte* value = Libc.Getenv((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("PYALLOC_MALLOCSTATS"u8)));
+        return value != null && *value != 0;
+    }
+
     /* PYALLOC_ARENA_DECAY_MS: milliseconds, a whole number from 0 to a day; anything
        else leaves the default (the variable is a tuning knob, not worth a failure). */
     private static long ArenaDecayFromEnvironment(long fallback)
@@ -561,24 +635,36 @@ public static unsafe class Pymalloc
         if (mode == AllocatorMode.Unset)
         {
             Stderr.WriteLine($"pyalloc: PYALLOC_MALLOC={Encoding.UTF8.GetString(name)} is not a mode " +
-                                    "(pymalloc, malloc, debug, malloc_debug); using pymalloc");
+                             $"({WhyNotAMode(name)}); using pymalloc");
             return AllocatorMode.Pymalloc;
         }
         return mode;
     }
 
+    /* Every PYTHONMALLOC name of CPython 3.12 with its meaning in a release build:
+       "default" is pymalloc, "pymalloc_debug" is "debug".  mimalloc (CPython 3.13) is
+       not one: Unset, and WhyNotAMode says why. */
     private static AllocatorMode Parse(ReadOnlySpan<byte> name)
     {
-        if (name.SequenceEqual("pymalloc"u8))
+        if (name.SequenceEqual("pymalloc"u8) || name.SequenceEqual("default"u8))
             return AllocatorMode.Pymalloc;
         if (name.SequenceEqual("malloc"u8))
             return AllocatorMode.Malloc;
-        if (name.SequenceEqual("debug"u8))
+        if (name.SequenceEqual("debug"u8) || name.SequenceEqual("pymalloc_debug"u8))
             return AllocatorMode.Debug;
         if (name.SequenceEqual("malloc_debug"u8))
             return AllocatorMode.MallocDebug;
         return AllocatorMode.Unset;
     }
+
+    private const string ModeNames = "default, pymalloc, malloc, debug, pymalloc_debug or malloc_debug";
+
+    /* Why name is not a mode: mimalloc gets its reason, anything else the list. */
+    private static string WhyNotAMode(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("mimalloc"u8) || name.SequenceEqual("mimalloc_debug"u8)
+            ? "PyAlloc is pymalloc and has no mimalloc (CPython 3.13's option); to run on mimalloc, " +
+              "preload it and choose malloc (or malloc_debug)"
+            : $"expected {ModeNames}";
 
     // ------------------------------------------------------------------ errors
 

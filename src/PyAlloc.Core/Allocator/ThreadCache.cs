@@ -120,6 +120,7 @@ internal static unsafe class ThreadCaches
     private static NativeLock s_registryLock;     // guards s_live and every cache's live links
     private static ThreadCache* s_live;
     private static bool s_cachesServed;           // true once the caches were enabled: tags may exist
+    private static bool s_hooked;                 // an allocator hook is installed (pa_mem_set_allocator): caches off
 
     /// <summary>fork: the registry's lock (taken early: it is held around heap locks).</summary>
     internal static void LockRegistryForFork() => s_registryLock.Enter();
@@ -196,11 +197,21 @@ internal static unsafe class ThreadCaches
         fast->Heaps = heap;
         fast->HeapsSpan = heap != null ? Pymalloc.HeapsSpan : 0;
         fast->ArenaRoot = ArenaMap.Root;
-        int enabled = heap != null && !Tracemalloc.IsTracing && !Track.On ? 1 : 0;
+        int enabled = heap != null && !Tracemalloc.IsTracing && !Track.On && !Volatile.Read(ref s_hooked) ? 1 : 0;
         if (enabled != 0)
             Volatile.Write(ref s_cachesServed, true);
         Volatile.Write(ref fast->Enabled, enabled); // after the fields it vouches for
         s_lock.Exit();
+    }
+
+    /// <summary>
+    /// An allocator hook was installed (<paramref name="on"/>) or removed: the caches serve
+    /// only while none is, so that every pa_malloc and pa_free reaches the hook (native/entry).
+    /// </summary>
+    public static void SetHooked(bool on)
+    {
+        Volatile.Write(ref s_hooked, on);
+        Publish();
     }
 
     /// <summary>
@@ -229,6 +240,7 @@ internal static unsafe class ThreadCaches
         uint got = Heap.FillCache(heap, index, &head, want, s_secret);
         tc->Heads[index] = (ulong)head;
         tc->Counts[index] += got;
+        Pymalloc.PrintStatsIfPending();   // the heap's lock is free again
         return got;
     }
 

@@ -137,6 +137,30 @@ internal unsafe struct Runtime
                || (Pymalloc.IsDebug && DebugHooks.OwnerOfObjectBlock(head - DebugHooks.HeadBytes) == rt);
     }
 
+    /// <summary>
+    /// pa_runtime_get_malloc_stats: the figures of <paramref name="rt"/>'s own memory, as
+    /// <see cref="Pymalloc.GetStats"/> gives the process allocator's: its heap's arenas and pools
+    /// (objects and list item arrays up to 512 bytes) and its large blocks.
+    /// </summary>
+    /// <remarks>Pre: rt is valid. In the debug modes the blocks carry the hooks' 32 bytes each.</remarks>
+    public static MallocStats GetMallocStats(Runtime* rt)
+    {
+        MallocStats stats = default;
+        for (int i = 0; i < Geometry.NumSizeClasses; i++)
+            stats.Classes[i].BlockSize = Geometry.IndexToSize((uint)i);
+        if (rt->Heap != null)
+            PyAlloc.Core.Allocator.Heap.AddStats(rt->Heap, &stats);
+        stats.ArenaBytes = stats.ArenasCurrent * Geometry.ArenaSize;
+        stats.BytesInFreePools = stats.PoolsFree * Geometry.PoolSize;
+        stats.LargeBlocks = rt->LargeBlocks.Count;
+        nuint bytes = 0;
+        rt->LargeBlocks.ForEach(&AddLargeBlockBytes, &bytes);
+        stats.LargeBytes = bytes;
+        return stats;
+    }
+
+    private static void AddLargeBlockBytes(void* block, nuint size, void* state) => *(nuint*)state += size;
+
     private static void FreeLargeBlock(void* block, nuint size, void* state)
     {
         if (Pymalloc.IsDebug)

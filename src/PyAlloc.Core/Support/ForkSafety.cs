@@ -27,7 +27,7 @@ namespace PyAlloc.Core.Support;
      Pymalloc's mode lock    held around heap creation
      ThreadCaches' registry  held around process heap locks (statistics)
      Tracemalloc             held around the debug hooks' owner table
-     DebugHooks (2)          leaves (libc malloc only)
+     DebugHooks (3)          leaves (libc malloc only)
      Registry (runtimes, types, large objects)   held around runtime heaps
      every runtime's heap, then every process heap   held around the arena table
      LargeBlocks             leaf (libc malloc only)

@@ -21,6 +21,7 @@ internal static unsafe class Traced
         void* p = Pymalloc.Malloc(n);
         if (Tracemalloc.IsTracing && p != null)
             Tracemalloc.OnAlloc(p, n, in SiteOrUnknown(site));
+        Pymalloc.PrintStatsIfPending();
         return p;
     }
 
@@ -29,6 +30,7 @@ internal static unsafe class Traced
         void* p = Pymalloc.Calloc(nelem, elsize);
         if (Tracemalloc.IsTracing && p != null)
             Tracemalloc.OnAlloc(p, nelem * elsize, in SiteOrUnknown(site));
+        Pymalloc.PrintStatsIfPending();
         return p;
     }
 
@@ -75,6 +77,7 @@ internal static unsafe class Traced
         PaObject* o = Lifecycle.New(t, nitems, caller);
         if (Tracemalloc.IsTracing && o != null)
             Tracemalloc.OnAlloc(o, Lifecycle.SizeOf(o), in SiteOrUnknown(site));
+        Pymalloc.PrintStatsIfPending();
         return o;
     }
 

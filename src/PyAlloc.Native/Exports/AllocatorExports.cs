@@ -1,7 +1,9 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Objects;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
@@ -79,23 +81,44 @@ internal static unsafe class AllocatorExports
     {
         if (file == null)
             return Errors.Fail("pa_print_malloc_stats: out is NULL");
-        try
-        {
-            byte[] text = System.Text.Encoding.UTF8.GetBytes(Pymalloc.GetStats().Format());
-            fixed (byte* t = text)
-            {
-                // A FILE buffers: a full disk may only show at the flush (or in ferror).
-                if (Libc.Fwrite(t, 1, (nuint)text.Length, file) != (nuint)text.Length
-                    || Libc.Fflush(file) != 0 || Libc.Ferror(file) != 0)
-                    return Errors.Fail($"pa_print_malloc_stats: the write failed: {OsFiles.LastOsError()}");
-            }
-            return 0;
-        }
-        catch (Exception e)
-        {
-            Errors.SetInternal("pa_print_malloc_stats", e);
+        try { return WriteStats(Pymalloc.GetStats(), file, "pa_print_malloc_stats"); }
+        catch (Exception e) { Errors.SetInternal("pa_print_malloc_stats", e); return -1; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_runtime_get_malloc_stats")]
+    public static int RuntimeGetMallocStats(Runtime* rt, MallocStats* output)
+    {
+        if (!Validation.CheckRuntime(rt, "pa_runtime_get_malloc_stats"))
             return -1;
+        if (output == null)
+            return Errors.Fail("pa_runtime_get_malloc_stats: out is NULL");
+        try { *output = Runtime.GetMallocStats(rt); return 0; }
+        catch (Exception e) { Errors.SetInternal("pa_runtime_get_malloc_stats", e); return -1; }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_runtime_print_malloc_stats")]
+    public static int RuntimePrintMallocStats(Runtime* rt, void* file)
+    {
+        if (!Validation.CheckRuntime(rt, "pa_runtime_print_malloc_stats"))
+            return -1;
+        if (file == null)
+            return Errors.Fail("pa_runtime_print_malloc_stats: out is NULL");
+        try { return WriteStats(Runtime.GetMallocStats(rt), file, "pa_runtime_print_malloc_stats"); }
+        catch (Exception e) { Errors.SetInternal("pa_runtime_print_malloc_stats", e); return -1; }
+    }
+
+    /* The table of stats on a C stream: 0, or -1 with the error naming function. */
+    private static int WriteStats(in MallocStats stats, void* file, string function)
+    {
+        byte[] text = Encoding.UTF8.GetBytes(stats.Format());
+        fixed (byte* t = text)
+        {
+            // A FILE buffers: a full disk may only show at the flush (or in ferror).
+            if (Libc.Fwrite(t, 1, (nuint)text.Length, file) != (nuint)text.Length
+                || Libc.Fflush(file) != 0 || Libc.Ferror(file) != 0)
+                return Errors.Fail($"{function}: the write failed: {OsFiles.LastOsError()}");
         }
+        return 0;
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_set_allocator_mode")]
@@ -112,6 +135,37 @@ internal static unsafe class AllocatorExports
             Errors.SetInternal("pa_set_allocator_mode", e);
             return -1;
         }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa__setup_debug_mode")]   // pa_mem_setup_debug_hooks in native/entry/entry.c, no hook installed
+    public static int SetupDebugMode()
+    {
+        try { return Pymalloc.SetupDebugHooks(); }
+        catch (Exception e) { Errors.SetInternal("pa_mem_setup_debug_hooks", e); return -1; }
+    }
+
+    /// <summary>An allocator hook was installed or removed (pa_mem_set_allocator in native/entry/entry.c).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "pa__mem_hooked")]
+    public static void MemHooked(int on)
+    {
+        try { ThreadCaches.SetHooked(on != 0); }
+        catch (Exception e) { Errors.SetInternal("pa_mem_set_allocator", e); }
+    }
+
+    /// <summary>An error found by the C entry layer (message: UTF-8, not NULL).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "pa__set_error")]
+    public static void SetError(byte* message)
+    {
+        try { Errors.Set(Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(message))); }
+        catch (Exception e) { Errors.SetInternal("pa__set_error", e); }
+    }
+
+    /// <summary>PYALLOC_MALLOCSTATS at exit (native/entry/entry.c): the table on stderr in the pool modes.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "pa__mallocstats_at_exit")]
+    public static void MallocStatsAtExit()
+    {
+        try { Pymalloc.PrintStatsAtExit(); }
+        catch (Exception e) { Errors.SetInternal("PYALLOC_MALLOCSTATS", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_get_allocator_mode")]

@@ -63,6 +63,12 @@ internal static class CoreLayoutHeader
         ("pa__site", "line", typeof(AllocationSite), nameof(AllocationSite.Line)),
         ("pa__site", "frames", typeof(AllocationSite), nameof(AllocationSite.Frames)),
         ("pa__site", "nframes", typeof(AllocationSite), nameof(AllocationSite.FrameCount)),
+        // The public struct the core reads (the debug hooks over a caller's allocator).
+        ("pa_mem_allocator", "ctx", typeof(MemAllocator), nameof(MemAllocator.Ctx)),
+        ("pa_mem_allocator", "malloc", typeof(MemAllocator), nameof(MemAllocator.Malloc)),
+        ("pa_mem_allocator", "calloc", typeof(MemAllocator), nameof(MemAllocator.Calloc)),
+        ("pa_mem_allocator", "realloc", typeof(MemAllocator), nameof(MemAllocator.Realloc)),
+        ("pa_mem_allocator", "free", typeof(MemAllocator), nameof(MemAllocator.Free)),
     ];
 
     /// <summary>(C name, value, C suffix, where the core defines it).</summary>
@@ -103,7 +109,7 @@ internal static class CoreLayoutHeader
         s.Append("#define PA__SIZE_CLASS(n) ((uint32_t)(((n) - ((n) != 0)) >> PA__ALIGNMENT_SHIFT))\n\n");
         s.Append("/* Where the core has each mirrored field (Marshal.OffsetOf of its struct). */\n");
         s.Append("#define PA__CORE_LAYOUT_ASSERTS(STRUCT) PA__CORE_LAYOUT_ASSERTS_##STRUCT\n");
-        foreach (string cStruct in new[] { "pa__arena", "pa__pool", "pa__tcache", "pa__fastpath", "pa__deferred", "pa__site" })
+        foreach (string cStruct in new[] { "pa__arena", "pa__pool", "pa__tcache", "pa__fastpath", "pa__deferred", "pa__site", "pa_mem_allocator" })
         {
             s.Append($"#define PA__CORE_LAYOUT_ASSERTS_{cStruct} \\\n");
             foreach (var (cs, cField, type, field) in Mirrored)

@@ -144,7 +144,7 @@ public sealed class HeaderAgreementTests
         Assert.That(header.Structs.Select(s => s.Name), Is.EquivalentTo(new[]
         {
             "pa_size_class_stats", "pa_malloc_stats", "pa_object", "pa_var_object", "pa_type_spec", "pa_gc_generation_stats", "pa_gc_info",
-            "pa_frame", "pa_statistic", "pa_statistic_diff", "pa_trace", "pa_filter", "pa_type_count", "pa_pool_info",
+            "pa_frame", "pa_statistic", "pa_statistic_diff", "pa_trace", "pa_filter", "pa_type_count", "pa_pool_info", "pa_mem_allocator",
             "pa_mem_arena_allocator",
         }));
         Assert.That(header.InlineFunctions.Select(f => f.Name), Is.EquivalentTo(new[]
@@ -152,11 +152,12 @@ public sealed class HeaderAgreementTests
             "pa_object_type", "pa_refcnt", "pa_is_immortal", "pa_incref", "pa_decref", "pa_xincref", "pa_xdecref", "pa_setref", "pa_clear",
         }));
         Assert.That(header.OpaqueTypes, Is.EquivalentTo(new[] { "pa_runtime", "pa_type", "pa_snapshot" }));
-        Assert.That(header.EnumTypes, Is.EquivalentTo(new[] { "pa_stat_key", "pa_filter_kind" }));
+        Assert.That(header.EnumTypes, Is.EquivalentTo(new[] { "pa_stat_key", "pa_filter_kind", "pa_mem_domain" }));
         Assert.That(header.FunctionPointerTypes.Keys, Is.EquivalentTo(new[]
         {
             "pa_visitproc", "pa_traverseproc", "pa_inquiry", "pa_destructor", "pa_gc_callback", "pa_weakref_callback",
-            "pa_finalize_callback", "pa_fatal_error_handler", "pa_arena_alloc_func", "pa_arena_free_func",
+            "pa_finalize_callback", "pa_fatal_error_handler", "pa_malloc_func", "pa_calloc_func", "pa_realloc_func", "pa_free_func",
+            "pa_arena_alloc_func", "pa_arena_free_func",
         }));
         Assert.That(header.Functions.Single(f => f.Name == "pa_calloc").ToString(), Is.EqualTo("void* pa_calloc(size_t, size_t)"));
         Assert.That(header.Functions.Single(f => f.Name == "pa_usable_size").ToString(), Is.EqualTo("size_t pa_usable_size(const void*)"));
@@ -169,7 +170,7 @@ public sealed class HeaderAgreementTests
         Assert.That(header.EnumConstants, Is.EquivalentTo(new Dictionary<string, long>
         {
             ["PA_GC_START"] = 0, ["PA_GC_STOP"] = 1, ["PA_STAT_FILENAME"] = 0, ["PA_STAT_LINENO"] = 1, ["PA_STAT_TRACEBACK"] = 2,
-            ["PA_FILTER"] = 0, ["PA_DOMAIN_FILTER"] = 1,
+            ["PA_FILTER"] = 0, ["PA_DOMAIN_FILTER"] = 1, ["PA_MEM_DOMAIN_RAW"] = 0, ["PA_MEM_DOMAIN_MEM"] = 1, ["PA_MEM_DOMAIN_OBJ"] = 2,
         }));
         Assert.That(header.Functions.Single(f => f.Name == "pa_snapshot_statistics").ToString(),
             Is.EqualTo("size_t pa_snapshot_statistics(const pa_snapshot*, pa_stat_key, pa_statistic*, size_t)"));

@@ -40,10 +40,11 @@ internal static class Processes
 
     /// <summary>
     /// Runs this test assembly as a program (<c>dotnet PyAlloc.Tests.dll VERB SCENARIO</c>, see <c>Program</c>) and
-    /// waits for it (two minutes at most).
+    /// waits for it (two minutes at most), with <paramref name="environment"/> added to this process's.
     /// </summary>
     /// <returns>Its exit code, standard output and standard error.</returns>
-    public static (int ExitCode, string Stdout, string Stderr) RunTestChild(string verb, string scenario)
+    public static (int ExitCode, string Stdout, string Stderr) RunTestChild(string verb, string scenario,
+                                                                           params (string Name, string Value)[] environment)
     {
         string dotnet = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var info = new ProcessStartInfo(dotnet)
@@ -55,6 +56,8 @@ internal static class Processes
         info.ArgumentList.Add(typeof(Processes).Assembly.Location);
         info.ArgumentList.Add(verb);
         info.ArgumentList.Add(scenario);
+        foreach (var (name, value) in environment)
+            info.Environment[name] = value;
         using Process process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();

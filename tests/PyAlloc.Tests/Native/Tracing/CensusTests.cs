@@ -104,6 +104,39 @@ public sealed unsafe class CensusTests : RuntimeFixture
         Assert.Throws<ObjectDisposedException>(() => gone.PoolMap());
     }
 
+    /// <summary><c>pa_runtime_get_malloc_stats</c> / <c>pa_runtime_print_malloc_stats</c>: the runtime's own table counts
+    /// its objects, small and large, and the process table does not.</summary>
+    [Test]
+    public void RuntimeMallocStats_CountItsObjectsOnly()
+    {
+        PyType cell = new PyTypeBuilder("cell").WithBasicSize(48).Build(Rt);
+        PyType big = new PyTypeBuilder("big").WithBasicSize(2000).Build(Rt);    // above 512 bytes: a large block
+        static long Live(MallocStats s) => s.LargeBlocks + s.Classes.Sum(c => c.BlocksInUse);
+        MallocStats before = Rt.GetMallocStats();
+        long processBefore = Live(PyMemory.GetStats());
+        var owned = new List<PyOwned>();
+        for (int i = 0; i < 300; i++) owned.Add(cell.New());
+        owned.Add(big.New());
+        try
+        {
+            MallocStats after = Rt.GetMallocStats();
+            Assert.That(Live(after), Is.EqualTo(Live(before) + 301));
+            Assert.That(after.LargeBlocks, Is.EqualTo(before.LargeBlocks + 1));
+            Assert.That(after.LargeBytes, Is.GreaterThanOrEqualTo(before.LargeBytes + 2000));
+            Assert.That(Live(PyMemory.GetStats()), Is.EqualTo(processBefore), "objects are not the process allocator's");
+            Assert.That(Rt.FormatMallocStats(), Does.Contain("blocks in use").And.Contain("# large blocks (system allocator)"));
+        }
+        finally
+        {
+            foreach (PyOwned o in owned)
+                o.Dispose();
+        }
+        Assert.That(Live(Rt.GetMallocStats()), Is.EqualTo(Live(before)));
+        var gone = new PyRuntime();
+        gone.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => gone.GetMallocStats());
+    }
+
     /// <summary><c>pa_pool_map</c>: the process heap's pools count the blocks pa_malloc serves, and let them go.</summary>
     [Test]
     public void ProcessPoolMap_CountsTheBlocksPaMallocServes()
