@@ -38,9 +38,9 @@ public static unsafe partial class PyMemory
             throw new ArgumentNullException(nameof(allocator), "the arena allocator's Alloc is null");
         if (allocator.Free == null)
             throw new ArgumentNullException(nameof(allocator), "the arena allocator's Free is null");
-        // For good (s_hooked, as SetAllocator): the allocator may be C#, and its arenas are given
-        // back by some later free, even after the default is restored.
-        s_hooked = true;
+        // For good: the allocator may be C#, and its arenas are given back by some later free,
+        // even after the default is restored. (Not s_hooked: that one says the debug hooks may be on.)
+        s_keepTransition = true;
         s_freeKind = FreeWithTransition;
         PaMemArenaAllocator copy = allocator;
         if (NativeMethods.pa_object_set_arena_allocator(&copy) != 0)
