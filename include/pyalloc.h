@@ -9,7 +9,8 @@
 
   Sections
     1. Conventions and errors        pa_last_error, pa_version
-    2. The allocator                 pa_malloc, pa_free, pa_trim, statistics
+    2. The allocator                 pa_malloc, pa_free, pa_trim, statistics,
+                                     pa_object_set_arena_allocator
     3. Allocator mode                pa_set_allocator_mode, PYALLOC_MALLOC
     4. Runtimes                      pa_runtime_new, pa_runtime_free
     5. Objects, types, refcounts     pa_type_new, pa_object_new, pa_object_gc_resize ...
@@ -252,6 +253,50 @@ PA_API size_t pa_get_allocated_blocks(void);
    one row per size class, then arena and byte totals.  0, or -1 when out is
    NULL or the write failed. */
 PA_API int pa_print_malloc_stats(FILE *out);
+
+/* The arena allocator: CPython's PyObjectArenaAllocator,
+   PyObject_GetArenaAllocator and PyObject_SetArenaAllocator.  Every arena
+   (PA_ARENA_SIZE bytes) of every heap -- the process heaps behind pa_malloc
+   and the runtimes' object heaps -- is taken with alloc(ctx, size) and given
+   back with free(ctx, ptr, size), for arenas from huge pages or locked
+   memory, or to account them.  The default (what the first
+   pa_object_get_arena_allocator returns) maps anonymous memory from the OS.
+   - Alignment.  PyAlloc needs arenas aligned to PA_ARENA_SIZE; alloc may
+     return any address.  It is asked for PA_ARENA_SIZE bytes; if they are
+     not aligned they are freed at once and 2 * PA_ARENA_SIZE bytes are asked
+     for, of which the aligned PA_ARENA_SIZE are used.  free always receives
+     the pointer and size alloc returned and was asked for.
+   - Memory from alloc need not be zeroed, and is never given to madvise:
+     pa_trim gives such an arena back (to free) only when it is wholly free,
+     and releases no page of it.  Only the default's arenas have pages
+     released.
+   - Out of memory: alloc returns NULL.  The request that needed the arena
+     fails as when the OS refuses memory (pa_malloc: NULL, errno ENOMEM).
+   - An arena goes back to the allocator that made it, whatever was
+     installed since; each arena is made by one allocator, even when another
+     is installed meanwhile by another thread (installing is thread-safe).
+   - alloc and free are called with a heap's lock held: they must not call
+     PyAlloc (as CPython's run with the GIL held), and must return (no
+     longjmp, no exception).  The library keeps 32 bytes per distinct
+     (ctx, alloc, free) ever installed, so that old arenas find their free.
+   - The default's functions may be called directly (a wrapper that counts,
+     then calls them); installing them again (with any ctx) restores the
+     default, with its page release. */
+typedef void *(*pa_arena_alloc_func)(void *ctx, size_t size);
+typedef void (*pa_arena_free_func)(void *ctx, void *ptr, size_t size);
+
+typedef struct pa_mem_arena_allocator {
+    void *ctx;                 /* passed to alloc and free as is */
+    pa_arena_alloc_func alloc; /* size bytes, or NULL when out of memory */
+    pa_arena_free_func free;   /* gives back ptr, size bytes, from alloc */
+} pa_mem_arena_allocator;
+
+/* Fill *out with the arena allocator in force.  0, or -1 when out is NULL. */
+PA_API int pa_object_get_arena_allocator(pa_mem_arena_allocator *out);
+
+/* Install a copy of *allocator for the arenas taken from now on.  0, or -1
+   when allocator, its alloc or its free is NULL (nothing changes). */
+PA_API int pa_object_set_arena_allocator(const pa_mem_arena_allocator *allocator);
 
 /* PYALLOC_MALLOCSTATS (CPython's PYTHONMALLOCSTATS): when set to a non-empty
    string (read as the library loads, and at the first allocation), the

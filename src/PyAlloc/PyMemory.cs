@@ -31,7 +31,7 @@ namespace PyAlloc;
 /// <see cref="UsableSize"/>; anything else is refused with an error rather than crashing.
 /// </para>
 /// </remarks>
-public static unsafe class PyMemory
+public static unsafe partial class PyMemory
 {
     private static readonly string[] s_modeNames = ["pymalloc", "malloc", "debug", "malloc_debug"];
 
@@ -158,6 +158,10 @@ public static unsafe class PyMemory
        call without the GC transition must not reach, so allocations and frees keep the transition. */
     private static bool s_hooked;
 
+    /* Set for good once any C# code may be reached from an allocation or a free: an allocator hook
+       (s_hooked) or an arena allocator (SetArenaAllocator). Alloc then keeps the GC transition. */
+    private static bool s_keepTransition;
+
     /* The first free of a block learns the mode (fixed by then, as the block was allocated) and
        whether pa_free may call the fatal error handler: then every free keeps the GC transition. */
     private static void FreeDeciding(void* block)
@@ -181,7 +185,7 @@ public static unsafe class PyMemory
        between the two calls names the interop stub instead of the caller. */
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void* MallocAt(nuint size, string file, int line) =>
-        !s_hooked && NativeMethods.pa_tracemalloc_is_tracing() == 0 ? NativeMethods.pa_malloc(size) : MallocTraced(size, file, line);
+        !s_keepTransition && NativeMethods.pa_tracemalloc_is_tracing() == 0 ? NativeMethods.pa_malloc(size) : MallocTraced(size, file, line);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void* MallocTraced(nuint size, string file, int line) =>
@@ -386,6 +390,7 @@ public static unsafe class PyMemory
     public static void SetAllocator(PaMemDomain domain, in PaMemAllocator allocator)
     {
         s_hooked = true;
+        s_keepTransition = true;
         s_freeKind = FreeWithTransition;
         fixed (PaMemAllocator* a = &allocator)
         {
@@ -402,6 +407,7 @@ public static unsafe class PyMemory
     public static void SetupDebugHooks()
     {
         s_hooked = true;
+        s_keepTransition = true;
         s_freeKind = FreeWithTransition;
         if (NativeMethods.pa_mem_setup_debug_hooks() != 0)
             throw new PyAllocException(LastError);

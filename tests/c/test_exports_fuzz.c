@@ -38,6 +38,8 @@ typedef uintptr_t (*any_fn)(uintptr_t, uintptr_t, uintptr_t, uintptr_t, uintptr_
 static const char *const callers_memory[] = {
     "pa_get_malloc_stats",              /* out */
     "pa_print_malloc_stats",            /* FILE *out */
+    "pa_object_get_arena_allocator",    /* out */
+    "pa_object_set_arena_allocator",    /* const pa_mem_arena_allocator *: its functions are called later */
     "pa_pool_map",                      /* out, cap */
     "pa_set_allocator_mode",            /* const char *mode */
     "pa_snapshot_load",                 /* const char *path */

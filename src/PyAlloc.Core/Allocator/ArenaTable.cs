@@ -9,6 +9,10 @@ namespace PyAlloc.Core.Allocator;
    The arena table: arena descriptors, arena memory, and the process-wide
    arena counters
 
+   Every arena of every heap (the process heaps behind pa_malloc and the
+   runtimes' object heaps) comes from NewArena and goes through FreeArena:
+   its memory from ArenaSource (the OS, or the caller's arena allocator).
+
    Descriptors (ArenaObject, 128 bytes) are carved from chunks of 64 KiB mapped
    from the OS and never returned, so a pointer to a descriptor stays valid for
    the life of the process: the arena map and pool headers point at them
@@ -46,23 +50,25 @@ internal static unsafe class ArenaTable
 
 
     /// <summary>
-    /// Maps a new 1 MiB-aligned arena for <paramref name="heap"/> and registers it.
+    /// Takes a new 1 MiB-aligned arena for <paramref name="heap"/> from the arena allocator in
+    /// force (ArenaSource.cs: the OS unless the caller installed one) and registers it.
     /// </summary>
     /// <returns>The descriptor, all 64 pools free and uncarved; null when out of memory.</returns>
+    /// <remarks>A caller's allocator is called here, under the heap's lock (not this table's).</remarks>
     public static ArenaObject* NewArena(Heap* heap)
     {
-        byte* address = OsMemory.MapAligned(Geometry.ArenaSize, Geometry.ArenaSize);
+        byte* address = ArenaSource.Acquire(out ArenaSource.Source* source, out byte* raw, out nuint rawSize);
         if (address == null)
             return null;
-        Track.ArenaMapped(address, Geometry.ArenaSize);
-        Track.Mapping(address, Geometry.ArenaSize, add: true);
-        Pymalloc.NoteNewArena();                 // PYALLOC_MALLOCSTATS: a table after this allocation
         var liveBits = (ulong*)NativeMemory.AllocZeroed(Geometry.ArenaSideBytes, 1);
         if (liveBits == null)
         {
-            OsMemory.Unmap(address, Geometry.ArenaSize);
+            ArenaSource.Release(source, raw, rawSize);
             return null;
         }
+        Track.ArenaMapped(address, Geometry.ArenaSize);
+        Track.Mapping(address, Geometry.ArenaSize, add: true);
+        Pymalloc.NoteNewArena();                 // PYALLOC_MALLOCSTATS: a table after this allocation
 
         s_lock.Enter();
         ArenaObject* arena = TakeSpareDescriptor();
@@ -76,6 +82,9 @@ internal static unsafe class ArenaTable
             arena->LiveBits = liveBits;
             arena->PoolAddress = address;
             arena->Heap = heap;
+            arena->Source = source;
+            arena->RawAddress = raw;
+            arena->RawSize = rawSize;
             arena->NFreePools = arena->NTotalPools = Geometry.PoolsPerArena;
             if (!ArenaMap.Set(address, arena))
             {
@@ -88,8 +97,7 @@ internal static unsafe class ArenaTable
         {
             s_lock.Exit();
             Track.Mapping(address, Geometry.ArenaSize, add: false);
-            Track.ArenaUnmapping(address, Geometry.ArenaSize);
-            OsMemory.Unmap(address, Geometry.ArenaSize);
+            GiveBack(source, address, raw, rawSize);
             NativeMemory.Free(liveBits);
             return null;
         }
@@ -104,7 +112,8 @@ internal static unsafe class ArenaTable
     }
 
     /// <summary>
-    /// Unregisters the arena, gives its memory back to the OS and makes the descriptor spare.
+    /// Unregisters the arena, gives its memory back to the allocator that made it (the OS, or the
+    /// caller's arena allocator of the time) and makes the descriptor spare.
     /// </summary>
     /// <remarks>Pre: no block of the arena is live and it is on no heap list.</remarks>
     public static void FreeArena(ArenaObject* arena)
@@ -112,6 +121,9 @@ internal static unsafe class ArenaTable
         byte* address = arena->Address;
         ulong* liveBits = arena->LiveBits;
         Heap* heap = arena->Heap;
+        ArenaSource.Source* source = arena->Source;
+        byte* raw = arena->RawAddress;
+        nuint rawSize = arena->RawSize;
         heap->ArenasReclaimed++;
         heap->ArenasCurrent--;
         s_lock.Enter();
@@ -120,14 +132,24 @@ internal static unsafe class ArenaTable
             ThreadCaches.OnArenaUnmapped();   // only a process heap's arenas are ever in a thread's slots
         arena->Address = null;
         arena->Heap = null;
+        arena->Source = null;
         ReturnSpareDescriptor(arena);
         s_arenasMapped--;
         s_lock.Exit();
         Probes.ArenaFree(address);
         Track.Mapping(address, Geometry.ArenaSize, add: false);
-        Track.ArenaUnmapping(address, Geometry.ArenaSize);
-        OsMemory.Unmap(address, Geometry.ArenaSize);
+        GiveBack(source, address, raw, rawSize);
         NativeMemory.Free(liveBits);
+    }
+
+    /* The end of an arena's memory: the trackers forget it, and its allocator gets back what it
+       gave (a caller's free may touch it: to memcheck it is accessible again). */
+    private static void GiveBack(ArenaSource.Source* source, byte* address, byte* raw, nuint rawSize)
+    {
+        Track.ArenaUnmapping(address, Geometry.ArenaSize);
+        if (source != null)
+            Track.ArenaGivenBack(address, Geometry.ArenaSize);
+        ArenaSource.Release(source, raw, rawSize);
     }
 
     /// <summary>

@@ -73,10 +73,12 @@ internal unsafe partial struct Heap
     }
 
     /* Trim's pass over one arena that is kept: releases the pages 1..n-1 of its empty pools and
-       the free pages of its used pools.
+       the free pages of its used pools; none of an arena from a caller's arena allocator.
        Pre: heap lock held; the arena has a live block (wholly free arenas are gone). */
     private static void TrimArena(ArenaObject* arena, void* state)
     {
+        if (arena->Source != null)
+            return; // a caller's memory (locked, huge pages, a file): never madvised
         TrimState* s = (TrimState*)state;
         int pagesPerPool = Geometry.PoolSize >> s->PageShift;
         // Which pages are resident, to count what is released (mincore): at most 512 pages.

@@ -84,6 +84,14 @@ internal static unsafe partial class Track
             Unmapping(address, size);
     }
 
+    /// <summary>An arena's memory goes back to the caller's arena allocator, which may read or write it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ArenaGivenBack(byte* address, nuint size)
+    {
+        if (On)
+            Defined(address, size);
+    }
+
     /// <summary>A pool is carved: its header becomes the core's to use.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PoolCarved(byte* pool, nuint headerBytes)

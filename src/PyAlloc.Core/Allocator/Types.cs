@@ -15,7 +15,8 @@ namespace PyAlloc.Core.Allocator;
                 one size class behind a 48-byte PoolHeader.  A pool is "used"
                 (some blocks live, some free), "full" (no free block) or
                 "empty" (no live block).
-     arena      1 MiB from mmap, aligned to 1 MiB, cut into 64 pools.  Its
+     arena      1 MiB from mmap (or from the caller's arena allocator,
+                ArenaSource.cs), aligned to 1 MiB, cut into 64 pools.  Its
                 descriptor (ArenaObject) lives outside the arena.
      arena map  a radix tree from address bits to ArenaObject: answers "is
                 this pointer inside one of our arenas?" without touching the
@@ -46,7 +47,8 @@ namespace PyAlloc.Core.Allocator;
    Why arenas are aligned
      CPython maps arenas where mmap puts them and loses one pool to
      alignment when the start is not on a pool boundary.  PyAlloc maps arenas
-     at 1 MiB boundaries (OsMemory.MapAligned): all 64 pools are usable, the
+     at 1 MiB boundaries (OsMemory.MapAligned; a caller's arena allocator is
+     asked for 2 MiB when 1 MiB comes back unaligned): all 64 pools are usable, the
      pool of a block is `p & ~(POOL_SIZE - 1)`, the arena of a block is
      `p & ~(ARENA_SIZE - 1)`, and the arena map needs one entry per arena
      instead of CPython's head/tail coverage pair.
@@ -137,4 +139,13 @@ internal unsafe struct ArenaObject
     /// <see cref="Heap.ArenaDecayMs"/> (Heap.ReleaseIdleArenas).
     /// </summary>
     [FieldOffset(64)] public long FreeSinceMs;
+    /// <summary>
+    /// The arena allocator that made the arena (ArenaSource.cs): null for the OS (mmap, and pa_trim
+    /// may release its pages), else a caller's pa_mem_arena_allocator, whose memory is never madvised.
+    /// </summary>
+    [FieldOffset(72)] public ArenaSource.Source* Source;
+    /// <summary>What the allocator returned, given back as is: <see cref="Address"/> is its 1 MiB-aligned part.</summary>
+    [FieldOffset(80)] public byte* RawAddress;
+    /// <summary>The size asked of the allocator for <see cref="RawAddress"/>: 1 or 2 MiB.</summary>
+    [FieldOffset(88)] public nuint RawSize;
 }

@@ -119,6 +119,18 @@ namespace PyAlloc
         private PaSizeClassStats _element0;
     }
 
+    /// <summary><c>pa_mem_arena_allocator</c> (24 bytes, aligned to 8).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct PaMemArenaAllocator
+    {
+        /// <summary><c>ctx</c> (offset 0): passed to alloc and free as is</summary>
+        public void* Ctx;
+        /// <summary><c>alloc</c> (offset 8): size bytes, or NULL when out of memory</summary>
+        public delegate* unmanaged[Cdecl]<void*, nuint, void*> Alloc;
+        /// <summary><c>free</c> (offset 16): gives back ptr, size bytes, from alloc</summary>
+        public delegate* unmanaged[Cdecl]<void*, void*, nuint, void> Free;
+    }
+
     /// <summary><c>pa_mem_allocator</c> (40 bytes, aligned to 8).</summary>
     /// <remarks>
     /// PyMemAllocatorEx: ctx is passed to every function as its first argument.
@@ -567,6 +579,21 @@ namespace PyAlloc.Interop
         /// </remarks>
         [LibraryImport(LibraryName)]
         public static partial int pa_print_malloc_stats(void* @out);
+
+        /// <summary><c>int pa_object_get_arena_allocator(pa_mem_arena_allocator * out)</c></summary>
+        /// <remarks>
+        /// Fill *out with the arena allocator in force.  0, or -1 when out is NULL.
+        /// </remarks>
+        [LibraryImport(LibraryName)]
+        public static partial int pa_object_get_arena_allocator(PaMemArenaAllocator* @out);
+
+        /// <summary><c>int pa_object_set_arena_allocator(const pa_mem_arena_allocator * allocator)</c></summary>
+        /// <remarks>
+        /// Install a copy of *allocator for the arenas taken from now on.  0, or -1
+        /// when allocator, its alloc or its free is NULL (nothing changes).
+        /// </remarks>
+        [LibraryImport(LibraryName)]
+        public static partial int pa_object_set_arena_allocator(PaMemArenaAllocator* allocator);
 
         /// <summary><c>int pa_set_allocator_mode(const char * mode)</c></summary>
         /// <remarks>

@@ -92,8 +92,8 @@ public sealed class HeaderAgreementTests
         Assert.That(model.Structs.Select(s => s.Name), Is.EquivalentTo(new[]
         {
             "pa_size_class_stats", "pa_malloc_stats", "pa_object", "pa_var_object", "pa_type_spec", "pa_gc_generation_stats", "pa_gc_info",
-            "pa_frame", "pa_statistic", "pa_statistic_diff", "pa_trace", "pa_filter", "pa_type_count", "pa_pool_info",
-            "pa_mem_allocator",
+            "pa_frame", "pa_statistic", "pa_statistic_diff", "pa_trace", "pa_filter", "pa_type_count", "pa_pool_info", "pa_mem_allocator",
+            "pa_mem_arena_allocator",
         }));
         Assert.That(InlineFunctions.Select(f => f.Name), Is.EquivalentTo(new[]
         {
@@ -105,6 +105,7 @@ public sealed class HeaderAgreementTests
         {
             "pa_visitproc", "pa_traverseproc", "pa_inquiry", "pa_destructor", "pa_gc_callback", "pa_weakref_callback",
             "pa_finalize_callback", "pa_fatal_error_handler", "pa_malloc_func", "pa_calloc_func", "pa_realloc_func", "pa_free_func",
+            "pa_arena_alloc_func", "pa_arena_free_func",
         }));
         Assert.That(model.Functions.Single(f => f.Name == "pa_gc_get_count").Parameters[1].Type, Is.InstanceOf<CType.Pointer>(),
             "an array parameter is the pointer it decays to");
@@ -340,6 +341,7 @@ public sealed class HeaderAgreementTests
         ("pa_trace", typeof(PyAlloc.Core.Tracing.PaTrace)),
         ("pa_filter", typeof(PyAlloc.Core.Tracing.PaFilter)),
         ("pa_mem_allocator", typeof(PyAlloc.Core.Allocator.MemAllocator)),
+        ("pa_mem_arena_allocator", typeof(PyAlloc.Core.Allocator.ArenaSource.Functions)),
     ];
 
     [Test]
