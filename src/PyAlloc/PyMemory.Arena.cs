@@ -39,7 +39,7 @@ public static unsafe partial class PyMemory
         if (allocator.Free == null)
             throw new ArgumentNullException(nameof(allocator), "the arena allocator's Free is null");
         // For good: the allocator may be C#, and its arenas are given back by some later free,
-        // even after the default is restored. (Not s_hooked: that one says the debug hooks may be on.)
+        // even after the default is restored. (Not s_debugHooksOverHook: that one says the debug hooks may be on.)
         s_keepTransition = true;
         s_freeKind = FreeWithTransition;
         PaMemArenaAllocator copy = allocator;

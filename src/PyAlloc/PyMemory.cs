@@ -154,12 +154,13 @@ public static unsafe partial class PyMemory
     private const int FreeUnknown = 0, FreeFast = 1, FreeWithTransition = 2;
     private static int s_freeKind;
 
-    /* Set for good once an allocator was installed through this class: its functions may be C#, which a
-       call without the GC transition must not reach, so allocations and frees keep the transition. */
-    private static bool s_hooked;
+    /* Set once SetupDebugHooks succeeded: the debug hooks may be on over a hook while Mode is not a debug
+       mode, so CheckBlock asks the library. */
+    private static bool s_debugHooksOverHook;
 
     /* Set for good once any C# code may be reached from an allocation or a free: an allocator hook
-       (s_hooked) or an arena allocator (SetArenaAllocator). Alloc then keeps the GC transition. */
+       (SetAllocator, SetupDebugHooks) or an arena allocator (SetArenaAllocator). Alloc and Free then keep
+       the GC transition. */
     private static bool s_keepTransition;
 
     /* The first free of a block learns the mode (fixed by then, as the block was allocated) and
@@ -202,7 +203,7 @@ public static unsafe partial class PyMemory
     public static bool CheckBlock(void* block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        if (!s_hooked && Mode is not (AllocatorMode.Debug or AllocatorMode.MallocDebug))
+        if (!s_debugHooksOverHook && Mode is not (AllocatorMode.Debug or AllocatorMode.MallocDebug))
             throw new InvalidOperationException($"the debug hooks are off (allocator mode {ModeName(Mode)})");
         NativeMethods.pa_clear_error();
         if (NativeMethods.pa_debug_check_block(block) == 0)
@@ -389,7 +390,6 @@ public static unsafe partial class PyMemory
     /// so that functions written in C# may be reached.</remarks>
     public static void SetAllocator(PaMemDomain domain, in PaMemAllocator allocator)
     {
-        s_hooked = true;
         s_keepTransition = true;
         s_freeKind = FreeWithTransition;
         fixed (PaMemAllocator* a = &allocator)
@@ -406,11 +406,11 @@ public static unsafe partial class PyMemory
     /// <exception cref="PyAllocException">No hook is installed and blocks exist in a mode without the hooks.</exception>
     public static void SetupDebugHooks()
     {
-        s_hooked = true;
         s_keepTransition = true;
         s_freeKind = FreeWithTransition;
         if (NativeMethods.pa_mem_setup_debug_hooks() != 0)
             throw new PyAllocException(LastError);
+        s_debugHooksOverHook = true;
     }
 
     // -------------------------------------------------------------- fatal error handler

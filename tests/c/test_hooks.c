@@ -12,6 +12,7 @@
 #include "test_util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/wait.h>
 
@@ -418,6 +419,68 @@ static void debug_hooks_over_a_foreign_allocator(void **state)
     free(before);                                 /* still the C library's */
 }
 
+/* Two forwarding hooks, each of which knows its own ctx: a call that paired one hook's
+   function with the other's ctx (a half-installed allocator) would be counted. */
+typedef struct tagged {
+    int tag;
+    pa_mem_allocator old;
+} tagged;
+
+static _Atomic long mixed_calls;
+
+#define TAGGED_FUNCS(T) \
+    static void *tagged##T##_malloc(void *ctx, size_t n) \
+    { tagged *t = ctx; if (t->tag != T) mixed_calls++; return t->old.malloc(t->old.ctx, n); } \
+    static void *tagged##T##_calloc(void *ctx, size_t a, size_t b) \
+    { tagged *t = ctx; if (t->tag != T) mixed_calls++; return t->old.calloc(t->old.ctx, a, b); } \
+    static void *tagged##T##_realloc(void *ctx, void *p, size_t n) \
+    { tagged *t = ctx; if (t->tag != T) mixed_calls++; return t->old.realloc(t->old.ctx, p, n); } \
+    static void tagged##T##_free(void *ctx, void *p) \
+    { tagged *t = ctx; if (t->tag != T) mixed_calls++; t->old.free(t->old.ctx, p); }
+TAGGED_FUNCS(1)
+TAGGED_FUNCS(2)
+
+static _Atomic int racing_done;
+
+static void *allocate_while_hooks_change(void *arg)
+{
+    (void)arg;
+    while (!racing_done) {
+        char *p = pa_malloc(48);
+        if (p == NULL)
+            continue;
+        p[0] = 1;
+        p = pa_realloc(p, 700);
+        pa_free(p);
+    }
+    return NULL;
+}
+
+/* pa_mem_set_allocator while another thread allocates: each call of that thread sees one
+   allocator whole (its functions with its own ctx), old or new, never a mix, and every
+   block is freed where it came from (both hooks forward to the default). */
+static void a_thread_racing_with_the_change_sees_one_allocator_whole(void **state)
+{
+    (void)state;
+    pa_mem_allocator def;
+    assert_int_equal(pa_mem_get_allocator(PA_MEM_DOMAIN_MEM, &def), 0);
+    static tagged t1, t2;
+    t1 = (tagged){1, def};
+    t2 = (tagged){2, def};
+    pa_mem_allocator h1 = {&t1, tagged1_malloc, tagged1_calloc, tagged1_realloc, tagged1_free};
+    pa_mem_allocator h2 = {&t2, tagged2_malloc, tagged2_calloc, tagged2_realloc, tagged2_free};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, allocate_while_hooks_change, NULL), 0);
+    for (int i = 0; i < 3000; i++) {
+        const pa_mem_allocator *a = i % 3 == 0 ? &h1 : i % 3 == 1 ? &h2 : &def;
+        assert_int_equal(pa_mem_set_allocator(PA_MEM_DOMAIN_MEM, a), 0);
+    }
+    racing_done = 1;
+    pthread_join(th, NULL);
+    assert_int_equal(pa_mem_set_allocator(PA_MEM_DOMAIN_MEM, &def), 0);
+    assert_int_equal(mixed_calls, 0);
+}
+
 /* PYTHONMALLOC's names: "default" is pymalloc, "pymalloc_debug" is "debug". */
 static void mode_default_is_pymalloc(void **state)
 {
@@ -530,6 +593,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_arguments_are_refused),
         cmocka_unit_test(setup_debug_hooks_before_the_first_allocation),
         cmocka_unit_test(setup_debug_hooks_after_allocation),
+        cmocka_unit_test(a_thread_racing_with_the_change_sees_one_allocator_whole),
         cmocka_unit_test(debug_hooks_go_over_an_installed_hook),
         cmocka_unit_test(debug_hooks_over_a_hook_report_damage),
         cmocka_unit_test(debug_hooks_over_a_foreign_allocator),
