@@ -81,11 +81,6 @@
     _Static_assert(offsetof(pa__site, nframes) == 24, "pa__site.nframes is at 24 in the core (AllocationSite.FrameCount)"); \
     _Static_assert(1, "")
 #define PA__CORE_LAYOUT_ASSERTS_pa_mem_allocator \
-    _Static_assert(offsetof(pa_mem_allocator, ctx) == 0, "pa_mem_allocator.ctx is at 0 in the core (MemAllocator.Ctx)"); \
-    _Static_assert(offsetof(pa_mem_allocator, malloc) == 8, "pa_mem_allocator.malloc is at 8 in the core (MemAllocator.Malloc)"); \
-    _Static_assert(offsetof(pa_mem_allocator, calloc) == 16, "pa_mem_allocator.calloc is at 16 in the core (MemAllocator.Calloc)"); \
-    _Static_assert(offsetof(pa_mem_allocator, realloc) == 24, "pa_mem_allocator.realloc is at 24 in the core (MemAllocator.Realloc)"); \
-    _Static_assert(offsetof(pa_mem_allocator, free) == 32, "pa_mem_allocator.free is at 32 in the core (MemAllocator.Free)"); \
     _Static_assert(1, "")
 
 #endif

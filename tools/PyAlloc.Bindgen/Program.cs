@@ -6,8 +6,8 @@ namespace PyAlloc.Bindgen;
 /// <summary>
 /// <c>dotnet run --project tools/PyAlloc.Bindgen -- COMMAND [HEADER]</c>:
 /// <c>dump</c> prints the model of the header (functions, structs with offsets, enums, macros);
-/// <c>generate</c> writes the binding next to it in the source tree;
-/// <c>check</c> exits 1 when the checked-in binding is not what generate would write.
+/// <c>generate</c> writes the binding (NativeMethods.g.cs) and the header's types (src/PyAlloc.Abi/HeaderTypes.g.cs) in the source tree;
+/// <c>check</c> exits 1 when a checked-in file is not what generate would write.
 /// HEADER defaults to include/pyalloc.h of the repository the tool sits in.
 /// </summary>
 internal static class Program
@@ -29,19 +29,25 @@ internal static class Program
                 Console.Write(model.Dump());
                 return 0;
             }
-            string target = Path.Combine(root, BindingWriter.RelativePath);
-            string text = BindingWriter.Write(model);
-            bool fresh = File.Exists(target) && File.ReadAllText(target) == text;
-            if (args[0] == "generate")
+            bool allFresh = true;
+            foreach ((string relative, string text) in BindingWriter.Files(model))
             {
-                if (!fresh)
-                    File.WriteAllText(target, text);
-                Console.WriteLine((fresh ? "unchanged: " : "wrote ") + BindingWriter.RelativePath);
-                return 0;
+                string target = Path.Combine(root, relative);
+                bool fresh = File.Exists(target) && File.ReadAllText(target) == text;
+                allFresh &= fresh;
+                if (args[0] == "generate")
+                {
+                    if (!fresh)
+                    {
+                        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                        File.WriteAllText(target, text);
+                    }
+                    Console.WriteLine((fresh ? "unchanged: " : "wrote ") + relative);
+                }
+                else if (!fresh)
+                    Console.Error.WriteLine($"{relative} is stale: run dotnet run --project tools/PyAlloc.Bindgen -- generate");
             }
-            if (!fresh)
-                Console.Error.WriteLine($"{BindingWriter.RelativePath} is stale: run dotnet run --project tools/PyAlloc.Bindgen -- generate");
-            return fresh ? 0 : 1;
+            return args[0] == "generate" || allFresh ? 0 : 1;
         }
         catch (InvalidOperationException e)
         {

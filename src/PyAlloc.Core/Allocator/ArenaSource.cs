@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Platform;
 
 namespace PyAlloc.Core.Allocator;
@@ -40,19 +41,10 @@ namespace PyAlloc.Core.Allocator;
 /// <summary>The arena allocator in force and the records of those installed before.</summary>
 internal static unsafe class ArenaSource
 {
-    /// <summary><c>pa_mem_arena_allocator</c>, field for field (the exports take it as is).</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public struct Functions
-    {
-        public void* Ctx;
-        public delegate* unmanaged<void*, nuint, void*> Alloc;
-        public delegate* unmanaged<void*, void*, nuint, void> Free;
-    }
-
     /// <summary>One installed allocator.</summary>
     public struct Source
     {
-        public Functions F;
+        public PaMemArenaAllocator F;
         public Source* Next;      // every record ever made, newest first
     }
 
@@ -63,7 +55,7 @@ internal static unsafe class ArenaSource
 
     /// <summary>The default allocator's alloc: anonymous memory from the OS, 1 MiB-aligned when
     /// <paramref name="size"/> is a multiple of 1 MiB; null (errno ENOMEM) when refused.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     public static void* DefaultAlloc(void* ctx, nuint size)
     {
         if (size == 0)
@@ -72,7 +64,7 @@ internal static unsafe class ArenaSource
     }
 
     /// <summary>The default allocator's free: unmaps what <see cref="DefaultAlloc"/> mapped.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     public static void DefaultFree(void* ctx, void* p, nuint size)
     {
         if (p != null && size != 0)
@@ -80,10 +72,10 @@ internal static unsafe class ArenaSource
     }
 
     /// <summary>The allocator in force (the default's functions when none was installed).</summary>
-    public static Functions Get()
+    public static PaMemArenaAllocator Get()
     {
         Source* s = (Source*)Volatile.Read(ref s_current);
-        return s != null ? s->F : new Functions { Alloc = &DefaultAlloc, Free = &DefaultFree };
+        return s != null ? s->F : new PaMemArenaAllocator { Alloc = &DefaultAlloc, Free = &DefaultFree };
     }
 
     /// <summary>Installs a copy of <paramref name="f"/> for the arenas mapped from now on.</summary>
@@ -92,10 +84,10 @@ internal static unsafe class ArenaSource
     /// Pre: alloc and free are not null. The default's functions (whatever ctx) restore the OS,
     /// with its page release. Arenas made earlier keep going back to the allocator that made them.
     /// </remarks>
-    public static bool Install(in Functions f)
+    public static bool Install(in PaMemArenaAllocator f)
     {
-        if ((void*)f.Alloc == (void*)(delegate* unmanaged<void*, nuint, void*>)&DefaultAlloc
-            && (void*)f.Free == (void*)(delegate* unmanaged<void*, void*, nuint, void>)&DefaultFree)
+        if ((void*)f.Alloc == (void*)(delegate* unmanaged[Cdecl]<void*, nuint, void*>)&DefaultAlloc
+            && (void*)f.Free == (void*)(delegate* unmanaged[Cdecl]<void*, void*, nuint, void>)&DefaultFree)
         {
             Volatile.Write(ref s_current, 0);
             return true;
@@ -122,7 +114,7 @@ internal static unsafe class ArenaSource
         return true;
     }
 
-    private static Source* FindRecord(in Functions f)
+    private static Source* FindRecord(in PaMemArenaAllocator f)
     {
         for (Source* s = (Source*)Volatile.Read(ref s_records); s != null; s = s->Next)
         {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Threading;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Allocator;
@@ -11,7 +12,7 @@ namespace PyAlloc.Core.Allocator;
    When the program has installed one with pa_mem_set_allocator, native/entry
    installs in its place an allocator whose functions are the exports
    pa__debug_hook_malloc & co. (DebugExports.cs) and whose ctx is a copy of the
-   caller's allocator, the one underneath (a MemAllocator, never freed).  Those
+   caller's allocator, the one underneath (a PaMemAllocator, never freed).  Those
    functions come here: each debug block is the layout of DebugHooks.cs, its
    raw block asked of the allocator underneath (n + 4S bytes).
 
@@ -27,22 +28,11 @@ namespace PyAlloc.Core.Allocator;
    call pa_malloc.  The registry's lock is a leaf (libc malloc only).
 ============================================================================ */
 
-/// <summary>pa_mem_allocator (pyalloc.h, section 3): ctx and four C functions.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct MemAllocator
-{
-    public void* Ctx;
-    public delegate* unmanaged<void*, nuint, void*> Malloc;
-    public delegate* unmanaged<void*, nuint, nuint, void*> Calloc;
-    public delegate* unmanaged<void*, void*, nuint, void*> Realloc;
-    public delegate* unmanaged<void*, void*, void> Free;
-}
-
 internal static unsafe partial class DebugHooks
 {
     /// <summary>pa__debug_hook_malloc/calloc: a debug block over <paramref name="under"/>; null when it gave none.</summary>
     /// <remarks>As CPython's _PyMem_DebugRawAlloc: a zeroed block comes from the allocator's calloc.</remarks>
-    public static void* HookedAlloc(MemAllocator* under, nuint n, bool zero)
+    public static void* HookedAlloc(PaMemAllocator* under, nuint n, bool zero)
     {
         if (n > Pymalloc.MaxRequest - Overhead)
             return null;
@@ -79,7 +69,7 @@ internal static unsafe partial class DebugHooks
 
     /// <summary>pa__debug_hook_realloc: as <see cref="Realloc"/>, over <paramref name="under"/>.</summary>
     /// <returns>The block, or null: reported (nothing changed), or the allocator underneath gave none.</returns>
-    public static void* HookedRealloc(MemAllocator* under, void* p, nuint n)
+    public static void* HookedRealloc(PaMemAllocator* under, void* p, nuint n)
     {
         if (p == null)
             return HookedAlloc(under, n, zero: false);
@@ -103,7 +93,7 @@ internal static unsafe partial class DebugHooks
     {
         outOfMemory = false;
         nuint total = n + Overhead;
-        MemAllocator* under = block.Under;
+        PaMemAllocator* under = block.Under;
         HookedBlocks.Forget(block.Base);
         byte* raw = (byte*)under->Realloc(under->Ctx, block.Base, total);
         if (raw == null || !HookedBlocks.Remember(raw, total, under))
@@ -129,7 +119,7 @@ internal static unsafe partial class DebugHooks
     {
         private static NativeLock s_lock;
         private static PointerMap s_sizes;     // raw block -> bytes asked of its allocator
-        private static PointerMap s_makers;    // raw block -> MemAllocator*
+        private static PointerMap s_makers;    // raw block -> PaMemAllocator*
         private static int s_active;           // 1 once a block was made: Locate asks the registry
 
         /// <summary>True once a debug block was made over a caller's allocator.</summary>
@@ -138,7 +128,7 @@ internal static unsafe partial class DebugHooks
         internal static void LockForFork() => s_lock.Enter();
         internal static void UnlockAfterFork() => s_lock.Exit();
 
-        public static byte* Allocate(MemAllocator* under, nuint total, bool zero)
+        public static byte* Allocate(PaMemAllocator* under, nuint total, bool zero)
         {
             Volatile.Write(ref s_active, 1);
             byte* raw = zero ? (byte*)under->Calloc(under->Ctx, 1, total) : (byte*)under->Malloc(under->Ctx, total);
@@ -150,7 +140,7 @@ internal static unsafe partial class DebugHooks
             return raw;
         }
 
-        public static bool Remember(byte* raw, nuint total, MemAllocator* under)
+        public static bool Remember(byte* raw, nuint total, PaMemAllocator* under)
         {
             s_lock.Enter();
             bool ok = s_sizes.Set(raw, total);
@@ -163,7 +153,7 @@ internal static unsafe partial class DebugHooks
             return ok;
         }
 
-        public static bool Find(byte* raw, out nuint total, out MemAllocator* under)
+        public static bool Find(byte* raw, out nuint total, out PaMemAllocator* under)
         {
             total = 0;
             under = null;
@@ -172,7 +162,7 @@ internal static unsafe partial class DebugHooks
             s_lock.Enter();
             total = s_sizes.Get(raw);
             if (total != 0)
-                under = (MemAllocator*)s_makers.Get(raw);
+                under = (PaMemAllocator*)s_makers.Get(raw);
             s_lock.Exit();
             return total != 0;
         }
@@ -186,7 +176,7 @@ internal static unsafe partial class DebugHooks
         }
 
         /// <summary>Gives <paramref name="raw"/> back to the allocator that made it.</summary>
-        public static void Free(MemAllocator* under, byte* raw)
+        public static void Free(PaMemAllocator* under, byte* raw)
         {
             Forget(raw);
             under->Free(under->Ctx, raw);

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
@@ -228,7 +229,7 @@ internal static unsafe partial class DebugHooks
         public Heap* Heap;           // the pool block's heap; null for the system allocator
         public ArenaObject* Arena;   // the pool block's arena
         public Runtime* Owner;       // a runtime's block from the system allocator
-        public MemAllocator* Under;  // a block of a caller's allocator (HookedBlocks)
+        public PaMemAllocator* Under;  // a block of a caller's allocator (HookedBlocks)
         public byte Domain;          // ApiMalloc: the process allocator; ApiObject: a runtime
 
         public readonly byte* Data => Base + HeadBytes;
@@ -255,7 +256,7 @@ internal static unsafe partial class DebugHooks
             return Found.Nothing;
         byte* b = p - HeadBytes;
         // First: a caller's allocator may have taken the raw block from pa_malloc itself.
-        if (HookedBlocks.Find(b, out nuint hookedSize, out MemAllocator* under))
+        if (HookedBlocks.Find(b, out nuint hookedSize, out PaMemAllocator* under))
         {
             block = new Block { Base = b, RawSize = hookedSize, Under = under, Domain = ApiMalloc };
             return Found.Live;

@@ -1,3 +1,5 @@
+using PyAlloc.Core.Abi;
+
 namespace PyAlloc.Core.Allocator;
 
 /* The heap's figures: pa_get_malloc_stats's arena and pool counts, and the pool map. */
@@ -6,7 +8,7 @@ internal unsafe partial struct Heap
     // -------------------------------------------------------------- statistics
 
     /// <summary>Adds this heap's arena and pool figures to <paramref name="stats"/>.</summary>
-    public static void AddStats(Heap* heap, MallocStats* stats)
+    public static void AddStats(Heap* heap, PaMallocStats* stats)
     {
         heap->Lock.Enter();
         stats->ArenasAllocated += heap->ArenasAllocated;
@@ -25,7 +27,7 @@ internal unsafe partial struct Heap
     /// For several heaps in one map, pass the rows and arenas already written as
     /// <paramref name="firstRow"/> and <paramref name="firstArena"/>: rows go on from there.
     /// </remarks>
-    public static nuint PoolMap(Heap* heap, PoolInfo* output, nuint cap, nuint firstRow = 0, nuint firstArena = 0)
+    public static nuint PoolMap(Heap* heap, PaPoolInfo* output, nuint cap, nuint firstRow = 0, nuint firstArena = 0)
     {
         PoolMapState state = new() { Output = output, Cap = cap, Total = firstRow, Arena = firstArena };
         heap->Lock.Enter();
@@ -36,7 +38,7 @@ internal unsafe partial struct Heap
 
     private struct PoolMapState
     {
-        public PoolInfo* Output;
+        public PaPoolInfo* Output;
         public nuint Cap, Total, Arena;
     }
 
@@ -48,7 +50,7 @@ internal unsafe partial struct Heap
             if (s->Total >= s->Cap)
                 continue;
             byte* p = arena->Address + (nuint)i * Geometry.PoolSize;
-            PoolInfo* row = &s->Output[s->Total];
+            PaPoolInfo* row = &s->Output[s->Total];
             row->Arena = s->Arena;
             row->Pool = (nuint)i;
             PoolHeader* pool = (PoolHeader*)p;
@@ -72,7 +74,7 @@ internal unsafe partial struct Heap
 
     private static void AddArenaStats(ArenaObject* arena, void* state)
     {
-        MallocStats* stats = (MallocStats*)state;
+        PaMallocStats* stats = (PaMallocStats*)state;
         stats->PoolsFree += arena->NFreePools;
         for (byte* p = arena->Address; p < arena->PoolAddress; p += Geometry.PoolSize)
         {
@@ -82,7 +84,7 @@ internal unsafe partial struct Heap
             uint index = pool->SizeIndex;
             uint size = Geometry.IndexToSize(index);
             uint blocks = Geometry.BlocksPerPool(index);
-            ref SizeClassStats cls = ref stats->Classes[(int)index];
+            ref PaSizeClassStats cls = ref stats->Classes[(int)index];
             cls.Pools++;
             cls.BlocksInUse += pool->Count;
             cls.FreeBlocks += blocks - pool->Count;

@@ -69,18 +69,6 @@ internal enum BlockState
     Free,
 }
 
-/// <summary>One pool of a heap map (<c>pa_pool_info</c>, <see cref="Heap.PoolMap"/>).</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct PoolInfo
-{
-    public nuint Arena;
-    public nuint Pool;
-    public int SizeClass;       // -1 for an uncarved or empty pool
-    public nuint BlockSize;     // 0 when SizeClass is -1
-    public nuint BlocksInUse;
-    public nuint BlocksTotal;   // 0 when SizeClass is -1
-}
-
 /// <summary>One pymalloc heap: used-pool lists, usable arenas and their lock.</summary>
 /// <remarks>
 /// Lives in native memory (<see cref="Create"/>); all methods take a <c>Heap*</c>.

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 
@@ -364,9 +365,9 @@ public static unsafe class Pymalloc
     /// The process allocator's figures (the heap behind pa_malloc &amp; co. and its large
     /// blocks). A runtime's objects live in the runtime's own heap and are not counted.
     /// </summary>
-    public static MallocStats GetStats()
+    internal static PaMallocStats GetStats()
     {
-        MallocStats stats = default;
+        PaMallocStats stats = default;
         for (int i = 0; i < Geometry.NumSizeClasses; i++)
             stats.Classes[i].BlockSize = Geometry.IndexToSize((uint)i);
         for (int i = 0; i < s_heapCount; i++)
@@ -438,7 +439,7 @@ public static unsafe class Pymalloc
     }
 
     /// <summary>Every process heap's pools, heap after heap, arenas numbered on (<c>pa_pool_map</c>).</summary>
-    internal static nuint PoolMap(PoolInfo* output, nuint cap)
+    internal static nuint PoolMap(PaPoolInfo* output, nuint cap)
     {
         nuint rows = 0;
         for (int i = 0; i < s_heapCount; i++)

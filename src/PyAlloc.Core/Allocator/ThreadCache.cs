@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
@@ -323,7 +324,7 @@ internal static unsafe class ThreadCaches
     /// The counts of other threads' caches are read while those threads run, so under
     /// concurrent allocation each is a moment's value; a class's in-use plus free stays exact.
     /// </remarks>
-    public static void AddCachedToStats(MallocStats* stats)
+    public static void AddCachedToStats(PaMallocStats* stats)
     {
         s_registryLock.Enter();
         for (ThreadCache* tc = s_live; tc != null; tc = tc->NextLive)
@@ -332,7 +333,7 @@ internal static unsafe class ThreadCaches
             for (int i = 0; i < Geometry.NumSizeClasses; i++)
             {
                 nuint cached = Volatile.Read(ref tc->Counts[i]) + PendingOfClass(tc, (uint)i);
-                ref SizeClassStats cls = ref stats->Classes[i];
+                ref PaSizeClassStats cls = ref stats->Classes[i];
                 cached = Math.Min(cached, cls.BlocksInUse);
                 cls.BlocksInUse -= cached;
                 cls.FreeBlocks += cached;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Weakref;
@@ -121,7 +122,7 @@ internal static unsafe class Collector
     private static void InvokeCallbacks(Runtime* rt, int phase, int generation, nint collected, nint uncollectable)
     {
         GcState* gc = &rt->Gc;
-        GcInfo info = new() { Generation = generation, Collected = collected, Uncollectable = uncollectable };
+        PaGcInfo info = new() { Generation = generation, Collected = collected, Uncollectable = uncollectable };
         for (int i = 0; i < gc->CallbackCount; i++)
         {
             // Invariants: callbacks [0, i) have been told; the array may change under us.
@@ -238,7 +239,7 @@ internal static unsafe class Collector
 
         HandleLegacyFinalizers(rt, &finalizers, old);
 
-        ref GenerationStats stats = ref gc->Stats[generation];
+        ref PaGcGenerationStats stats = ref gc->Stats[generation];
         stats.Collections++;
         stats.Collected += m;
         stats.Uncollectable += n;
@@ -276,8 +277,8 @@ internal static unsafe class Collector
                 g = next;
                 continue;
             }
-            ResetRefs(g, o->RefCnt);
-            if (o->RefCnt == 0)
+            ResetRefs(g, o->ObRefcnt);
+            if (o->ObRefcnt == 0)
                 GcFatal(o, "a tracked object has a zero reference count (it should have been freed)");
             g = next;
         }
@@ -299,7 +300,7 @@ internal static unsafe class Collector
             // in ring are made by the end.
             ahead = Lookahead.Step(ahead, containers);
             PaObject* o = GcHead.ObjectOf(g);
-            TypeObject* t = o->Type;
+            TypeObject* t = o->ObType;
             if (deferred != null && t->TraverseOnly)
             {
                 ring.Parent = o;
@@ -409,7 +410,7 @@ internal static unsafe class Collector
             // counted in summary, which says whether any of those needs handling.
             g->Next &= ~GcHead.NextMaskUnreachable;
             next = (GcHead*)g->Next;
-            TypeObject* t = GcHead.ObjectOf(g)->Type;
+            TypeObject* t = GcHead.ObjectOf(g)->ObType;
             if (t->LegacyDel != null)
             {
                 g->Prev &= ~GcHead.PrevMaskCollecting;
@@ -496,7 +497,7 @@ internal static unsafe class Collector
             GcHead* g = (GcHead*)collectable->Next;
             PaObject* op = GcHead.ObjectOf(g);
             GcList.Move(g, &seen);
-            var finalize = op->Type->Finalize;
+            var finalize = op->ObType->Finalize;
             if (!g->IsFinalized && finalize != null)
             {
                 g->Prev |= GcHead.PrevMaskFinalized;
@@ -529,7 +530,7 @@ internal static unsafe class Collector
         {
             GcHead* g = (GcHead*)collectable->Next;
             PaObject* op = GcHead.ObjectOf(g);
-            if (op->RefCnt <= 0)
+            if (op->ObRefcnt <= 0)
                 GcFatal(op, "refcount is too small");
             if ((gc->Debug & GcModule.DebugSaveAll) != 0)
             {
@@ -558,7 +559,7 @@ internal static unsafe class Collector
         for (GcHead* g = (GcHead*)finalizers->Next; g != finalizers; g = (GcHead*)g->Next)
         {
             PaObject* op = GcHead.ObjectOf(g);
-            if (saveAll || op->Type->LegacyDel != null)
+            if (saveAll || op->ObType->LegacyDel != null)
                 GcModule.AppendGarbage(rt, op);
         }
         GcList.Merge(finalizers, old);
@@ -616,7 +617,7 @@ internal static unsafe class Collector
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void PrefetchReferents(PaObject* o)
         {
-            TypeObject* t = o->Type;
+            TypeObject* t = o->ObType;
             if (t->OffsetsOnly)
             {
                 for (nuint* offsets = t->RefOffsets; *offsets != 0; offsets++)
@@ -625,7 +626,7 @@ internal static unsafe class Collector
             else if (t->Kind == TypeKind.List)
             {
                 ListObject* l = (ListObject*)o;
-                nint n = Math.Min(l->Base.Size, MaxItems);
+                nint n = Math.Min(l->Base.ObSize, MaxItems);
                 for (nint i = 0; i < n; i++)
                     Prefetch(l->Items[i]);
             }
@@ -666,7 +667,7 @@ internal static unsafe class Collector
         [MethodImpl(MethodImplOptions.NoInlining)]
         public static void RefcountTooSmall(PaObject* op, PaObject* parent) =>
             GcFatal(op, $"refcount is too small (referenced by {Errors.Hex(parent)} " +
-                        $"of type '{Lifecycle.NameOf(parent->Type)}' more often than its count says)");
+                        $"of type '{Lifecycle.NameOf(parent->ObType)}' more often than its count says)");
 
         public static delegate* unmanaged<PaObject*, void*, int> Trampoline => &VisitFromC;
 
@@ -754,12 +755,12 @@ internal static unsafe class Collector
     }
 
     private static void DebugCycle(string message, PaObject* op) =>
-        DebugLog.Write($"gc: {message} <{Lifecycle.NameOf(op->Type)} {Errors.Hex(op)}>");
+        DebugLog.Write($"gc: {message} <{Lifecycle.NameOf(op->ObType)} {Errors.Hex(op)}>");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void GcFatal(PaObject* op, string message) =>
-        Fatal.Error($"gc: {message}: object {Errors.Hex(op)} of type '{Lifecycle.NameOf(op->Type)}', " +
-                    $"reference count {op->RefCnt}");
+        Fatal.Error($"gc: {message}: object {Errors.Hex(op)} of type '{Lifecycle.NameOf(op->ObType)}', " +
+                    $"reference count {op->ObRefcnt}");
 }
 
 /// <summary>Writes the collector's debug lines to stderr, as PySys_WriteStderr.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 
@@ -104,7 +105,7 @@ internal static unsafe class GcList
         string? problem = FindProblem(list, expect, out GcHead* at);
         if (problem != null)
         {
-            string where = at == null ? "the list head" : $"object {Errors.Hex(ObjectOf(at))} of type '{Lifecycle.NameOf(ObjectOf(at)->Type)}'";
+            string where = at == null ? "the list head" : $"object {Errors.Hex(ObjectOf(at))} of type '{Lifecycle.NameOf(ObjectOf(at)->ObType)}'";
             Fatal.Error($"gc: validate_list after {phase}: {where}: {problem}");
         }
     }

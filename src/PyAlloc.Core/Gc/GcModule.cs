@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 
@@ -42,7 +43,7 @@ internal static unsafe class GcModule
     }
 
     /// <summary>gc.get_stats(): each generation's figures into output[0..3).</summary>
-    public static void GetStats(Runtime* rt, GenerationStats* output)
+    public static void GetStats(Runtime* rt, PaGcGenerationStats* output)
     {
         for (int i = 0; i < GcState.NumGenerations; i++)
             output[i] = rt->Gc.Stats[i];
@@ -57,8 +58,8 @@ internal static unsafe class GcModule
     /// <summary>PyObject_GC_Track: o joins generation 0 unless its type has no GC or it is tracked already.</summary>
     public static void Track(PaObject* o)
     {
-        if (o->Type->HasGc && !GcHead.Of(o)->IsTracked)
-            GcList.Track(o->Type->Runtime, GcHead.Of(o));
+        if (o->ObType->HasGc && !GcHead.Of(o)->IsTracked)
+            GcList.Track(o->ObType->Runtime, GcHead.Of(o));
     }
 
     /// <summary>PyObject_GC_UnTrack: o leaves its generation, if tracked.</summary>
@@ -170,7 +171,7 @@ internal static unsafe class GcModule
         for (nuint i = 0; i < n; i++)
         {
             // Invariants: visitor.Sink holds the referents of objs[0..i).
-            if (objs[i]->Type->HasGc)
+            if (objs[i]->ObType->HasGc)
                 Traverse.Visit(objs[i], ref visitor);
         }
         return visitor.Sink.Total;
@@ -209,7 +210,7 @@ internal static unsafe class GcModule
         ListObject* garbage = (ListObject*)rt->Gc.Garbage;
         if (garbage != null)
         {
-            for (nint i = 0; i < garbage->Base.Size; i++)
+            for (nint i = 0; i < garbage->Base.ObSize; i++)
                 sink.Add(garbage->Items[i]);
         }
         return sink.Total;
@@ -220,7 +221,7 @@ internal static unsafe class GcModule
     public static int RemoveGarbageAt(Runtime* rt, nint index)
     {
         ListObject* garbage = (ListObject*)rt->Gc.Garbage;
-        nint size = garbage == null ? 0 : garbage->Base.Size;
+        nint size = garbage == null ? 0 : garbage->Base.ObSize;
         nint i = index < 0 ? index + size : index;
         if (i < 0 || i >= size)
             return Errors.Fail($"pa_gc_garbage_remove_at: list assignment index out of range " +
@@ -234,7 +235,7 @@ internal static unsafe class GcModule
     public static int RemoveGarbage(Runtime* rt, PaObject* o)
     {
         ListObject* garbage = (ListObject*)rt->Gc.Garbage;
-        nint size = garbage == null ? 0 : garbage->Base.Size;
+        nint size = garbage == null ? 0 : garbage->Base.ObSize;
         for (nint i = 0; i < size; i++)
         {
             if (garbage->Items[i] == o)
@@ -251,10 +252,10 @@ internal static unsafe class GcModule
     private static void RemoveGarbageItem(ListObject* garbage, nint i)
     {
         PaObject* item = garbage->Items[i];
-        nint size = garbage->Base.Size;
+        nint size = garbage->Base.ObSize;
         for (nint j = i + 1; j < size; j++)
             garbage->Items[j - 1] = garbage->Items[j];
-        garbage->Base.Size = size - 1;
+        garbage->Base.ObSize = size - 1;
         RefCount.Decref(item);
     }
 
@@ -267,9 +268,9 @@ internal static unsafe class GcModule
     {
         ListObject* garbage = (ListObject*)rt->Gc.Garbage;
         int debug = rt->Gc.Debug;
-        if ((debug & DebugSaveAll) != 0 || garbage == null || garbage->Base.Size == 0)
+        if ((debug & DebugSaveAll) != 0 || garbage == null || garbage->Base.ObSize == 0)
             return;
-        nint n = garbage->Base.Size;
+        nint n = garbage->Base.ObSize;
         DebugLog.Write((debug & DebugUncollectable) != 0
             ? $"gc:0: ResourceWarning: gc: {n} uncollectable objects at shutdown"
             : $"gc:0: ResourceWarning: gc: {n} uncollectable objects at shutdown; " +
@@ -280,7 +281,7 @@ internal static unsafe class GcModule
         for (nint i = 0; i < n; i++)
         {
             PaObject* o = garbage->Items[i];
-            line.Append(i == 0 ? "" : ", ").Append('<').Append(Lifecycle.NameOf(o->Type))
+            line.Append(i == 0 ? "" : ", ").Append('<').Append(Lifecycle.NameOf(o->ObType))
                 .Append(" object at ").Append(Errors.Hex(o)).Append('>');
         }
         DebugLog.Write(line.Append(']').ToString());
@@ -329,7 +330,7 @@ internal static unsafe class GcModule
         }
         gc->Callbacks[gc->CallbackCount++] = new GcCallback
         {
-            Function = (delegate* unmanaged<Runtime*, int, GcInfo*, void*, void>)function,
+            Function = (delegate* unmanaged<Runtime*, int, PaGcInfo*, void*, void>)function,
             User = user,
         };
         return 0;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 
 namespace PyAlloc.Core.Gc;
@@ -19,35 +20,17 @@ internal struct GenerationArray
     private Generation _first;
 }
 
-/// <summary>gc.get_stats() for one generation: <c>pa_gc_generation_stats</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct GenerationStats
-{
-    public nint Collections;
-    public nint Collected;
-    public nint Uncollectable;
-}
-
 [InlineArray(GcState.NumGenerations)]
 internal struct GenerationStatsArray
 {
-    private GenerationStats _first;
+    private PaGcGenerationStats _first;
 }
 
 /// <summary>A registered gc callback.</summary>
 internal unsafe struct GcCallback
 {
-    public delegate* unmanaged<Runtime*, int, GcInfo*, void*, void> Function;
+    public delegate* unmanaged<Runtime*, int, PaGcInfo*, void*, void> Function;
     public void* User;
-}
-
-/// <summary>What a gc callback is told: <c>pa_gc_info</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct GcInfo
-{
-    public int Generation;
-    public nint Collected;
-    public nint Uncollectable;
 }
 
 /// <summary>The collector's state for one runtime (CPython's struct _gc_runtime_state).</summary>

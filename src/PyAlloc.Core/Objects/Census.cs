@@ -1,17 +1,8 @@
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 
 namespace PyAlloc.Core.Objects;
-
-/// <summary><c>pa_type_count</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct TypeCount
-{
-    public TypeObject* Type;
-    public byte* Name;
-    public nuint Count;
-    public nuint Bytes;
-}
 
 /// <summary>The object census for leak hunting (the article's find_leaks, by type).</summary>
 internal static unsafe class Census
@@ -20,13 +11,13 @@ internal static unsafe class Census
     /// Live objects per type of <paramref name="rt"/> (types with none left out), largest
     /// total bytes first, then most objects; fills output[0..cap) and returns the total.
     /// </summary>
-    public static nuint CountByType(Runtime* rt, TypeCount* output, nuint cap)
+    public static nuint CountByType(Runtime* rt, PaTypeCount* output, nuint cap)
     {
-        var rows = new List<TypeCount>();
+        var rows = new List<PaTypeCount>();
         for (TypeObject* t = rt->Types; t != null; t = t->NextType)
         {
             if (t->LiveObjects > 0)
-                rows.Add(new TypeCount { Type = t, Name = t->Name, Count = (nuint)t->LiveObjects, Bytes = t->LiveBytes });
+                rows.Add(new PaTypeCount { Type = t, Name = t->Name, Count = (nuint)t->LiveObjects, Bytes = t->LiveBytes });
         }
         rows.Sort((a, b) => b.Bytes != a.Bytes ? b.Bytes.CompareTo(a.Bytes) : b.Count.CompareTo(a.Count));
         for (int i = 0; i < rows.Count && (nuint)i < cap; i++)

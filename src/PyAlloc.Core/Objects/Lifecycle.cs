@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Gc;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Weakref;
@@ -84,10 +85,10 @@ internal static unsafe class Lifecycle
             Collector.OnGcAllocation(rt);
 
         PaObject* o = GcHead.ObjectOf(g);
-        o->RefCnt = 1;
-        o->Type = t;
+        o->ObRefcnt = 1;
+        o->ObType = t;
         if (t->IsVariableSized)
-            ((PaVarObject*)o)->Size = (nint)nitems;
+            ((PaVarObject*)o)->ObSize = (nint)nitems;
         t->LiveObjects++;
         t->LiveBytes += size;
         if (t->HasGc)
@@ -101,9 +102,9 @@ internal static unsafe class Lifecycle
     /// </summary>
     public static void Dealloc(PaObject* o)
     {
-        if (o->RefCnt != 0)
+        if (o->ObRefcnt != 0)
         {
-            Errors.Set($"pa__dealloc: object {Errors.Hex(o)} has count {o->RefCnt}, not 0: it is alive, refused " +
+            Errors.Set($"pa__dealloc: object {Errors.Hex(o)} has count {o->ObRefcnt}, not 0: it is alive, refused " +
                        "(pa__dealloc is for pa_decref only)");
             return;
         }
@@ -111,12 +112,12 @@ internal static unsafe class Lifecycle
     }
 
     /// <summary>pa_object_make_immortal: the count never changes again and the object never dies (PEP 683).</summary>
-    public static void MakeImmortal(PaObject* o) => o->RefCnt = RefCount.Immortal;
+    public static void MakeImmortal(PaObject* o) => o->ObRefcnt = RefCount.Immortal;
 
     /// <summary>The count of <paramref name="o"/> reached zero (pa__dealloc).</summary>
     public static void OnZero(PaObject* o)
     {
-        Runtime* rt = o->Type->Runtime;
+        Runtime* rt = o->ObType->Runtime;
         if (rt->Finalizing != null && IsBeingFinalized(rt, o))
             return; // its finaliser dropped the reference it was lent: CallFinalizerFromDealloc goes on
         GcHead* g = GcHead.Of(o);
@@ -154,7 +155,7 @@ internal static unsafe class Lifecycle
             // Invariants: o has count 0, is untracked, and DeallocDepth counts its death and
             // one death per waiting object; each waiting object has released every reference
             // and waits for its memory to go back after the death of the one above it.
-            TypeObject* t = o->Type;
+            TypeObject* t = o->ObType;
             bool list = t->Kind == TypeKind.List;
             if ((!t->PlainDeath && !list) || GcHead.Of(o)->HasWeakrefs)
             {
@@ -164,7 +165,7 @@ internal static unsafe class Lifecycle
             PaObject* dying = list ? ListObject.ReleaseItemsButFirstDeath(o) : ReleaseAllButLastDeath(o, t);
             if (dying != null)
             {
-                if (dying->Type->Runtime == rt)
+                if (dying->ObType->Runtime == rt)
                 {
                     // dying's count just reached zero: what OnZero(dying) would do, without the call.
                     GcHead* dg = GcHead.Of(dying);
@@ -195,7 +196,7 @@ internal static unsafe class Lifecycle
             GcHead* g = waiting;
             waiting = (GcHead*)g->Next;
             PaObject* w = GcHead.ObjectOf(g);
-            FreeFollowed(rt, w->Type, w);
+            FreeFollowed(rt, w->ObType, w);
             rt->DeallocDepth--;
         }
     }
@@ -228,7 +229,7 @@ internal static unsafe class Lifecycle
                 if (v == null)
                     continue;
                 *slot = null;
-                if (RefCount.IsImmortal(v) || --v->RefCnt != 0)
+                if (RefCount.IsImmortal(v) || --v->ObRefcnt != 0)
                     continue;
                 if (NoReferenceAfter(o, t, offsets + 1))
                     return v;
@@ -244,7 +245,7 @@ internal static unsafe class Lifecycle
     private static PaObject* ReleaseItemsButLastDeath(PaObject* o, TypeObject* t)
     {
         PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
-        nint n = ((PaVarObject*)o)->Size;
+        nint n = ((PaVarObject*)o)->ObSize;
         for (nint i = 0; i < n; i++)
         {
             // Invariants: the items before i are null and their references released.
@@ -252,7 +253,7 @@ internal static unsafe class Lifecycle
             if (v == null)
                 continue;
             items[i] = null;
-            if (RefCount.IsImmortal(v) || --v->RefCnt != 0)
+            if (RefCount.IsImmortal(v) || --v->ObRefcnt != 0)
                 continue;
             nint k = i + 1;
             while (k < n && items[k] == null)
@@ -277,7 +278,7 @@ internal static unsafe class Lifecycle
         if (t->ItemsAreRefs)
         {
             PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
-            nint n = ((PaVarObject*)o)->Size;
+            nint n = ((PaVarObject*)o)->ObSize;
             for (nint i = 0; i < n; i++)
             {
                 if (items[i] != null)
@@ -309,7 +310,7 @@ internal static unsafe class Lifecycle
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Destroy(Runtime* rt, PaObject* o)
     {
-        TypeObject* t = o->Type;
+        TypeObject* t = o->ObType;
         GcHead* g = GcHead.Of(o);
 
         if (t->Finalize != null && !g->IsFinalized)
@@ -362,8 +363,8 @@ internal static unsafe class Lifecycle
     private static bool CallFinalizerFromDealloc(Runtime* rt, PaObject* o, delegate* unmanaged<PaObject*, void> finalizer, bool once)
     {
         GcHead* g = GcHead.Of(o);
-        TypeObject* t = o->Type;
-        o->RefCnt = 1;
+        TypeObject* t = o->ObType;
+        o->ObRefcnt = 1;
         if (t->HasGc)
             GcList.Track(rt, g);
         FinalizingFrame frame = new() { Object = o, Next = (FinalizingFrame*)rt->Finalizing };
@@ -378,7 +379,7 @@ internal static unsafe class Lifecycle
         }
         if (once)
             g->Prev |= GcHead.PrevMaskFinalized; // after the call, as PyObject_CallFinalizer
-        if (o->RefCnt != 0 && --o->RefCnt != 0)
+        if (o->ObRefcnt != 0 && --o->ObRefcnt != 0)
             return false;
         if (g->IsTracked)
             GcList.Untrack(g);
@@ -386,7 +387,7 @@ internal static unsafe class Lifecycle
     }
 
     /// <summary>Step 7: the memory goes back; a GC object lowers generation 0's count.</summary>
-    public static void FreeMemory(Runtime* rt, PaObject* o) => FreeMemory(rt, o->Type, o);
+    public static void FreeMemory(Runtime* rt, PaObject* o) => FreeMemory(rt, o->ObType, o);
 
     /* Step 7 with o's type at hand.  Pre: t is o->Type. */
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -439,16 +440,16 @@ internal static unsafe class Lifecycle
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint SizeOf(PaObject* o)
     {
-        TypeObject* t = o->Type;
+        TypeObject* t = o->ObType;
         return (nuint)sizeof(GcHead) + t->BasicSize
-               + (t->IsVariableSized ? (nuint)((PaVarObject*)o)->Size * t->ItemSize : 0);
+               + (t->IsVariableSized ? (nuint)((PaVarObject*)o)->ObSize * t->ItemSize : 0);
     }
 
     /// <summary>pa__refcnt_error: a count went below zero (PA_DEBUG builds check).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void NegativeRefcount(PaObject* o) =>
-        Fatal.Error($"object {Errors.Hex(o)} of type '{NameOf(o->Type)}' has a negative reference count " +
-                    $"({o->RefCnt}): it was released more often than it was referenced");
+        Fatal.Error($"object {Errors.Hex(o)} of type '{NameOf(o->ObType)}' has a negative reference count " +
+                    $"({o->ObRefcnt}): it was released more often than it was referenced");
 
     public static string NameOf(TypeObject* t) =>
         t == null ? "(null type)" : System.Text.Encoding.UTF8.GetString(

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Objects;
@@ -26,24 +27,24 @@ internal unsafe struct ListObject
     /// <summary>The runtime's list type.</summary>
     public static TypeObject* CreateType(Runtime* rt)
     {
-        TypeSpec spec = default;
+        PaTypeSpec spec = default;
         spec.Name = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("list"u8));
-        spec.BasicSize = (nuint)sizeof(ListObject);
+        spec.Basicsize = (nuint)sizeof(ListObject);
         spec.Flags = TypeObject.FlagHaveGc;
-        spec.Traverse = (void*)1; // a placeholder that passes validation: lists are traversed in C#
+        spec.Traverse = (delegate* unmanaged[Cdecl]<PaObject*, delegate* unmanaged[Cdecl]<PaObject*, void*, int>, void*, int>)1; // a placeholder that passes validation: lists are traversed in C#
         TypeObject* t = TypeObject.Create(rt, &spec, TypeKind.List);
         if (t != null)
             t->Traverse = null;
         return t;
     }
 
-    public static bool Check(PaObject* o) => o != null && o->Type->Kind == TypeKind.List;
+    public static bool Check(PaObject* o) => o != null && o->ObType->Kind == TypeKind.List;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Traverse<T>(PaObject* o, ref T visitor) where T : struct, IVisitor
     {
         ListObject* l = (ListObject*)o;
-        for (nint i = l->Base.Size; --i >= 0;)
+        for (nint i = l->Base.ObSize; --i >= 0;)
         {
             PaObject* item = l->Items[i];
             int r;
@@ -57,12 +58,12 @@ internal unsafe struct ListObject
     public static int Append(PaObject* o, PaObject* item)
     {
         ListObject* l = (ListObject*)o;
-        nint n = l->Base.Size;
+        nint n = l->Base.ObSize;
         if (n == l->Allocated && !Resize(l, n + 1))
             return Errors.Fail("pa_list_append: out of memory");
         RefCount.Incref(item);
         l->Items[n] = item;
-        l->Base.Size = n + 1;
+        l->Base.ObSize = n + 1;
         return 0;
     }
 
@@ -83,13 +84,13 @@ internal unsafe struct ListObject
         PaObject** items = l->Items;
         if (items == null)
             return;
-        nint i = l->Base.Size;
-        l->Base.Size = 0;
+        nint i = l->Base.ObSize;
+        l->Base.ObSize = 0;
         l->Items = null;
         l->Allocated = 0;
         while (--i >= 0)
             RefCount.XDecref(items[i]);
-        Runtime.Free(o->Type->Runtime, items);
+        Runtime.Free(o->ObType->Runtime, items);
     }
 
     /// <summary>list_dealloc's part: release the items, last first, and the array.</summary>
@@ -107,15 +108,15 @@ internal unsafe struct ListObject
     {
         ListObject* l = (ListObject*)o;
         PaObject** items = l->Items;
-        nint n = l->Base.Size;
-        l->Base.Size = 0;
+        nint n = l->Base.ObSize;
+        l->Base.ObSize = 0;
         l->Allocated = 0;
         if (items == null || n == 0)
             return null;
         for (nint i = n; --i > 0;)
             RefCount.XDecref(items[i]); // Invariants: the items after i are released.
         PaObject* first = items[0];
-        if (first == null || RefCount.IsImmortal(first) || --first->RefCnt != 0)
+        if (first == null || RefCount.IsImmortal(first) || --first->ObRefcnt != 0)
             return null;
         return first;
     }
@@ -127,7 +128,7 @@ internal unsafe struct ListObject
         ListObject* l = (ListObject*)o;
         if (l->Items != null)
         {
-            Runtime.Free(o->Type->Runtime, l->Items);
+            Runtime.Free(o->ObType->Runtime, l->Items);
             l->Items = null;
         }
     }
@@ -136,13 +137,13 @@ internal unsafe struct ListObject
     private static bool Resize(ListObject* l, nint newSize)
     {
         nint allocated = (newSize + (newSize >> 3) + 6) & ~(nint)3;
-        Runtime* rt = l->Base.Base.Type->Runtime;
+        Runtime* rt = l->Base.ObBase.ObType->Runtime;
         PaObject** items = (PaObject**)Runtime.Malloc(rt, (nuint)allocated * (nuint)sizeof(PaObject*), zero: false);
         if (items == null)
             return false;
         if (l->Items != null)
         {
-            Buffer.MemoryCopy(l->Items, items, allocated * sizeof(PaObject*), l->Base.Size * sizeof(PaObject*));
+            Buffer.MemoryCopy(l->Items, items, allocated * sizeof(PaObject*), l->Base.ObSize * sizeof(PaObject*));
             Runtime.Free(rt, l->Items);
         }
         l->Items = items;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 
 namespace PyAlloc.Core.Objects;
 
@@ -30,23 +31,10 @@ namespace PyAlloc.Core.Objects;
 
    Memory: [GcHead 16 bytes][object: basicsize + nitems * itemsize], all from
    the runtime's heap (pools up to 512 bytes, the system allocator above).
+   The object header itself is the header's type, PaObject (PaVarObject for
+   variable-sized objects), generated into src/PyAlloc.Abi; its ob_type is a
+   TypeObject (TypeObject.cs).
 ============================================================================ */
-
-/// <summary>The <c>pa_object</c> header every object starts with.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct PaObject
-{
-    public nint RefCnt;
-    public TypeObject* Type;
-}
-
-/// <summary>The <c>pa_var_object</c> header of variable-sized objects.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct PaVarObject
-{
-    public PaObject Base;
-    public nint Size;
-}
 
 /// <summary>The collector's two words in front of every object (CPython's PyGC_Head).</summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -88,14 +76,14 @@ internal static unsafe class RefCount
     public static nint Immortal => unchecked((nint)0xFFFFFFFFL);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsImmortal(PaObject* o) => (int)(uint)o->RefCnt < 0;
+    public static bool IsImmortal(PaObject* o) => (int)(uint)o->ObRefcnt < 0;
 
     /// <summary>pa_incref.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Incref(PaObject* o)
     {
-        if ((uint)o->RefCnt + 1u != 0)
-            o->RefCnt++;
+        if ((uint)o->ObRefcnt + 1u != 0)
+            o->ObRefcnt++;
     }
 
     /// <summary>pa_decref: at zero, the object is deallocated now.</summary>
@@ -104,7 +92,7 @@ internal static unsafe class RefCount
     {
         if (IsImmortal(o))
             return;
-        if (--o->RefCnt == 0)
+        if (--o->ObRefcnt == 0)
             Lifecycle.OnZero(o);
     }
 

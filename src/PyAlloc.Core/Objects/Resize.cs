@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Support;
 
@@ -62,7 +63,7 @@ internal static unsafe class ObjectResize
     /// </remarks>
     public static PaObject* Resize(PaObject* o, nuint nitems, string caller)
     {
-        TypeObject* t = o->Type;
+        TypeObject* t = o->ObType;
         Runtime* rt = t->Runtime;
         if (!CheckResizable(rt, o, t, nitems, caller))
             return null;
@@ -73,7 +74,7 @@ internal static unsafe class ObjectResize
         if (g == null)
             return null;
         PaObject* r = GcHead.ObjectOf(g);
-        ((PaVarObject*)r)->Size = (nint)nitems;
+        ((PaVarObject*)r)->ObSize = (nint)nitems;
         t->LiveBytes = t->LiveBytes - oldSize + newSize;
         return r;
     }
@@ -86,8 +87,8 @@ internal static unsafe class ObjectResize
             return Refuse(o, caller, "is not variable-sized (its type's itemsize is 0)");
         if (RefCount.IsImmortal(o))
             return Refuse(o, caller, "is immortal: it may be referenced without counts, and resizing may move it");
-        if (o->RefCnt != 1)
-            return Refuse(o, caller, $"has {o->RefCnt} references: resizing may move it, which would leave the others " +
+        if (o->ObRefcnt != 1)
+            return Refuse(o, caller, $"has {o->ObRefcnt} references: resizing may move it, which would leave the others " +
                                      "dangling; only an object with one reference (the caller's) can be resized");
         GcHead* g = GcHead.Of(o);
         if (g->IsTracked)
@@ -114,7 +115,7 @@ internal static unsafe class ObjectResize
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool Refuse(PaObject* o, string caller, string reason)
     {
-        Errors.Set($"{caller}: object {Errors.Hex(o)} of type '{Lifecycle.NameOf(o->Type)}' {reason}");
+        Errors.Set($"{caller}: object {Errors.Hex(o)} of type '{Lifecycle.NameOf(o->ObType)}' {reason}");
         return false;
     }
 
@@ -125,7 +126,7 @@ internal static unsafe class ObjectResize
         if (!t->ItemsAreRefs)
             return -1;
         PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
-        nint n = ((PaVarObject*)o)->Size;
+        nint n = ((PaVarObject*)o)->ObSize;
         for (nint i = (nint)nitems; i < n; i++)
         {
             // Invariants: items nitems .. i - 1 are null.

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Gc;
 using PyAlloc.Core.Platform;
@@ -143,9 +144,9 @@ internal unsafe struct Runtime
     /// (objects and list item arrays up to 512 bytes) and its large blocks.
     /// </summary>
     /// <remarks>Pre: rt is valid. In the debug modes the blocks carry the hooks' 32 bytes each.</remarks>
-    public static MallocStats GetMallocStats(Runtime* rt)
+    public static PaMallocStats GetMallocStats(Runtime* rt)
     {
-        MallocStats stats = default;
+        PaMallocStats stats = default;
         for (int i = 0; i < Geometry.NumSizeClasses; i++)
             stats.Classes[i].BlockSize = Geometry.IndexToSize((uint)i);
         if (rt->Heap != null)

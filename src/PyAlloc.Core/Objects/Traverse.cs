@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using PyAlloc.Core.Abi;
 
 namespace PyAlloc.Core.Objects;
 
@@ -42,7 +43,7 @@ internal static unsafe class Traverse
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Visit<T>(PaObject* o, ref T visitor) where T : struct, IVisitor
     {
-        TypeObject* t = o->Type;
+        TypeObject* t = o->ObType;
         if (t->OffsetsOnly)
             return VisitFields(o, t->RefOffsets, ref visitor);
         if (t->Kind == TypeKind.List)
@@ -63,7 +64,7 @@ internal static unsafe class Traverse
         if (t->ItemsAreRefs)
         {
             PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
-            nint n = ((PaVarObject*)o)->Size;
+            nint n = ((PaVarObject*)o)->ObSize;
             for (nint i = 0; i < n; i++)
             {
                 if (items[i] != null && (r = visitor.Visit(items[i])) != 0)
@@ -108,7 +109,7 @@ internal static unsafe class Traverse
     /// </summary>
     public static void Clear(PaObject* o)
     {
-        TypeObject* t = o->Type;
+        TypeObject* t = o->ObType;
         switch (t->Kind)
         {
             case TypeKind.List:
@@ -126,7 +127,7 @@ internal static unsafe class Traverse
     /// <summary>After dealloc: releases the references the library owns (step 6 of a death).</summary>
     public static void ReleaseOwnedReferences(PaObject* o)
     {
-        TypeObject* t = o->Type;
+        TypeObject* t = o->ObType;
         switch (t->Kind)
         {
             case TypeKind.List:
@@ -160,7 +161,7 @@ internal static unsafe class Traverse
     private static void ClearItems(PaObject* o, TypeObject* t)
     {
         PaObject** items = (PaObject**)((byte*)o + t->BasicSize);
-        nint n = ((PaVarObject*)o)->Size;
+        nint n = ((PaVarObject*)o)->ObSize;
         for (nint i = 0; i < n; i++)
             RefCount.Clear(&items[i]);
     }

@@ -1,4 +1,9 @@
+// The header keeps pa_type opaque; in the core a pa_type* is a pointer to this file's TypeObject.  The
+// header's types (src/PyAlloc.Abi/HeaderTypes.g.cs, generated) name it PaType: this alias makes their
+// fields (pa_object's ob_type, pa_type_count's type) point at what they really are.
+global using PaType = PyAlloc.Core.Objects.TypeObject;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Support;
 
@@ -13,22 +18,6 @@ internal enum TypeKind
     List = 1,
     /// <summary>The built-in weak reference.</summary>
     Weakref = 2,
-}
-
-/// <summary>The <c>pa_type_spec</c> a C caller passes, field for field.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct TypeSpec
-{
-    public byte* Name;
-    public nuint BasicSize;
-    public nuint ItemSize;
-    public uint Flags;
-    public void* Traverse;
-    public void* Clear;
-    public void* Finalize;
-    public void* LegacyDel;
-    public void* Dealloc;
-    public nuint* RefOffsets;
 }
 
 /// <summary>A type (<c>pa_type</c>): lives in native memory as long as its runtime.</summary>
@@ -71,7 +60,7 @@ internal unsafe struct TypeObject
     /// Validates <paramref name="spec"/> and makes a type of <paramref name="rt"/> from it.
     /// </summary>
     /// <returns>The type, or null with the thread's error set.</returns>
-    public static TypeObject* Create(Runtime* rt, TypeSpec* spec, TypeKind kind)
+    public static TypeObject* Create(Runtime* rt, PaTypeSpec* spec, TypeKind kind)
     {
         string? problem = Validate(spec, out int nOffsets);
         if (problem != null)
@@ -94,8 +83,8 @@ internal unsafe struct TypeObject
 
         t->Runtime = rt;
         t->Name = name;
-        t->BasicSize = spec->BasicSize;
-        t->ItemSize = spec->ItemSize;
+        t->BasicSize = spec->Basicsize;
+        t->ItemSize = spec->Itemsize;
         t->Flags = spec->Flags;
         t->Kind = kind;
         t->Traverse = (delegate* unmanaged<PaObject*, void*, void*, int>)spec->Traverse;
@@ -137,7 +126,7 @@ internal unsafe struct TypeObject
     }
 
     /* The reason the spec cannot make a type, or null when it can. */
-    private static string? Validate(TypeSpec* spec, out int nOffsets)
+    private static string? Validate(PaTypeSpec* spec, out int nOffsets)
     {
         nOffsets = 0;
         if (spec == null)
@@ -146,12 +135,12 @@ internal unsafe struct TypeObject
             return "spec->name is NULL";
         if ((spec->Flags & ~KnownFlags) != 0)
             return $"unknown flags 0x{spec->Flags & ~KnownFlags:x}";
-        nuint header = spec->ItemSize != 0 ? (nuint)sizeof(PaVarObject) : (nuint)sizeof(PaObject);
-        if (spec->BasicSize < header)
-            return $"basicsize {spec->BasicSize} is smaller than the {(spec->ItemSize != 0 ? "pa_var_object" : "pa_object")} header ({header} bytes)";
-        if (spec->BasicSize > (nuint)int.MaxValue || spec->ItemSize > (nuint)int.MaxValue)
+        nuint header = spec->Itemsize != 0 ? (nuint)sizeof(PaVarObject) : (nuint)sizeof(PaObject);
+        if (spec->Basicsize < header)
+            return $"basicsize {spec->Basicsize} is smaller than the {(spec->Itemsize != 0 ? "pa_var_object" : "pa_object")} header ({header} bytes)";
+        if (spec->Basicsize > (nuint)int.MaxValue || spec->Itemsize > (nuint)int.MaxValue)
             return "basicsize or itemsize is absurdly large";
-        if ((spec->Flags & FlagItemsAreRefs) != 0 && spec->ItemSize != (nuint)sizeof(void*))
+        if ((spec->Flags & FlagItemsAreRefs) != 0 && spec->Itemsize != (nuint)sizeof(void*))
             return "PA_TPFLAGS_ITEMS_ARE_REFS needs itemsize == sizeof(pa_object *)";
         if (spec->RefOffsets != null)
         {
@@ -162,9 +151,9 @@ internal unsafe struct TypeObject
                     return $"ref_offsets is not ended by 0 within {MaxRefOffsets} entries";
                 // off > basicsize - 8, not off + 8 > basicsize: the sum wraps for off near SIZE_MAX
                 // (basicsize >= header >= 16, so the difference cannot).
-                if (off < header || off > spec->BasicSize - (nuint)sizeof(void*) || off % (nuint)sizeof(void*) != 0)
+                if (off < header || off > spec->Basicsize - (nuint)sizeof(void*) || off % (nuint)sizeof(void*) != 0)
                     return $"ref_offsets[{nOffsets}] = {off} is not an aligned pa_object * field inside the object " +
-                           $"(after the {header}-byte header, before basicsize {spec->BasicSize})";
+                           $"(after the {header}-byte header, before basicsize {spec->Basicsize})";
                 for (int k = 0; k < nOffsets; k++)
                 {
                     if (spec->RefOffsets[k] == off)

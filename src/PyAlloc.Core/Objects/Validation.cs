@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Support;
 
@@ -56,7 +57,7 @@ internal static unsafe class Validation
             if (rt == null)
                 return null;
         }
-        return rt->TypeSet.Contains(o->Type) ? rt : null;
+        return rt->TypeSet.Contains(o->ObType) ? rt : null;
     }
 
     /// <summary>

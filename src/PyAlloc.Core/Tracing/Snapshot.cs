@@ -3,67 +3,10 @@ using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Tracing;
-
-/// <summary><c>pa_frame</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct PaFrame
-{
-    public byte* Filename;
-    public int Lineno;
-}
-
-/// <summary><c>pa_statistic</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct PaStatistic
-{
-    public byte* Filename;
-    public int Lineno;
-    public PaFrame* Frames;
-    public int FrameCount;
-    public nuint Size;
-    public nuint Count;
-}
-
-/// <summary><c>pa_statistic_diff</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct PaStatisticDiff
-{
-    public byte* Filename;
-    public int Lineno;
-    public PaFrame* Frames;
-    public int FrameCount;
-    public nuint Size;
-    public nint SizeDiff;
-    public nuint Count;
-    public nint CountDiff;
-}
-
-/// <summary>How statistics group traces: <c>pa_stat_key</c>.</summary>
-/// <summary>pa_trace: one trace of a snapshot (Snapshot.traces[i]).</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct PaTrace
-{
-    public uint Domain;
-    public nuint Size;
-    public PaFrame* Frames;
-    public int FrameCount;
-}
-
-/// <summary>pa_filter: CPython's Filter (Kind 0) or DomainFilter (Kind 1).</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct PaFilter
-{
-    public int Kind;
-    public int Inclusive;
-    public byte* FilenamePattern;
-    public int Lineno;
-    public int AllFrames;
-    public int HasDomain;
-    public uint Domain;
-}
 
 /// <summary>One filter of Snapshot.filter_traces, as managed values.</summary>
 internal readonly record struct TraceFilterSpec(bool IsDomainFilter, bool Inclusive, string Pattern, int Lineno, bool AllFrames, bool HasDomain, uint Domain)
@@ -279,7 +222,7 @@ internal sealed unsafe class Snapshot : IDisposable
         if (index >= (nuint)_sizes.Length)
             return false;
         TracebackEntry t = _tracebacks[_tracebackOf[(int)index]];
-        trace = new PaTrace { Domain = _domains[(int)index], Size = _sizes[(int)index], Frames = t.Frames, FrameCount = t.Values.Length };
+        trace = new PaTrace { Domain = _domains[(int)index], Size = _sizes[(int)index], Frames = t.Frames, Nframes = t.Values.Length };
         return true;
     }
 
@@ -307,7 +250,7 @@ internal sealed unsafe class Snapshot : IDisposable
                 Filename = g.NativeFrames[0].Filename,
                 Lineno = g.NativeFrames[0].Lineno,
                 Frames = g.NativeFrames,
-                FrameCount = g.Frames.Length,
+                Nframes = g.Frames.Length,
                 Size = g.Size,
                 Count = g.Count,
             };
@@ -350,7 +293,7 @@ internal sealed unsafe class Snapshot : IDisposable
                 Filename = d.Group.NativeFrames[0].Filename,
                 Lineno = d.Group.NativeFrames[0].Lineno,
                 Frames = d.Group.NativeFrames,
-                FrameCount = d.Group.Frames.Length,
+                Nframes = d.Group.Frames.Length,
                 Size = d.Size,
                 SizeDiff = d.SizeDiff,
                 Count = d.Count,

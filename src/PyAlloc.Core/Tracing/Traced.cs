@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 
@@ -51,7 +52,7 @@ internal unsafe struct FinalizeRegistry
     /// <remarks>Pre: target is a live object with a count above 0; callback is not null.</remarks>
     public static nuint Register(PaObject* target, delegate* unmanaged<void*, void> callback, void* user)
     {
-        Runtime* rt = target->Type->Runtime;
+        Runtime* rt = target->ObType->Runtime;
         FinalizeRegistry* reg = &rt->Finalizers;
         nuint handle = reg->LastHandle + 1;
         var entry = (FinalizeEntry*)NativeMemory.AllocZeroed((nuint)sizeof(FinalizeEntry));
@@ -146,7 +147,7 @@ internal unsafe struct FinalizeRegistry
     {
         try
         {
-            Call(weakref->Type->Runtime, (nuint)user);
+            Call(weakref->ObType->Runtime, (nuint)user);
         }
         catch (System.Exception e)
         {

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 
@@ -53,25 +54,25 @@ internal unsafe struct WeakrefObject
 
     private static TypeObject* CreateType(Runtime* rt, byte* name)
     {
-        TypeSpec spec = default;
+        PaTypeSpec spec = default;
         spec.Name = name;
-        spec.BasicSize = (nuint)sizeof(WeakrefObject);
+        spec.Basicsize = (nuint)sizeof(WeakrefObject);
         spec.Flags = TypeObject.FlagHaveGc;
-        spec.Traverse = (void*)1; // placeholder: weakrefs are traversed in C# (nothing to visit)
+        spec.Traverse = (delegate* unmanaged[Cdecl]<PaObject*, delegate* unmanaged[Cdecl]<PaObject*, void*, int>, void*, int>)1; // placeholder: weakrefs are traversed in C# (nothing to visit)
         TypeObject* t = TypeObject.Create(rt, &spec, TypeKind.Weakref);
         if (t != null)
             t->Traverse = null;
         return t;
     }
 
-    public static bool Check(PaObject* o) => o != null && o->Type->Kind == TypeKind.Weakref;
+    public static bool Check(PaObject* o) => o != null && o->ObType->Kind == TypeKind.Weakref;
 
     /// <summary>The first weakref to <paramref name="target"/>, or null.</summary>
     public static WeakrefObject* Head(Runtime* rt, PaObject* target) =>
         GcHead.Of(target)->HasWeakrefs ? (WeakrefObject*)rt->Weakrefs.Get(target) : null;
 
     /// <summary>Whether <paramref name="o"/> (a weakref) is a proxy.</summary>
-    public static bool IsProxy(PaObject* o) => o->Type == o->Type->Runtime->ProxyType;
+    public static bool IsProxy(PaObject* o) => o->ObType == o->ObType->Runtime->ProxyType;
 
     /* get_basic_refs: the shared callback-less weakref and proxy at the head of the list. */
     private static void GetBasicRefs(WeakrefObject* head, out WeakrefObject* basicRef, out WeakrefObject* basicProxy)
@@ -96,7 +97,7 @@ internal unsafe struct WeakrefObject
     public static PaObject* New(PaObject* target, delegate* unmanaged<PaObject*, void*, void> callback, void* user,
                                 bool proxy = false)
     {
-        Runtime* rt = target->Type->Runtime;
+        Runtime* rt = target->ObType->Runtime;
         GetBasicRefs(Head(rt, target), out WeakrefObject* basicRef, out WeakrefObject* basicProxy);
         WeakrefObject* shared = proxy ? basicProxy : basicRef;
         if (callback == null && shared != null)
@@ -149,7 +150,7 @@ internal unsafe struct WeakrefObject
     public static nuint GetWeakrefs(PaObject* target, PaObject** output, nuint cap)
     {
         nuint total = 0;
-        for (WeakrefObject* wr = Head(target->Type->Runtime, target); wr != null; wr = wr->Next)
+        for (WeakrefObject* wr = Head(target->ObType->Runtime, target); wr != null; wr = wr->Next)
         {
             // Invariants: out[0..min(total, cap)) hold new references to the weakrefs before wr.
             if (total < cap)
@@ -176,7 +177,7 @@ internal unsafe struct WeakrefObject
         PaObject* target = ((WeakrefObject*)o)->Target;
         // A target whose count reached zero is dying (the trashcan may have deferred it):
         // it must not be handed out again (CPython's gh-60806 guard).
-        if (target == null || target->RefCnt <= 0)
+        if (target == null || target->ObRefcnt <= 0)
             return null;
         RefCount.Incref(target);
         return target;
@@ -186,7 +187,7 @@ internal unsafe struct WeakrefObject
     public static nuint Count(PaObject* target)
     {
         nuint n = 0;
-        for (WeakrefObject* wr = Head(target->Type->Runtime, target); wr != null; wr = wr->Next)
+        for (WeakrefObject* wr = Head(target->ObType->Runtime, target); wr != null; wr = wr->Next)
             n++;
         return n;
     }
@@ -207,7 +208,7 @@ internal unsafe struct WeakrefObject
         }
         else
         {
-            Runtime* rt = target->Type->Runtime;
+            Runtime* rt = target->ObType->Runtime;
             if (wr->Next != null)
             {
                 rt->Weakrefs.Set(target, (nuint)wr->Next); // replaces: cannot fail
@@ -259,7 +260,7 @@ internal unsafe struct WeakrefObject
         {
             // Invariants: the weakrefs before wr are cleared and, when alive with a
             // callback, recorded in pending[0..n) holding a reference each.
-            if (pending != null && wr->Callback != null && wr->Base.RefCnt > 0)
+            if (pending != null && wr->Callback != null && wr->Base.ObRefcnt > 0)
             {
                 RefCount.Incref(&wr->Base);
                 pending[n++] = new PendingCallback { Weakref = wr, Callback = wr->Callback, User = wr->User };

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Platform;
@@ -68,7 +69,7 @@ internal static unsafe class AllocatorExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__get_malloc_stats")]
-    public static int GetMallocStats(MallocStats* output)
+    public static int GetMallocStats(PaMallocStats* output)
     {
         if (output == null)
             return Errors.Fail("pa_get_malloc_stats: out is NULL");
@@ -86,7 +87,7 @@ internal static unsafe class AllocatorExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_runtime_get_malloc_stats")]
-    public static int RuntimeGetMallocStats(Runtime* rt, MallocStats* output)
+    public static int RuntimeGetMallocStats(Runtime* rt, PaMallocStats* output)
     {
         if (!Validation.CheckRuntime(rt, "pa_runtime_get_malloc_stats"))
             return -1;
@@ -108,7 +109,7 @@ internal static unsafe class AllocatorExports
     }
 
     /* The table of stats on a C stream: 0, or -1 with the error naming function. */
-    private static int WriteStats(in MallocStats stats, void* file, string function)
+    private static int WriteStats(in PaMallocStats stats, void* file, string function)
     {
         byte[] text = Encoding.UTF8.GetBytes(stats.Format());
         fixed (byte* t = text)

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Support;
 
@@ -9,7 +10,7 @@ namespace PyAlloc.Native.Exports;
 internal static unsafe class ArenaAllocatorExports
 {
     [UnmanagedCallersOnly(EntryPoint = "pa_object_get_arena_allocator")]
-    public static int GetArenaAllocator(ArenaSource.Functions* output)
+    public static int GetArenaAllocator(PaMemArenaAllocator* output)
     {
         if (output == null)
             return Errors.Fail("pa_object_get_arena_allocator: out is NULL");
@@ -18,7 +19,7 @@ internal static unsafe class ArenaAllocatorExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_object_set_arena_allocator")]
-    public static int SetArenaAllocator(ArenaSource.Functions* allocator)
+    public static int SetArenaAllocator(PaMemArenaAllocator* allocator)
     {
         if (allocator == null)
             return Errors.Fail("pa_object_set_arena_allocator: allocator is NULL");

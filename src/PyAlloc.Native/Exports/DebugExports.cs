@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Support;
 
@@ -16,12 +17,12 @@ internal static unsafe class DebugExports
     }
 
     // The allocator pa_mem_setup_debug_hooks installs over a caller's (native/entry/entry.c):
-    // ctx is the caller's allocator (a MemAllocator copy), the functions are these four.
+    // ctx is the caller's allocator (a PaMemAllocator copy), the functions are these four.
 
     [UnmanagedCallersOnly(EntryPoint = "pa__debug_hook_malloc")]
     public static void* HookMalloc(void* ctx, nuint n)
     {
-        try { return DebugHooks.HookedAlloc((MemAllocator*)ctx, n, zero: false); }
+        try { return DebugHooks.HookedAlloc((PaMemAllocator*)ctx, n, zero: false); }
         catch (Exception e) { Errors.SetInternal("pa_malloc", e); return null; }
     }
 
@@ -33,7 +34,7 @@ internal static unsafe class DebugExports
             nuint n = nelem * elsize;
             if (elsize != 0 && n / elsize != nelem)
                 return null;                       // the product overflows: no block, as calloc
-            return DebugHooks.HookedAlloc((MemAllocator*)ctx, n, zero: true);
+            return DebugHooks.HookedAlloc((PaMemAllocator*)ctx, n, zero: true);
         }
         catch (Exception e) { Errors.SetInternal("pa_calloc", e); return null; }
     }
@@ -41,7 +42,7 @@ internal static unsafe class DebugExports
     [UnmanagedCallersOnly(EntryPoint = "pa__debug_hook_realloc")]
     public static void* HookRealloc(void* ctx, void* p, nuint n)
     {
-        try { return DebugHooks.HookedRealloc((MemAllocator*)ctx, p, n); }
+        try { return DebugHooks.HookedRealloc((PaMemAllocator*)ctx, p, n); }
         catch (Exception e) { Errors.SetInternal("pa_realloc", e); return null; }
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Gc;
 using PyAlloc.Core.Objects;
 
@@ -78,7 +79,7 @@ internal static unsafe class GcExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_gc_get_stats")]
-    public static int GetStats(Runtime* rt, GenerationStats* output)
+    public static int GetStats(Runtime* rt, PaGcGenerationStats* output)
     {
         if (!Validation.CheckRuntime(rt, "pa_gc_get_stats") || !Validation.CheckOut(output, "pa_gc_get_stats"))
             return -1;

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
@@ -10,7 +11,7 @@ namespace PyAlloc.Native.Exports;
 internal static unsafe class HeapMapExports
 {
     [UnmanagedCallersOnly(EntryPoint = "pa_runtime_pool_map")]
-    public static nuint RuntimePoolMap(Runtime* rt, PoolInfo* output, nuint cap)
+    public static nuint RuntimePoolMap(Runtime* rt, PaPoolInfo* output, nuint cap)
     {
         if (!PyAlloc.Core.Objects.Validation.CheckRuntime(rt, "pa_runtime_pool_map"))
             return nuint.MaxValue;
@@ -24,7 +25,7 @@ internal static unsafe class HeapMapExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__pool_map")]
-    public static nuint PoolMap(PoolInfo* output, nuint cap)
+    public static nuint PoolMap(PaPoolInfo* output, nuint cap)
     {
         if (output == null && cap != 0)
         {

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
@@ -47,7 +48,7 @@ internal static unsafe class ListExports
 
     [UnmanagedCallersOnly(EntryPoint = "pa_list_size")]
     public static nuint ListSize(PaObject* list) =>
-        CheckList("pa_list_size", list) ? (nuint)((ListObject*)list)->Base.Size : nuint.MaxValue;
+        CheckList("pa_list_size", list) ? (nuint)((ListObject*)list)->Base.ObSize : nuint.MaxValue;
 
     [UnmanagedCallersOnly(EntryPoint = "pa_list_clear")]
     public static int ListClear(PaObject* list)
@@ -66,7 +67,7 @@ internal static unsafe class ListExports
         if (!Validation.CheckObject(list, caller, "list"))
             return false;
         if (!ListObject.Check(list))
-            Errors.Set($"{caller}: expected a list, got a '{Lifecycle.NameOf(list->Type)}'");
+            Errors.Set($"{caller}: expected a list, got a '{Lifecycle.NameOf(list->ObType)}'");
         else
             return true;
         return false;
@@ -74,11 +75,11 @@ internal static unsafe class ListExports
 
     /* Pre: list is a live list.  item must be a live object of the list's runtime. */
     private static bool CheckItem(string caller, PaObject* list, PaObject* item) =>
-        Validation.CheckObjectOf(item, list->Type->Runtime, caller, "item");
+        Validation.CheckObjectOf(item, list->ObType->Runtime, caller, "item");
 
     private static bool CheckIndex(string caller, PaObject* list, nuint i)
     {
-        nint size = ((ListObject*)list)->Base.Size;
+        nint size = ((ListObject*)list)->Base.ObSize;
         if (i < (nuint)size)
             return true;
         Errors.Set($"{caller}: index {i} out of range (size {size})");

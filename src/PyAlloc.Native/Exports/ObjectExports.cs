@@ -1,4 +1,5 @@
 using System;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
@@ -27,7 +28,7 @@ internal static unsafe class ObjectExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_type_new")]
-    public static TypeObject* TypeNew(Runtime* rt, TypeSpec* spec)
+    public static TypeObject* TypeNew(Runtime* rt, PaTypeSpec* spec)
     {
         if (!Validation.CheckRuntime(rt, "pa_type_new"))
             return null;
@@ -83,7 +84,7 @@ internal static unsafe class ObjectExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_count_objects_by_type")]
-    public static nuint CountObjectsByType(Runtime* rt, TypeCount* output, nuint cap)
+    public static nuint CountObjectsByType(Runtime* rt, PaTypeCount* output, nuint cap)
     {
         if (!Validation.CheckRuntime(rt, "pa_count_objects_by_type"))
             return nuint.MaxValue;

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 using System.Text;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
 
@@ -152,12 +153,12 @@ internal static unsafe class TracingExports
         for (int i = 0; i < specs.Length; i++)
         {
             PaFilter f = filters[i];
-            if (f.Kind is not (0 or 1))
-                return (nint)Errors.Null($"{caller}: filter {i} has kind {f.Kind} (PA_FILTER or PA_DOMAIN_FILTER)");
-            if (f.Kind == 0 && f.FilenamePattern == null)
+            if (f.Kind is not (PaFilterKind.Filter or PaFilterKind.DomainFilter))
+                return (nint)Errors.Null($"{caller}: filter {i} has kind {(int)f.Kind} (PA_FILTER or PA_DOMAIN_FILTER)");
+            if (f.Kind == PaFilterKind.Filter && f.FilenamePattern == null)
                 return (nint)Errors.Null($"{caller}: filter {i} has no filename_pattern");
-            specs[i] = new TraceFilterSpec(f.Kind == 1, f.Inclusive != 0,
-                f.Kind == 0 ? TraceFilterSpec.Normalize(FileNames.Decode(f.FilenamePattern)) : "",
+            specs[i] = new TraceFilterSpec(f.Kind == PaFilterKind.DomainFilter, f.Inclusive != 0,
+                f.Kind == PaFilterKind.Filter ? TraceFilterSpec.Normalize(FileNames.Decode(f.FilenamePattern)) : "",
                 f.Lineno, f.AllFrames != 0, f.HasDomain != 0, f.Domain);
         }
         try { return Handle(s.FilterTraces(specs)); }
@@ -239,7 +240,7 @@ internal static unsafe class TracingExports
             return Errors.Fail("pa_statistic_format: st is NULL, or buf is NULL with cap > 0");
         try
         {
-            (string file, int line) = DisplayFrame(st->Filename, st->Lineno, st->Frames, st->FrameCount);
+            (string file, int line) = DisplayFrame(st->Filename, st->Lineno, st->Frames, st->Nframes);
             return Write(Formatting.Statistic(file, line, st->Size, st->Count), buffer, cap);
         }
         catch (Exception e) { Errors.SetInternal("pa_statistic_format", e); return -1; }
@@ -252,7 +253,7 @@ internal static unsafe class TracingExports
             return Errors.Fail("pa_statistic_diff_format: st is NULL, or buf is NULL with cap > 0");
         try
         {
-            (string file, int line) = DisplayFrame(st->Filename, st->Lineno, st->Frames, st->FrameCount);
+            (string file, int line) = DisplayFrame(st->Filename, st->Lineno, st->Frames, st->Nframes);
             return Write(Formatting.StatisticDiff(file, line, st->Size, st->SizeDiff, st->Count, st->CountDiff), buffer, cap);
         }
         catch (Exception e) { Errors.SetInternal("pa_statistic_diff_format", e); return -1; }

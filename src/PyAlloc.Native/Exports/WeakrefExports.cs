@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Weakref;
@@ -24,7 +25,7 @@ internal static unsafe class WeakrefExports
         if (!Validation.CheckObject(wr, "pa_weakref_get", "wr"))
             return null;
         if (!WeakrefObject.Check(wr))
-            return (PaObject*)Errors.Null($"pa_weakref_get: expected a weakref, got a '{Lifecycle.NameOf(wr->Type)}'");
+            return (PaObject*)Errors.Null($"pa_weakref_get: expected a weakref, got a '{Lifecycle.NameOf(wr->ObType)}'");
         return WeakrefObject.Get(wr);
     }
 
@@ -51,7 +52,7 @@ internal static unsafe class WeakrefExports
         if (!Validation.CheckObject(proxy, "pa_weakref_proxy_get", "proxy"))
             return null;
         if (!WeakrefObject.Check(proxy) || !WeakrefObject.IsProxy(proxy))
-            return (PaObject*)Errors.Null($"pa_weakref_proxy_get: expected a weakproxy, got a '{Lifecycle.NameOf(proxy->Type)}'");
+            return (PaObject*)Errors.Null($"pa_weakref_proxy_get: expected a weakproxy, got a '{Lifecycle.NameOf(proxy->ObType)}'");
         return WeakrefObject.ProxyGet(proxy);
     }
 
@@ -158,7 +159,7 @@ internal static unsafe class WeakrefExports
     {
         if (!Validation.CheckObject(target, caller, "target"))
             return false;
-        if (target->RefCnt != 0)
+        if (target->ObRefcnt != 0)
             return true;
         Errors.Set($"{caller}: target {Errors.Hex(target)} is dying (its count is 0): a weak reference to it would outlive it");
         return false;

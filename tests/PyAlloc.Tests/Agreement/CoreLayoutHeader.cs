@@ -63,12 +63,6 @@ internal static class CoreLayoutHeader
         ("pa__site", "line", typeof(AllocationSite), nameof(AllocationSite.Line)),
         ("pa__site", "frames", typeof(AllocationSite), nameof(AllocationSite.Frames)),
         ("pa__site", "nframes", typeof(AllocationSite), nameof(AllocationSite.FrameCount)),
-        // The public struct the core reads (the debug hooks over a caller's allocator).
-        ("pa_mem_allocator", "ctx", typeof(MemAllocator), nameof(MemAllocator.Ctx)),
-        ("pa_mem_allocator", "malloc", typeof(MemAllocator), nameof(MemAllocator.Malloc)),
-        ("pa_mem_allocator", "calloc", typeof(MemAllocator), nameof(MemAllocator.Calloc)),
-        ("pa_mem_allocator", "realloc", typeof(MemAllocator), nameof(MemAllocator.Realloc)),
-        ("pa_mem_allocator", "free", typeof(MemAllocator), nameof(MemAllocator.Free)),
     ];
 
     /// <summary>(C name, value, C suffix, where the core defines it).</summary>

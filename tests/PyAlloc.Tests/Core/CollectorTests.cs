@@ -4,7 +4,7 @@ using NUnit.Framework;
 using PyAlloc.Core.Gc;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Weakref;
-using CoreObject = PyAlloc.Core.Objects.PaObject;
+using CoreObject = PyAlloc.Core.Abi.PaObject;
 
 namespace PyAlloc.Tests.Core;
 

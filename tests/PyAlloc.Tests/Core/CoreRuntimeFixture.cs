@@ -4,7 +4,8 @@ using NUnit.Framework;
 using PyAlloc.Core.Gc;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
-using CoreObject = PyAlloc.Core.Objects.PaObject;
+using CoreObject = PyAlloc.Core.Abi.PaObject;
+using CoreTypeSpec = PyAlloc.Core.Abi.PaTypeSpec;
 
 namespace PyAlloc.Tests.Core;
 
@@ -55,12 +56,12 @@ public abstract unsafe class CoreRuntimeFixture
     {
         nuint* offsets = stackalloc nuint[2] { (nuint)sizeof(CoreObject), 0 };
         byte* name = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("Link"u8));
-        TypeSpec spec = new()
+        CoreTypeSpec spec = new()
         {
             Name = name,
-            BasicSize = (nuint)sizeof(CoreLink),
+            Basicsize = (nuint)sizeof(CoreLink),
             Flags = TypeObject.FlagHaveGc,
-            Dealloc = (void*)dealloc,
+            Dealloc = (delegate* unmanaged[Cdecl]<CoreObject*, void>)dealloc,
             RefOffsets = offsets,
         };
         TypeObject* t = TypeObject.Create(Rt, &spec, TypeKind.User);

@@ -365,9 +365,9 @@ public sealed unsafe class HeapTests
             Assert.That(Memory.FirstMismatch((void*)p, Geometry.IndexToSize(index), tag), Is.EqualTo(-1), $"block 0x{p:x} overwritten");
     }
 
-    private PyAlloc.Core.Allocator.MallocStats StatsOfHeap()
+    private PyAlloc.Core.Abi.PaMallocStats StatsOfHeap()
     {
-        PyAlloc.Core.Allocator.MallocStats stats = default;
+        PyAlloc.Core.Abi.PaMallocStats stats = default;
         Heap.AddStats(_heap, &stats);
         return stats;
     }

@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 using NUnit.Framework;
 using PyAlloc.Core.Gc;
 using PyAlloc.Core.Objects;
-using CoreObject = PyAlloc.Core.Objects.PaObject;
+using CoreObject = PyAlloc.Core.Abi.PaObject;
+using CoreTypeSpec = PyAlloc.Core.Abi.PaTypeSpec;
 
 namespace PyAlloc.Tests.Core;
 
@@ -40,8 +41,8 @@ public sealed unsafe class LifecycleTests : CoreRuntimeFixture
     {
         TypeObject* t = LinkType();
         CoreObject* o = Lifecycle.New(t, 0, "test");
-        Assert.That((long)o->RefCnt, Is.EqualTo(1));
-        Assert.That((nint)o->Type, Is.EqualTo((nint)t));
+        Assert.That((long)o->ObRefcnt, Is.EqualTo(1));
+        Assert.That((nint)o->ObType, Is.EqualTo((nint)t));
         Assert.That((long)((CoreLink*)o)->Next, Is.Zero);
         Assert.That(GcHead.Of(o)->IsTracked, Is.True);
         Assert.That(((long)Rt->Gc.Generations[0].Count, (long)t->LiveObjects), Is.EqualTo((1L, 1L)));
@@ -103,17 +104,17 @@ public sealed unsafe class LifecycleTests : CoreRuntimeFixture
         s_finalized = 0;
         byte* name = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("Phoenix"u8));
         nuint* offsets = stackalloc nuint[2] { (nuint)sizeof(CoreObject), 0 };
-        TypeSpec spec = new()
+        CoreTypeSpec spec = new()
         {
-            Name = name, BasicSize = (nuint)sizeof(CoreLink), Flags = TypeObject.FlagHaveGc,
-            Finalize = (void*)(delegate* unmanaged<CoreObject*, void>)&Resurrect, RefOffsets = offsets,
+            Name = name, Basicsize = (nuint)sizeof(CoreLink), Flags = TypeObject.FlagHaveGc,
+            Finalize = (delegate* unmanaged[Cdecl]<CoreObject*, void>)(delegate* unmanaged<CoreObject*, void>)&Resurrect, RefOffsets = offsets,
         };
         TypeObject* t = TypeObject.Create(Rt, &spec, TypeKind.User);
         CoreObject* o = Lifecycle.New(t, 0, "test");
 
         RefCount.Decref(o);
         Assert.That((nint)s_resurrected, Is.EqualTo((nint)o));
-        Assert.That((long)o->RefCnt, Is.EqualTo(1));
+        Assert.That((long)o->ObRefcnt, Is.EqualTo(1));
         Assert.That(GcHead.Of(o)->IsFinalized && GcHead.Of(o)->IsTracked, Is.True);
         RefCount.Decref(o);
         Assert.That(s_finalized, Is.EqualTo(1));

@@ -2,7 +2,7 @@ using System;
 using NUnit.Framework;
 using PyAlloc.Core.Gc;
 using PyAlloc.Core.Objects;
-using CoreObject = PyAlloc.Core.Objects.PaObject;
+using CoreObject = PyAlloc.Core.Abi.PaObject;
 
 namespace PyAlloc.Tests.Core;
 

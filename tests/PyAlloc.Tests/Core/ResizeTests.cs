@@ -5,8 +5,9 @@ using NUnit.Framework;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
-using CoreObject = PyAlloc.Core.Objects.PaObject;
-using CoreVarObject = PyAlloc.Core.Objects.PaVarObject;
+using CoreObject = PyAlloc.Core.Abi.PaObject;
+using CoreTypeSpec = PyAlloc.Core.Abi.PaTypeSpec;
+using CoreVarObject = PyAlloc.Core.Abi.PaVarObject;
 
 namespace PyAlloc.Tests.Core;
 
@@ -21,7 +22,7 @@ public sealed unsafe class ResizeTests : CoreRuntimeFixture
     private TypeObject* VecType()
     {
         byte* name = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("vec\0"u8));
-        TypeSpec spec = new() { Name = name, BasicSize = (nuint)sizeof(CoreVarObject), ItemSize = 8 };
+        CoreTypeSpec spec = new() { Name = name, Basicsize = (nuint)sizeof(CoreVarObject), Itemsize = 8 };
         TypeObject* t = TypeObject.Create(Rt, &spec, TypeKind.User);
         Assert.That((long)t, Is.Not.Zero, Errors.LastErrorString);
         return t;
@@ -31,7 +32,7 @@ public sealed unsafe class ResizeTests : CoreRuntimeFixture
     {
         CoreObject* r = ObjectResize.Resize(o, n, "test");
         Assert.That((long)r, Is.Not.Zero, Errors.LastErrorString);
-        Assert.That((long)((CoreVarObject*)r)->Size, Is.EqualTo((long)n));
+        Assert.That((long)((CoreVarObject*)r)->ObSize, Is.EqualTo((long)n));
         return r;
     }
 
@@ -70,7 +71,7 @@ public sealed unsafe class ResizeTests : CoreRuntimeFixture
         Errors.Clear();
         Assert.That((long)ObjectResize.Resize(o, 50, "test"), Is.Zero);
         Assert.That(Errors.LastErrorString, Does.StartWith($"test: object {Errors.Hex(o)} of type 'vec' has 2 references"));
-        Assert.That(((long)((CoreVarObject*)o)->Size, (long)t->LiveBytes), Is.EqualTo((3L, 64L)));
+        Assert.That(((long)((CoreVarObject*)o)->ObSize, (long)t->LiveBytes), Is.EqualTo((3L, 64L)));
         RefCount.Decref(o);
         RefCount.Decref(o);
     }
