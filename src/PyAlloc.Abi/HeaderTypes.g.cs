@@ -90,7 +90,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    struct PaSizeClassStats
+    partial struct PaSizeClassStats
     {
         /// <summary><c>block_size</c> (offset 0): bytes per block: 16 * (index + 1)</summary>
         public nuint BlockSize;
@@ -112,7 +112,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    struct PaMallocStats
+    partial struct PaMallocStats
     {
         /// <summary><c>arenas_allocated</c> (offset 0): arenas mapped since the process started</summary>
         public nuint ArenasAllocated;
@@ -167,7 +167,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaMemArenaAllocator
+    unsafe partial struct PaMemArenaAllocator
     {
         /// <summary><c>ctx</c> (offset 0): passed to alloc and free as is</summary>
         public void* Ctx;
@@ -187,7 +187,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaMemAllocator
+    unsafe partial struct PaMemAllocator
     {
         /// <summary><c>ctx</c> (offset 0).</summary>
         public void* Ctx;
@@ -208,7 +208,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaObject
+    unsafe partial struct PaObject
     {
         /// <summary><c>ob_refcnt</c> (offset 0): low 32 bits count; all ones = immortal</summary>
         public nint ObRefcnt;
@@ -226,7 +226,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    struct PaVarObject
+    partial struct PaVarObject
     {
         /// <summary><c>ob_base</c> (offset 0).</summary>
         public PaObject ObBase;
@@ -241,7 +241,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaTypeSpec
+    unsafe partial struct PaTypeSpec
     {
         /// <summary><c>name</c> (offset 0): copied</summary>
         public byte* Name;
@@ -275,7 +275,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    struct PaGcGenerationStats
+    partial struct PaGcGenerationStats
     {
         /// <summary><c>collections</c> (offset 0).</summary>
         public nint Collections;
@@ -295,7 +295,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    struct PaGcInfo
+    partial struct PaGcInfo
     {
         /// <summary><c>generation</c> (offset 0).</summary>
         public int Generation;
@@ -312,7 +312,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaFrame
+    unsafe partial struct PaFrame
     {
         /// <summary><c>filename</c> (offset 0): owned by the snapshot (or the library)</summary>
         public byte* Filename;
@@ -327,7 +327,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaStatistic
+    unsafe partial struct PaStatistic
     {
         /// <summary><c>filename</c> (offset 0).</summary>
         public byte* Filename;
@@ -350,7 +350,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaStatisticDiff
+    unsafe partial struct PaStatisticDiff
     {
         /// <summary><c>filename</c> (offset 0).</summary>
         public byte* Filename;
@@ -380,7 +380,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaTrace
+    unsafe partial struct PaTrace
     {
         /// <summary><c>domain</c> (offset 0): 0: PyAlloc's own blocks; else pa_tracemalloc_track's domain</summary>
         public uint Domain;
@@ -399,7 +399,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaFilter
+    unsafe partial struct PaFilter
     {
         /// <summary><c>kind</c> (offset 0).</summary>
         public PaFilterKind Kind;
@@ -424,7 +424,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    unsafe struct PaTypeCount
+    unsafe partial struct PaTypeCount
     {
         /// <summary><c>type</c> (offset 0): borrowed</summary>
         public PaType* Type;
@@ -450,7 +450,7 @@ namespace PyAlloc
 #else
     public
 #endif
-    struct PaPoolInfo
+    partial struct PaPoolInfo
     {
         /// <summary><c>arena</c> (offset 0): 0-based, in the order of this call</summary>
         public nuint Arena;

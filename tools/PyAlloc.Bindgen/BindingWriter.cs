@@ -11,7 +11,8 @@ namespace PyAlloc.Bindgen;
    public in namespace PyAlloc, and into the core, where they are internal in
    PyAlloc.Core.Abi) and the raw .NET binding (src/PyAlloc/Interop/
    NativeMethods.g.cs).  The rules, applied to every declaration of the header:
-     struct pa_x_y        → struct PaXY,
+     struct pa_x_y        → partial struct PaXY (src/PyAlloc.Abi may add
+                            members by hand, as the count rules of PaObject),
                             [StructLayout(Sequential)], fields PascalCase
                             (ob_refcnt → ObRefcnt), clang's size asserted
                             in a comment; an opaque struct → an empty struct
@@ -159,7 +160,7 @@ internal static class BindingWriter
         Doc(w, 1, $"<c>{s.Name}</c> ({s.Size} bytes, aligned to {s.Alignment}).", s.Comment);
         w.Append("    [StructLayout(LayoutKind.Sequential)]\n");
         Accessibility(w);
-        w.Append("    ").Append(anyPointer ? "unsafe " : "").Append("struct ").Append(Pascal(s.Name)).Append("\n    {\n");
+        w.Append("    ").Append(anyPointer ? "unsafe " : "").Append("partial struct ").Append(Pascal(s.Name)).Append("\n    {\n");
         foreach (CField f in s.Fields)
         {
             string note = f.Comment == null ? "." : ": " + Escape(string.Join(" ", CommentLines(f.Comment)));

@@ -69,30 +69,28 @@ internal unsafe struct GcHead
     public void SetPrev(GcHead* prev) => Prev = (Prev & PrevMaskFlags) | (nuint)prev;
 }
 
-/// <summary>Reference count rules of CPython 3.12 on 64-bit.</summary>
+/// <summary>
+/// Reference counts in the core: the rules themselves (immortal counts, the saturating add) are
+/// PaObject's, written once for the core and the binding (src/PyAlloc.Abi/PaObject.RefCount.cs);
+/// this adds what happens at zero in the core.
+/// </summary>
 internal static unsafe class RefCount
 {
     /// <summary>The count of an immortal object: the low 32 bits set.</summary>
-    public static nint Immortal => unchecked((nint)0xFFFFFFFFL);
+    public static nint Immortal => PaObject.ImmortalRefcnt;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsImmortal(PaObject* o) => (int)(uint)o->ObRefcnt < 0;
+    public static bool IsImmortal(PaObject* o) => o->IsImmortal;
 
     /// <summary>pa_incref.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Incref(PaObject* o)
-    {
-        if ((uint)o->ObRefcnt + 1u != 0)
-            o->ObRefcnt++;
-    }
+    public static void Incref(PaObject* o) => o->Incref();
 
     /// <summary>pa_decref: at zero, the object is deallocated now.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Decref(PaObject* o)
     {
-        if (IsImmortal(o))
-            return;
-        if (--o->ObRefcnt == 0)
+        if (o->Release())
             Lifecycle.OnZero(o);
     }
 

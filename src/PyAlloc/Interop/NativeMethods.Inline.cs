@@ -4,7 +4,8 @@ namespace PyAlloc.Interop;
 
 /* The header's static inline functions (section 5 of include/pyalloc.h): not exported by the
    library, since C compiles them into the caller, so they are written here in C#, statement for
-   statement.  Everything else of NativeMethods is generated (NativeMethods.g.cs); the agreement
+   statement; the count rules themselves are PaObject's (src/PyAlloc.Abi/PaObject.RefCount.cs, shared
+   with the core).  Everything else of NativeMethods is generated (NativeMethods.g.cs); the agreement
    tests check that every static inline function of the header has its counterpart here with the
    generator's signature. */
 public static unsafe partial class NativeMethods
@@ -26,18 +27,13 @@ public static unsafe partial class NativeMethods
     /// <param name="o">A live object.</param>
     /// <returns>1 for an immortal object, else 0.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int pa_is_immortal(PaObject* o) => unchecked((int)(uint)o->ObRefcnt) < 0 ? 1 : 0;
+    public static int pa_is_immortal(PaObject* o) => o->IsImmortal ? 1 : 0;
 
     /// <summary><c>static inline void pa_incref(pa_object *o)</c>: one more reference; immortal objects stay as they are
     /// (a saturating add on the low 32 bits, as CPython 3.12).</summary>
     /// <param name="o">A live object, not null.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void pa_incref(PaObject* o)
-    {
-        if (unchecked((uint)((uint)o->ObRefcnt + 1u)) == 0)
-            return;
-        o->ObRefcnt++;
-    }
+    public static void pa_incref(PaObject* o) => o->Incref();
 
     /// <summary><c>static inline void pa_decref(pa_object *o)</c>: one reference fewer; at zero the object is deallocated now
     /// (<see cref="pa__dealloc"/>: finaliser, weakref callbacks, dealloc, memory). No-op for an immortal object.</summary>
@@ -46,16 +42,14 @@ public static unsafe partial class NativeMethods
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void pa_decref(PaObject* o)
     {
-        if (pa_is_immortal(o) != 0)
-            return;
 #if PA_DEBUG
-        if (o->ObRefcnt <= 0)
+        if (!o->IsImmortal && o->ObRefcnt <= 0)
         {
             pa__refcnt_error(o);
             return;
         }
 #endif
-        if (--o->ObRefcnt == 0)
+        if (o->Release())
             pa__dealloc(o);
     }
 
