@@ -80,7 +80,5 @@
     _Static_assert(offsetof(pa__site, frames) == 16, "pa__site.frames is at 16 in the core (AllocationSite.Frames)"); \
     _Static_assert(offsetof(pa__site, nframes) == 24, "pa__site.nframes is at 24 in the core (AllocationSite.FrameCount)"); \
     _Static_assert(1, "")
-#define PA__CORE_LAYOUT_ASSERTS_pa_mem_allocator \
-    _Static_assert(1, "")
 
 #endif

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "pyalloc.h"
 #include "thread_cache.h"
+#include "private.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,45 +27,15 @@
 #define PA_LOCAL __attribute__((visibility("hidden")))
 #define PA_MAX_FRAMES 100
 
-/* A call site as the core reads it (AllocationSite in src/PyAlloc.Core/Tracing/Tracemalloc.cs). */
-typedef struct pa__site {
+/* A call site as the core reads it (AllocationSite in src/PyAlloc.Core/Tracing/Tracemalloc.cs;
+   private.h declares the type and the core's entry points that take it). */
+struct pa__site {
     const char *file;
     int line;
     void **frames;
     int nframes;
-} pa__site;
+};
 PA__CORE_LAYOUT_ASSERTS(pa__site);
-PA__CORE_LAYOUT_ASSERTS(pa_mem_allocator);   /* the debug hooks over a hook read it (DebugHooks.Hooked.cs) */
-
-/* The core's entry points (C# [UnmanagedCallersOnly] methods), declared hidden:
-   the calls bind inside the library, and the build keeps these names out of
-   the dynamic symbol table (PyAlloc.Native.csproj, KeepHeaderExportsOnly). */
-#pragma GCC visibility push(hidden)
-extern int *pa__tracemalloc_flag(void);
-extern void *pa__malloc(size_t n, const pa__site *site);
-extern int pa__tracemalloc_track(unsigned int domain, uintptr_t ptr, size_t size, const pa__site *site);
-extern void *pa__calloc(size_t nelem, size_t elsize, const pa__site *site);
-extern void *pa__realloc(void *p, size_t n, const pa__site *site);
-extern void pa__free(void *p);
-extern size_t pa__trim(void);
-extern int pa__get_malloc_stats(pa_malloc_stats *out);
-extern int pa__print_malloc_stats(FILE *out);
-extern size_t pa__pool_map(pa_pool_info *out, size_t cap);
-extern pa_object *pa__object_new(pa_type *t, size_t nitems, int var, const pa__site *site);
-extern pa_object *pa__object_gc_resize(pa_object *o, size_t nitems, const pa__site *site);
-extern pa_object *pa__list_new(pa_runtime *rt, const pa__site *site);
-extern size_t pa__usable_size(const void *p);
-extern const char *pa__last_error(void);
-extern void pa__clear_error(void);
-extern void pa__set_error(const char *message);
-extern void pa__mem_hooked(int on);
-extern int pa__setup_debug_mode(void);
-extern void pa__mallocstats_at_exit(void);
-extern void *pa__debug_hook_malloc(void *ctx, size_t n);
-extern void *pa__debug_hook_calloc(void *ctx, size_t nelem, size_t elsize);
-extern void *pa__debug_hook_realloc(void *ctx, void *p, size_t n);
-extern void pa__debug_hook_free(void *ctx, void *p);
-#pragma GCC visibility pop
 
 /* The tracer's frame count: 0 while not tracing.  The pointer never changes
    once the core has made it, so caching it without a lock is safe. */

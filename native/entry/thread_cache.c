@@ -3,22 +3,12 @@
    See thread_cache.h for what the cache is and why. */
 #define _GNU_SOURCE
 #include "thread_cache.h"
+#include "private.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The core's side (C# [UnmanagedCallersOnly] methods, ThreadCacheExports.cs),
-   hidden: bound inside the library, as in entry.c. */
-#pragma GCC visibility push(hidden)
-extern void pa__fastpath_attach(pa__fastpath *fp);
-extern uint32_t pa__cache_refill(pa__tcache *tc, uint32_t index, uint32_t want);
-extern void pa__cache_drain(pa__tcache *tc, uint32_t index, uint32_t keep);
-extern void pa__cache_flush(pa__tcache *tc);
-extern void pa__cache_register(pa__tcache *tc);
-extern size_t pa__free_keep_large(void *p, void *evict);
-extern void pa__free(void *p);
-#pragma GCC visibility pop
 
 pa__fastpath pa__fp;
 

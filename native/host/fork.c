@@ -19,8 +19,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 
-void pa__fork_lock(void);     /* ForkSafety.Lock, an export of the core */
-void pa__fork_unlock(void);   /* ForkSafety.Unlock */
+#include "entry/private.h"    /* pa__fork_lock, pa__fork_unlock: ForkSafety's, exports of the core */
 void pa__fork_start_begin(void) __attribute__((visibility("hidden")));
 void pa__fork_start_end(int started) __attribute__((visibility("hidden")));
 

@@ -27,16 +27,17 @@ internal static unsafe class HeaderParser
 {
     private const int StorageClassStatic = 3;   // CX_SC_Static
 
-    /// <summary>Parses the header at <paramref name="headerPath"/>.</summary>
+    /// <summary>Parses the header at <paramref name="headerPath"/>, finding its includes in <paramref name="includeDirectories"/>.</summary>
     /// <exception cref="InvalidOperationException">The header does not parse cleanly (clang's errors in the message).</exception>
-    public static HeaderModel Parse(string headerPath)
+    public static HeaderModel Parse(string headerPath, params string[] includeDirectories)
     {
+        string[] includes = [.. includeDirectories.SelectMany(d => new[] { "-I", d })];
         headerPath = Path.GetFullPath(headerPath);
         nint index = Clang.clang_createIndex(0, 0);
         try
         {
             var builder = new ModelBuilder(File.ReadAllBytes(headerPath));
-            nint tu = ParseFile(index, headerPath, null, ["-x", "c", "-std=c99", "-fparse-all-comments"]);
+            nint tu = ParseFile(index, headerPath, null, ["-x", "c", "-std=c99", "-fparse-all-comments", .. includes]);
             List<(string Name, string Body)> candidates;
             try
             {
@@ -49,7 +50,7 @@ internal static unsafe class HeaderParser
             {
                 Clang.clang_disposeTranslationUnit(tu);
             }
-            builder.Macros.AddRange(EvaluateMacros(index, headerPath, candidates));
+            builder.Macros.AddRange(EvaluateMacros(index, headerPath, candidates, includes));
             return builder.Build();
         }
         finally
@@ -124,14 +125,14 @@ internal static unsafe class HeaderParser
     }
 
     /// <summary>The macros' values and types, from clang's evaluation of one variable per macro.</summary>
-    private static IEnumerable<CMacro> EvaluateMacros(nint index, string headerPath, List<(string Name, string Body)> candidates)
+    private static IEnumerable<CMacro> EvaluateMacros(nint index, string headerPath, List<(string Name, string Body)> candidates, string[] includes)
     {
         var source = new StringBuilder();
         source.Append("#include \"").Append(headerPath).Append("\"\n");
         foreach ((string name, _) in candidates)
             source.Append("__auto_type pa__value_").Append(name).Append(" = (").Append(name).Append(");\n");
         string path = Path.Combine(Path.GetDirectoryName(headerPath)!, "pa__macro_values.c");
-        nint tu = ParseFile(index, path, source.ToString(), ["-x", "c", "-std=gnu11"]);
+        nint tu = ParseFile(index, path, source.ToString(), ["-x", "c", "-std=gnu11", .. includes]);
         try
         {
             var bodies = candidates.ToDictionary(c => c.Name, c => c.Body);

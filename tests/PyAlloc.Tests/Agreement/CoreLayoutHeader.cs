@@ -103,7 +103,7 @@ internal static class CoreLayoutHeader
         s.Append("#define PA__SIZE_CLASS(n) ((uint32_t)(((n) - ((n) != 0)) >> PA__ALIGNMENT_SHIFT))\n\n");
         s.Append("/* Where the core has each mirrored field (Marshal.OffsetOf of its struct). */\n");
         s.Append("#define PA__CORE_LAYOUT_ASSERTS(STRUCT) PA__CORE_LAYOUT_ASSERTS_##STRUCT\n");
-        foreach (string cStruct in new[] { "pa__arena", "pa__pool", "pa__tcache", "pa__fastpath", "pa__deferred", "pa__site", "pa_mem_allocator" })
+        foreach (string cStruct in new[] { "pa__arena", "pa__pool", "pa__tcache", "pa__fastpath", "pa__deferred", "pa__site" })
         {
             s.Append($"#define PA__CORE_LAYOUT_ASSERTS_{cStruct} \\\n");
             foreach (var (cs, cField, type, field) in Mirrored)
