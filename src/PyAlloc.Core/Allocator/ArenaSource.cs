@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Platform;
+using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Allocator;
 
@@ -76,6 +77,21 @@ internal static unsafe class ArenaSource
     {
         Source* s = (Source*)Volatile.Read(ref s_current);
         return s != null ? s->F : new PaMemArenaAllocator { Alloc = &DefaultAlloc, Free = &DefaultFree };
+    }
+
+    /// <summary>
+    /// <c>pa_object_set_arena_allocator</c>: <see cref="Install"/> of <paramref name="allocator"/>
+    /// after the checks of the call's contract (the pointer and both functions not null).
+    /// </summary>
+    /// <returns>0, or -1 with the error set (a NULL, or no memory for the record).</returns>
+    public static int Set(PaMemArenaAllocator* allocator)
+    {
+        const string caller = "pa_object_set_arena_allocator";
+        if (allocator == null)
+            return Errors.Fail($"{caller}: allocator is NULL");
+        if (allocator->Alloc == null || allocator->Free == null)
+            return Errors.Fail($"{caller}: {(allocator->Alloc == null ? "alloc" : "free")} is NULL");
+        return Install(*allocator) ? 0 : Errors.Fail($"{caller}: out of memory");
     }
 
     /// <summary>Installs a copy of <paramref name="f"/> for the arenas mapped from now on.</summary>

@@ -40,6 +40,16 @@ internal static unsafe partial class DebugHooks
         return raw == null ? null : Decorate(raw, n, ApiMalloc, NextSerial(), zero);
     }
 
+    /// <summary>pa__debug_hook_calloc: a zeroed debug block of nelem * elsize bytes over <paramref name="under"/>.</summary>
+    /// <remarks>Null, as calloc, when the product overflows or the allocator gave none.</remarks>
+    public static void* HookedCalloc(PaMemAllocator* under, nuint nelem, nuint elsize)
+    {
+        nuint n = nelem * elsize;
+        if (elsize != 0 && n / elsize != nelem)
+            return null;
+        return HookedAlloc(under, n, zero: true);
+    }
+
     /// <summary>pa__debug_hook_free: checks and frees a debug block made over a caller's allocator.</summary>
     /// <remarks>Reported as pa_free reports (a block of PyAlloc's own default allocator, too, is refused).</remarks>
     public static void HookedFree(void* p)

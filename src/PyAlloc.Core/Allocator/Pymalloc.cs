@@ -453,6 +453,12 @@ public static unsafe class Pymalloc
         : s_requestedMode != AllocatorMode.Unset ? s_requestedMode
         : ModeFromEnvironment();
 
+    /// <summary><c>pa_set_allocator_mode</c>: <see cref="SetMode(ReadOnlySpan{byte})"/> of a C string.</summary>
+    /// <returns>0, or -1 (error set) for NULL, an unknown name or once blocks exist in another mode.</returns>
+    public static int SetMode(byte* name) =>
+        name == null ? Errors.Fail("pa_set_allocator_mode: mode is NULL")
+                     : SetMode(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name));
+
     /// <summary>
     /// Chooses the mode by name ("pymalloc", "malloc", "debug", "malloc_debug").
     /// </summary>
@@ -539,6 +545,33 @@ public static unsafe class Pymalloc
         if (Mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
             Stderr.Write(GetStats().Format());
     }
+
+    /// <summary>
+    /// <c>pa_print_malloc_stats</c>: the table of <see cref="GetStats"/> on the C stream <paramref name="file"/>.
+    /// </summary>
+    /// <remarks>Pre: file is not null.</remarks>
+    /// <returns>0, or -1 with the error set when the write fails.</returns>
+    public static int PrintStats(void* file) => WriteStats(GetStats(), file, "pa_print_malloc_stats");
+
+    /// <summary>
+    /// The stats table on the C stream <paramref name="file"/> (not null), written, flushed and checked:
+    /// 0, or -1 with "<paramref name="function"/>: the write failed: ..." (a FILE buffers: a full disk
+    /// may only show at the flush, or in ferror).
+    /// </summary>
+    internal static int WriteStats(in PaMallocStats stats, void* file, string function)
+    {
+        byte[] text = Encoding.UTF8.GetBytes(stats.Format());   // a report, not a hot path
+        fixed (byte* t = text)
+        {
+            if (Libc.Fwrite(t, 1, (nuint)text.Length, file) != (nuint)text.Length
+                || Libc.Fflush(file) != 0 || Libc.Ferror(file) != 0)
+                return Errors.Fail($"{function}: the write failed: {OsFiles.LastOsError()}");
+        }
+        return 0;
+    }
+
+    /// <summary><c>pa_get_allocator_mode</c>: the name of <see cref="Mode"/> as a static C string.</summary>
+    public static byte* ModeName => ModeNameUtf8(Mode);
 
     /// <summary>The C name of a mode.</summary>
     public static string NameOf(AllocatorMode mode) => mode switch

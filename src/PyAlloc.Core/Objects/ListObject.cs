@@ -67,6 +67,26 @@ internal unsafe struct ListObject
         return 0;
     }
 
+    /// <summary>pa_list_size: the number of items of the list <paramref name="o"/>.</summary>
+    public static nuint Size(PaObject* o) => (nuint)((ListObject*)o)->Base.ObSize;
+
+    /// <summary>
+    /// True when <paramref name="i"/> is an index of the list <paramref name="o"/>; else false with
+    /// "<paramref name="caller"/>: index i out of range (size n)".
+    /// </summary>
+    public static bool CheckIndex(PaObject* o, nuint i, string caller)
+    {
+        nint size = ((ListObject*)o)->Base.ObSize;
+        if (i < (nuint)size)
+            return true;
+        Errors.Set($"{caller}: index {i} out of range (size {size})");
+        return false;
+    }
+
+    /// <summary>pa_list_get: item <paramref name="i"/> (a borrowed reference), or null with the error set when out of range.</summary>
+    public static PaObject* GetItem(PaObject* o, nuint i) =>
+        CheckIndex(o, i, "pa_list_get") ? ((ListObject*)o)->Items[i] : null;
+
     /// <summary>pa_list_set: the list takes its own reference and drops the old one.</summary>
     public static void Set(PaObject* o, nint i, PaObject* item)
     {

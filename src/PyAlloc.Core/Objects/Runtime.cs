@@ -160,6 +160,19 @@ internal unsafe struct Runtime
         return stats;
     }
 
+    /// <summary>
+    /// pa_runtime_print_malloc_stats: the table of <see cref="GetMallocStats"/> on the C stream
+    /// <paramref name="file"/> (not null). 0, or -1 with the error set when the write fails.
+    /// </summary>
+    /// <remarks>Pre: rt is valid.</remarks>
+    public static int PrintMallocStats(Runtime* rt, void* file) =>
+        Pymalloc.WriteStats(GetMallocStats(rt), file, "pa_runtime_print_malloc_stats");
+
+    /// <summary>pa_runtime_pool_map: the pools of <paramref name="rt"/>'s heap into out[0..cap), the total returned.</summary>
+    /// <remarks>Pre: rt is valid; out is not null unless cap is 0.</remarks>
+    public static nuint PoolMap(Runtime* rt, PaPoolInfo* output, nuint cap) =>
+        PyAlloc.Core.Allocator.Heap.PoolMap(rt->Heap, output, cap);
+
     private static void AddLargeBlockBytes(void* block, nuint size, void* state) => *(nuint*)state += size;
 
     private static void FreeLargeBlock(void* block, nuint size, void* state)

@@ -101,6 +101,22 @@ internal static unsafe class Validation
     }
 
     /// <summary>
+    /// True when <paramref name="o"/> is a live object for which <paramref name="isKind"/> holds;
+    /// else false with the error set ("<paramref name="caller"/>: expected a <paramref name="kind"/>,
+    /// got a '&lt;type&gt;'" for a live object of another kind).
+    /// </summary>
+    public static bool CheckObjectKind(PaObject* o, delegate*<PaObject*, bool> isKind, string kind,
+                                       string caller, string what)
+    {
+        if (!CheckObject(o, caller, what))
+            return false;
+        if (isKind(o))
+            return true;
+        Errors.Set($"{caller}: expected a {kind}, got a '{Lifecycle.NameOf(o->ObType)}'");
+        return false;
+    }
+
+    /// <summary>
     /// True when objs[0..n) are each a live object (of <paramref name="rt"/>, when it is not null);
     /// objs may be NULL only for n 0. Else false with the error naming the first bad one.
     /// </summary>
@@ -136,6 +152,18 @@ internal static unsafe class Validation
         if (output != null)
             return true;
         Errors.Set($"{caller}: out is NULL");
+        return false;
+    }
+
+    /// <summary>
+    /// True when the output array <paramref name="output"/> of <paramref name="cap"/> elements is usable
+    /// (not null, or cap 0: a call that only counts); else false with the error set.
+    /// </summary>
+    public static bool CheckBuffer(void* output, nuint cap, string caller)
+    {
+        if (output != null || cap == 0)
+            return true;
+        Errors.Set($"{caller}: out is NULL but cap is not 0");
         return false;
     }
 

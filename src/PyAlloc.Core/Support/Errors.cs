@@ -59,6 +59,11 @@ internal static unsafe class Errors
         m[n] = 0;
     }
 
+    /// <summary>Records the NUL-terminated UTF-8 <paramref name="message"/> (not null) as the last error.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void SetUtf8(byte* message) =>
+        Set(System.Text.Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(message)));
+
     /// <summary>
     /// Copies the calling thread's message (possibly "") into <paramref name="buffer"/> of
     /// <see cref="Capacity"/> bytes, for <see cref="Restore"/> after work whose errors are
@@ -126,5 +131,6 @@ internal static unsafe class Errors
     /// <summary>Formats a pointer the way C's %p does on glibc.</summary>
     public static string Hex(void* p) => p == null ? "(nil)" : "0x" + ((nuint)p).ToString("x");
 
-    private static byte* Empty => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(""u8));
+    /// <summary>The empty message, "" (static data).</summary>
+    public static byte* Empty => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(""u8));
 }

@@ -102,6 +102,7 @@ internal sealed unsafe class Snapshot : IDisposable
     /// <summary>tracemalloc.take_snapshot(); null with the error set when not tracing.</summary>
     public static Snapshot? Take()
     {
+        _ = Tracemalloc.Flag;   // first contact: PYALLOC_TRACEMALLOC applies
         if (!Tracemalloc.IsTracing)
         {
             Errors.Set("pa_tracemalloc_take_snapshot: tracemalloc is not tracing (call pa_tracemalloc_start first)");
@@ -226,7 +227,32 @@ internal sealed unsafe class Snapshot : IDisposable
         return true;
     }
 
+    /// <summary>pa_snapshot_get_trace: <see cref="GetTrace(nuint, out PaTrace)"/> into *output (not null).</summary>
+    /// <returns>0, or -1 with the error set for an index out of range.</returns>
+    public int GetTrace(nuint index, PaTrace* output) =>
+        GetTrace(index, out *output) ? 0
+            : Errors.Fail($"pa_snapshot_get_trace: index {index} out of range ({TraceCount} traces)");
+
     // -------------------------------------------------------- statistics
+
+    /// <summary>
+    /// True when <paramref name="key"/> is a StatKey that <paramref name="cumulative"/> mode allows
+    /// (CPython's ValueError for a cumulative traceback); else false with the error set.
+    /// </summary>
+    public static bool CheckKey(int key, bool cumulative, string caller)
+    {
+        if (key is < 0 or > 2)
+        {
+            Errors.Set($"{caller}: unknown key {key} (PA_STAT_FILENAME, PA_STAT_LINENO or PA_STAT_TRACEBACK)");
+            return false;
+        }
+        if (cumulative && key == 2)
+        {
+            Errors.Set($"{caller}: cumulative mode cannot be used with key type PA_STAT_TRACEBACK (CPython's ValueError)");
+            return false;
+        }
+        return true;
+    }
 
     /// <summary>A group of traces: one Statistic.</summary>
     private sealed class Group
@@ -417,6 +443,45 @@ internal sealed unsafe class Snapshot : IDisposable
         return !exclude.Exists(f => !f.Match(domain, frames));
     }
 
+    /// <summary>
+    /// pa_snapshot_filter_traces: <see cref="FilterTraces(ReadOnlySpan{TraceFilterSpec})"/> of the C filters
+    /// filters[0..count) (at most 4096; filters may be NULL only for count 0).
+    /// </summary>
+    /// <returns>The new snapshot, or null with the error naming the first bad filter.</returns>
+    public Snapshot? FilterTraces(PaFilter* filters, nuint count)
+    {
+        const string caller = "pa_snapshot_filter_traces";
+        if (filters == null && count != 0)
+            return NullWith($"{caller}: filters is NULL but nfilters is {count}");
+        if (count > 4096)
+            return NullWith($"{caller}: {count} filters (at most 4096)");
+        var specs = new TraceFilterSpec[(int)count];
+        for (int i = 0; i < specs.Length; i++)
+        {
+            // Invariants: specs[0..i) are filters[0..i), each checked.
+            PaFilter f = filters[i];
+            if (f.Kind is not (PaFilterKind.Filter or PaFilterKind.DomainFilter))
+                return NullWith($"{caller}: filter {i} has kind {(int)f.Kind} (PA_FILTER or PA_DOMAIN_FILTER)");
+            if (f.Kind == PaFilterKind.Filter && f.FilenamePattern == null)
+                return NullWith($"{caller}: filter {i} has no filename_pattern");
+            specs[i] = new TraceFilterSpec(f.Kind == PaFilterKind.DomainFilter, f.Inclusive != 0,
+                f.Kind == PaFilterKind.Filter ? TraceFilterSpec.Normalize(FileNames.Decode(f.FilenamePattern)) : "",
+                f.Lineno, f.AllFrames != 0, f.HasDomain != 0, f.Domain);
+        }
+        return FilterTraces(specs);
+    }
+
+    /// <summary>pa_snapshot_filter: <see cref="Filter(bool, string, int)"/> of a C pattern; null with the error set for NULL.</summary>
+    public Snapshot? Filter(bool inclusive, byte* pattern, int lineno) =>
+        pattern == null ? NullWith("pa_snapshot_filter: filename_pattern is NULL")
+                        : Filter(inclusive, FileNames.Decode(pattern), lineno);
+
+    private static Snapshot? NullWith(string message)
+    {
+        Errors.Set(message);
+        return null;
+    }
+
     /// <summary>Snapshot.filter_traces([Filter(inclusive, pattern, lineno)]): one filter on each trace's most recent frame.</summary>
     public Snapshot Filter(bool inclusive, string pattern, int lineno) =>
         FilterTraces([new TraceFilterSpec(false, inclusive, TraceFilterSpec.Normalize(pattern), lineno, false, false, 0)]);
@@ -430,6 +495,16 @@ internal sealed unsafe class Snapshot : IDisposable
          u64 trace count, then each trace as u64 size + u32 traceback index + u32 domain
          (version 1: no domain, every trace in domain 0),
          u64 FNV-1a hash of every byte before it. */
+
+    /// <summary>pa_snapshot_dump: <see cref="Dump(string)"/> to the UTF-8 C path; 0, or -1 with the error set (also for NULL).</summary>
+    public int DumpTo(byte* path) =>
+        path == null ? Errors.Fail("pa_snapshot_dump: path is NULL") : Dump(Utf8(path)) ? 0 : -1;
+
+    /// <summary>pa_snapshot_load: <see cref="Load(string)"/> of the UTF-8 C path; null with the error set (also for NULL).</summary>
+    public static Snapshot? LoadFrom(byte* path) =>
+        path == null ? NullWith("pa_snapshot_load: path is NULL") : Load(Utf8(path));
+
+    private static string Utf8(byte* s) => Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(s));
 
     /// <summary>Writes the snapshot to <paramref name="path"/>; false with the error set.</summary>
     public bool Dump(string path)

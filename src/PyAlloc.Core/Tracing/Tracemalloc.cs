@@ -73,6 +73,14 @@ internal static unsafe class Tracemalloc
         }
     }
 
+    private static int s_neverTracing = 0;   // 0 for ever: nothing writes it
+
+    /// <summary>
+    /// A flag that always reads "not tracing", for the C entry when making <see cref="Flag"/> failed
+    /// (a non-GC static: NativeAOT keeps it in data that never moves).
+    /// </summary>
+    public static int* NeverTracing => (int*)Unsafe.AsPointer(ref s_neverTracing);
+
     /* The first contact with the tracer (the C entry points' first call, or any
        tracemalloc call) makes the flag, and PYALLOC_TRACEMALLOC=N starts tracing then:
        before the program's first allocation, so that allocation keeps its site, and
@@ -97,6 +105,16 @@ internal static unsafe class Tracemalloc
     }
 
     public static int TracebackLimit => s_tracebackLimit;
+
+    /// <summary>
+    /// tracemalloc.get_traceback_limit() for C: <see cref="TracebackLimit"/> after the first contact
+    /// (so that PYALLOC_TRACEMALLOC applies).
+    /// </summary>
+    public static int GetTracebackLimit()
+    {
+        _ = Flag;
+        return s_tracebackLimit;
+    }
 
     /// <summary>tracemalloc.start(nframe).</summary>
     public static int Start(int nframe)
@@ -154,6 +172,16 @@ internal static unsafe class Tracemalloc
         s_lock.Exit();
     }
 
+    /// <summary>pa_tracemalloc_get_traced_memory: <see cref="GetTracedMemory(out nuint, out nuint)"/> into the non-null pointers.</summary>
+    public static void GetTracedMemory(nuint* current, nuint* peak)
+    {
+        GetTracedMemory(out nuint c, out nuint p);
+        if (current != null)
+            *current = c;
+        if (peak != null)
+            *peak = p;
+    }
+
     /// <summary>tracemalloc.reset_peak(): the peak becomes the current size.</summary>
     public static void ResetPeak()
     {
@@ -207,6 +235,15 @@ internal static unsafe class Tracemalloc
     /// </summary>
     /// <returns>0; -2 when not tracing (nothing done, no error, as CPython); -1 with the error set when
     /// the tracer's tables cannot grow.</returns>
+    /// <summary>pa_tracemalloc_track(_at): <see cref="Track(uint, nuint, nuint, in AllocationSite)"/>, a null site being unknown.</summary>
+    public static int Track(uint domain, nuint address, nuint size, AllocationSite* site)
+    {
+        if (site != null)
+            return Track(domain, address, size, in *site);
+        AllocationSite unknown = AllocationSite.Unknown;
+        return Track(domain, address, size, in unknown);
+    }
+
     [SkipLocalsInit]
     public static int Track(uint domain, nuint address, nuint size, in AllocationSite site)
     {
@@ -333,8 +370,11 @@ internal static unsafe class Tracemalloc
     /// tracemalloc.get_object_traceback: the frames of a traced block into output[0..cap),
     /// most recent first; 0 when not traced. The strings live until tracing stops.
     /// </summary>
+    /// <remarks>-1 with the error set for a NULL block, a negative cap, or a NULL output with cap above 0.</remarks>
     public static int GetTraceback(void* block, PaFrame* output, int cap)
     {
+        if (block == null || (output == null && cap > 0) || cap < 0)
+            return Errors.Fail("pa_tracemalloc_get_traceback: block is NULL, or out is NULL with cap > 0");
         s_lock.Enter();
         try
         {

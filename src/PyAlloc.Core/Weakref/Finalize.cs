@@ -48,10 +48,20 @@ internal unsafe struct FinalizeRegistry
     public bool Shutdown;        // after RunAtExit: finalizers are dropped, never called
     public int Calling;          // finalizer callbacks running now (pa_runtime_free refuses meanwhile)
 
-    /// <summary>pa_finalize_register: a new handle (above 0), or 0 with an error.</summary>
-    /// <remarks>Pre: target is a live object with a count above 0; callback is not null.</remarks>
+    /// <summary>
+    /// pa_finalize_register: a new handle (above 0), or 0 with an error (a dying target, a NULL
+    /// callback, no memory).
+    /// </summary>
+    /// <remarks>Pre: target is a live object.</remarks>
     public static nuint Register(PaObject* target, delegate* unmanaged<void*, void> callback, void* user)
     {
+        if (!WeakrefObject.CheckTarget(target, "pa_finalize_register"))
+            return 0;
+        if (callback == null)
+        {
+            Errors.Set("pa_finalize_register: cb is NULL");
+            return 0;
+        }
         Runtime* rt = target->ObType->Runtime;
         FinalizeRegistry* reg = &rt->Finalizers;
         nuint handle = reg->LastHandle + 1;
@@ -132,6 +142,47 @@ internal unsafe struct FinalizeRegistry
             RefCount.Decref(found.Weakref);
         }
         return target;
+    }
+
+    /// <summary>
+    /// pa_finalize_peek (detach: false) / pa_finalize_detach (detach: true): <see cref="Peek(Runtime*, nuint, bool, out FinalizeEntry)"/>
+    /// into the caller's out-parameters, each of which may be null (a target not asked for is released).
+    /// </summary>
+    /// <returns>1 with the outs filled while pending and the target alive; 0 otherwise (nothing written).</returns>
+    public static int Peek(Runtime* rt, nuint handle, bool detach, PaObject** target, void** callback, void** user)
+    {
+        PaObject* o = Peek(rt, handle, detach, out FinalizeEntry entry);
+        if (o == null)
+            return 0;
+        if (target != null)
+            *target = o;
+        else
+            RefCount.Decref(o);
+        if (callback != null)
+            *callback = entry.Callback;
+        if (user != null)
+            *user = entry.User;
+        return 1;
+    }
+
+    /// <summary>finalize.alive: whether <paramref name="handle"/> is pending.</summary>
+    public static bool IsAlive(Runtime* rt, nuint handle) => Find(rt, handle) != null;
+
+    /// <summary>finalize.atexit (get): 1 when pending and set, 0 otherwise (also when not alive).</summary>
+    public static int GetAtExit(Runtime* rt, nuint handle)
+    {
+        FinalizeEntry* entry = Find(rt, handle);
+        return entry != null && entry->AtExit ? 1 : 0;
+    }
+
+    /// <summary>finalize.atexit (set): 1 when set, 0 when not alive (nothing to set, as CPython).</summary>
+    public static int SetAtExit(Runtime* rt, nuint handle, bool atexit)
+    {
+        FinalizeEntry* entry = Find(rt, handle);
+        if (entry == null)
+            return 0;
+        entry->AtExit = atexit;
+        return 1;
     }
 
     /* Out of the table; the weakref reference is the caller's to drop. */

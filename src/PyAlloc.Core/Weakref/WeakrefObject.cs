@@ -74,6 +74,9 @@ internal unsafe struct WeakrefObject
     /// <summary>Whether <paramref name="o"/> (a weakref) is a proxy.</summary>
     public static bool IsProxy(PaObject* o) => o->ObType == o->ObType->Runtime->ProxyType;
 
+    /// <summary>True when <paramref name="o"/> is a proxy (pa_weakref_proxy_check).</summary>
+    public static bool IsWeakproxy(PaObject* o) => Check(o) && IsProxy(o);
+
     /* get_basic_refs: the shared callback-less weakref and proxy at the head of the list. */
     private static void GetBasicRefs(WeakrefObject* head, out WeakrefObject* basicRef, out WeakrefObject* basicProxy)
     {
@@ -92,11 +95,14 @@ internal unsafe struct WeakrefObject
     /// <summary>
     /// pa_weakref_new / pa_weakref_proxy_new: a new reference to a (possibly shared) weakref or proxy.
     /// </summary>
-    /// <remarks>Pre: target is live with a count above 0. Post: the new weakref sits where CPython's
+    /// <returns>The weakref, or null with the error set (a dying target, no memory).</returns>
+    /// <remarks>Pre: target is live. Post: the new weakref sits where CPython's
     /// weakref___new__ / PyWeakref_NewProxy put it (see the top of this file).</remarks>
     public static PaObject* New(PaObject* target, delegate* unmanaged<PaObject*, void*, void> callback, void* user,
                                 bool proxy = false)
     {
+        if (!CheckTarget(target, proxy ? "pa_weakref_proxy_new" : "pa_weakref_new"))
+            return null;
         Runtime* rt = target->ObType->Runtime;
         GetBasicRefs(Head(rt, target), out WeakrefObject* basicRef, out WeakrefObject* basicProxy);
         WeakrefObject* shared = proxy ? basicProxy : basicRef;
@@ -132,6 +138,18 @@ internal unsafe struct WeakrefObject
             head->Prev = wr;
         GcHead.Of(target)->Prev |= GcHead.PrevMaskWeakrefs;
         return &wr->Base;
+    }
+
+    /// <summary>
+    /// True when the live object <paramref name="target"/> may get a weak reference: its count is not 0
+    /// (a weak reference to a dying object would outlive it); else false with the error set.
+    /// </summary>
+    public static bool CheckTarget(PaObject* target, string caller)
+    {
+        if (target->ObRefcnt != 0)
+            return true;
+        Errors.Set($"{caller}: target {Errors.Hex(target)} is dying (its count is 0): a weak reference to it would outlive it");
+        return false;
     }
 
     private static void InsertAfter(WeakrefObject* wr, WeakrefObject* prev)

@@ -1,11 +1,8 @@
 using System;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Objects;
-using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
 
@@ -16,13 +13,9 @@ namespace PyAlloc.Native.Exports;
 /// pa_malloc, pa_calloc, pa_realloc, pa_free (and their _at forms), pa_trim and the
 /// statistics are C functions in native/entry: they serve small blocks from the thread
 /// cache, name their call site, flush the cache before a report, and call the pa__
-/// entry points here for the rest.
-/// </remarks>
-/// <remarks>
-/// Every export catches at the boundary: the core reports failures through
-/// <see cref="Errors"/> and does not throw, but formatting an error message allocates,
-/// and an exception must never unwind into C. The try costs nothing on the
-/// non-throwing path (NativeAOT's exception handling is table-driven).
+/// entry points here for the rest. Each export checks its arguments
+/// (<see cref="Validation"/>), calls one core function, and maps an exception through
+/// <see cref="Boundary"/>.
 /// </remarks>
 internal static unsafe class AllocatorExports
 {
@@ -30,119 +23,101 @@ internal static unsafe class AllocatorExports
     public static void* Malloc(nuint n, AllocationSite* site)
     {
         try { return Traced.Malloc(n, site); }
-        catch (Exception e) { Errors.SetInternal("pa_malloc", e); return null; }
+        catch (Exception e) { return Boundary.Null("pa_malloc", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__calloc")]
     public static void* Calloc(nuint nelem, nuint elsize, AllocationSite* site)
     {
         try { return Traced.Calloc(nelem, elsize, site); }
-        catch (Exception e) { Errors.SetInternal("pa_calloc", e); return null; }
+        catch (Exception e) { return Boundary.Null("pa_calloc", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__realloc")]
     public static void* Realloc(void* p, nuint n, AllocationSite* site)
     {
         try { return Traced.Realloc(p, n, site); }
-        catch (Exception e) { Errors.SetInternal("pa_realloc", e); return null; }
+        catch (Exception e) { return Boundary.Null("pa_realloc", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__free")]
     public static void Free(void* p)
     {
         try { Traced.Free(p); }
-        catch (Exception e) { Errors.SetInternal("pa_free", e); }
+        catch (Exception e) { Boundary.Fail("pa_free", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__usable_size")]   // pa_usable_size in native/entry/entry.c
     public static nuint UsableSize(void* p)
     {
         try { return Pymalloc.UsableSize(p); }
-        catch (Exception e) { Errors.SetInternal("pa_usable_size", e); return 0; }
+        catch (Exception e) { return Boundary.Fail("pa_usable_size", e, (nuint)0); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__trim")]
     public static nuint Trim()
     {
         try { return Pymalloc.Trim(); }
-        catch (Exception e) { Errors.SetInternal("pa_trim", e); return 0; }
+        catch (Exception e) { return Boundary.Fail("pa_trim", e, (nuint)0); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__get_malloc_stats")]
     public static int GetMallocStats(PaMallocStats* output)
     {
-        if (output == null)
-            return Errors.Fail("pa_get_malloc_stats: out is NULL");
-        *output = Pymalloc.GetStats();
-        return 0;
+        if (!Validation.CheckOut(output, "pa_get_malloc_stats"))
+            return -1;
+        try { *output = Pymalloc.GetStats(); return 0; }
+        catch (Exception e) { return Boundary.Fail("pa_get_malloc_stats", e, -1); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__print_malloc_stats")]
     public static int PrintMallocStats(void* file)
     {
-        if (file == null)
-            return Errors.Fail("pa_print_malloc_stats: out is NULL");
-        try { return WriteStats(Pymalloc.GetStats(), file, "pa_print_malloc_stats"); }
-        catch (Exception e) { Errors.SetInternal("pa_print_malloc_stats", e); return -1; }
+        if (!Validation.CheckOut(file, "pa_print_malloc_stats"))
+            return -1;
+        try { return Pymalloc.PrintStats(file); }
+        catch (Exception e) { return Boundary.Fail("pa_print_malloc_stats", e, -1); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_runtime_get_malloc_stats")]
     public static int RuntimeGetMallocStats(Runtime* rt, PaMallocStats* output)
     {
-        if (!Validation.CheckRuntime(rt, "pa_runtime_get_malloc_stats"))
+        const string caller = "pa_runtime_get_malloc_stats";
+        if (!Validation.CheckRuntime(rt, caller) || !Validation.CheckOut(output, caller))
             return -1;
-        if (output == null)
-            return Errors.Fail("pa_runtime_get_malloc_stats: out is NULL");
         try { *output = Runtime.GetMallocStats(rt); return 0; }
-        catch (Exception e) { Errors.SetInternal("pa_runtime_get_malloc_stats", e); return -1; }
+        catch (Exception e) { return Boundary.Fail(caller, e, -1); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_runtime_print_malloc_stats")]
     public static int RuntimePrintMallocStats(Runtime* rt, void* file)
     {
-        if (!Validation.CheckRuntime(rt, "pa_runtime_print_malloc_stats"))
+        const string caller = "pa_runtime_print_malloc_stats";
+        if (!Validation.CheckRuntime(rt, caller) || !Validation.CheckOut(file, caller))
             return -1;
-        if (file == null)
-            return Errors.Fail("pa_runtime_print_malloc_stats: out is NULL");
-        try { return WriteStats(Runtime.GetMallocStats(rt), file, "pa_runtime_print_malloc_stats"); }
-        catch (Exception e) { Errors.SetInternal("pa_runtime_print_malloc_stats", e); return -1; }
-    }
-
-    /* The table of stats on a C stream: 0, or -1 with the error naming function. */
-    private static int WriteStats(in PaMallocStats stats, void* file, string function)
-    {
-        byte[] text = Encoding.UTF8.GetBytes(stats.Format());
-        fixed (byte* t = text)
-        {
-            // A FILE buffers: a full disk may only show at the flush (or in ferror).
-            if (Libc.Fwrite(t, 1, (nuint)text.Length, file) != (nuint)text.Length
-                || Libc.Fflush(file) != 0 || Libc.Ferror(file) != 0)
-                return Errors.Fail($"{function}: the write failed: {OsFiles.LastOsError()}");
-        }
-        return 0;
+        try { return Runtime.PrintMallocStats(rt, file); }
+        catch (Exception e) { return Boundary.Fail(caller, e, -1); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_set_allocator_mode")]
     public static int SetAllocatorMode(byte* mode)
     {
-        if (mode == null)
-            return Errors.Fail("pa_set_allocator_mode: mode is NULL");
-        try
-        {
-            return Pymalloc.SetMode(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(mode));
-        }
-        catch (Exception e)
-        {
-            Errors.SetInternal("pa_set_allocator_mode", e);
-            return -1;
-        }
+        try { return Pymalloc.SetMode(mode); }
+        catch (Exception e) { return Boundary.Fail("pa_set_allocator_mode", e, -1); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "pa_get_allocator_mode")]
+    public static byte* GetAllocatorMode()
+    {
+        try { return Pymalloc.ModeName; }
+        catch (Exception e) { return (byte*)Boundary.Null("pa_get_allocator_mode", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__setup_debug_mode")]   // pa_mem_setup_debug_hooks in native/entry/entry.c, no hook installed
     public static int SetupDebugMode()
     {
         try { return Pymalloc.SetupDebugHooks(); }
-        catch (Exception e) { Errors.SetInternal("pa_mem_setup_debug_hooks", e); return -1; }
+        catch (Exception e) { return Boundary.Fail("pa_mem_setup_debug_hooks", e, -1); }
     }
 
     /// <summary>An allocator hook was installed or removed (pa_mem_set_allocator in native/entry/entry.c).</summary>
@@ -150,15 +125,15 @@ internal static unsafe class AllocatorExports
     public static void MemHooked(int on)
     {
         try { ThreadCaches.SetHooked(on != 0); }
-        catch (Exception e) { Errors.SetInternal("pa_mem_set_allocator", e); }
+        catch (Exception e) { Boundary.Fail("pa_mem_set_allocator", e); }
     }
 
     /// <summary>An error found by the C entry layer (message: UTF-8, not NULL).</summary>
     [UnmanagedCallersOnly(EntryPoint = "pa__set_error")]
     public static void SetError(byte* message)
     {
-        try { Errors.Set(Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(message))); }
-        catch (Exception e) { Errors.SetInternal("pa__set_error", e); }
+        try { Errors.SetUtf8(message); }
+        catch (Exception e) { Boundary.Fail("pa__set_error", e); }
     }
 
     /// <summary>PYALLOC_MALLOCSTATS at exit (native/entry/entry.c): the table on stderr in the pool modes.</summary>
@@ -166,9 +141,6 @@ internal static unsafe class AllocatorExports
     public static void MallocStatsAtExit()
     {
         try { Pymalloc.PrintStatsAtExit(); }
-        catch (Exception e) { Errors.SetInternal("PYALLOC_MALLOCSTATS", e); }
+        catch (Exception e) { Boundary.Fail("PYALLOC_MALLOCSTATS", e); }
     }
-
-    [UnmanagedCallersOnly(EntryPoint = "pa_get_allocator_mode")]
-    public static byte* GetAllocatorMode() => Pymalloc.ModeNameUtf8(Pymalloc.Mode);
 }

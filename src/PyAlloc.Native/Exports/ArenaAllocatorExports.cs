@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
-using PyAlloc.Core.Support;
+using PyAlloc.Core.Objects;
 
 namespace PyAlloc.Native.Exports;
 
@@ -12,28 +12,16 @@ internal static unsafe class ArenaAllocatorExports
     [UnmanagedCallersOnly(EntryPoint = "pa_object_get_arena_allocator")]
     public static int GetArenaAllocator(PaMemArenaAllocator* output)
     {
-        if (output == null)
-            return Errors.Fail("pa_object_get_arena_allocator: out is NULL");
-        *output = ArenaSource.Get();
-        return 0;
+        if (!Validation.CheckOut(output, "pa_object_get_arena_allocator"))
+            return -1;
+        try { *output = ArenaSource.Get(); return 0; }
+        catch (Exception e) { return Boundary.Fail("pa_object_get_arena_allocator", e, -1); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_object_set_arena_allocator")]
     public static int SetArenaAllocator(PaMemArenaAllocator* allocator)
     {
-        if (allocator == null)
-            return Errors.Fail("pa_object_set_arena_allocator: allocator is NULL");
-        if (allocator->Alloc == null || allocator->Free == null)
-            return Errors.Fail($"pa_object_set_arena_allocator: {(allocator->Alloc == null ? "alloc" : "free")} is NULL");
-        try
-        {
-            return ArenaSource.Install(*allocator)
-                ? 0 : Errors.Fail("pa_object_set_arena_allocator: out of memory");
-        }
-        catch (Exception e)
-        {
-            Errors.SetInternal("pa_object_set_arena_allocator", e);
-            return -1;
-        }
+        try { return ArenaSource.Set(allocator); }
+        catch (Exception e) { return Boundary.Fail("pa_object_set_arena_allocator", e, -1); }
     }
 }

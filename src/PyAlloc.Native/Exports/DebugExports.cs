@@ -2,18 +2,18 @@ using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
-using PyAlloc.Core.Support;
 
 namespace PyAlloc.Native.Exports;
 
 /// <summary>Section 11 of pyalloc.h: the debug hooks (pa_set_fatal_error_handler is in TracingExports).</summary>
+/// <remarks>Each export calls one function of <see cref="DebugHooks"/> and maps an exception through <see cref="Boundary"/>.</remarks>
 internal static unsafe class DebugExports
 {
     [UnmanagedCallersOnly(EntryPoint = "pa_debug_check_block")]
     public static int CheckBlock(void* p)
     {
         try { return DebugHooks.CheckBlock(p); }
-        catch (Exception e) { Errors.SetInternal("pa_debug_check_block", e); return -1; }
+        catch (Exception e) { return Boundary.Fail("pa_debug_check_block", e, -1); }
     }
 
     // The allocator pa_mem_setup_debug_hooks installs over a caller's (native/entry/entry.c):
@@ -23,33 +23,27 @@ internal static unsafe class DebugExports
     public static void* HookMalloc(void* ctx, nuint n)
     {
         try { return DebugHooks.HookedAlloc((PaMemAllocator*)ctx, n, zero: false); }
-        catch (Exception e) { Errors.SetInternal("pa_malloc", e); return null; }
+        catch (Exception e) { return Boundary.Null("pa_malloc", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__debug_hook_calloc")]
     public static void* HookCalloc(void* ctx, nuint nelem, nuint elsize)
     {
-        try
-        {
-            nuint n = nelem * elsize;
-            if (elsize != 0 && n / elsize != nelem)
-                return null;                       // the product overflows: no block, as calloc
-            return DebugHooks.HookedAlloc((PaMemAllocator*)ctx, n, zero: true);
-        }
-        catch (Exception e) { Errors.SetInternal("pa_calloc", e); return null; }
+        try { return DebugHooks.HookedCalloc((PaMemAllocator*)ctx, nelem, elsize); }
+        catch (Exception e) { return Boundary.Null("pa_calloc", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__debug_hook_realloc")]
     public static void* HookRealloc(void* ctx, void* p, nuint n)
     {
         try { return DebugHooks.HookedRealloc((PaMemAllocator*)ctx, p, n); }
-        catch (Exception e) { Errors.SetInternal("pa_realloc", e); return null; }
+        catch (Exception e) { return Boundary.Null("pa_realloc", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa__debug_hook_free")]
     public static void HookFree(void* ctx, void* p)
     {
         try { DebugHooks.HookedFree(p); }
-        catch (Exception e) { Errors.SetInternal("pa_free", e); }
+        catch (Exception e) { Boundary.Fail("pa_free", e); }
     }
 }

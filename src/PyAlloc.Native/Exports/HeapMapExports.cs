@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Objects;
-using PyAlloc.Core.Support;
 
 namespace PyAlloc.Native.Exports;
 
@@ -13,29 +12,19 @@ internal static unsafe class HeapMapExports
     [UnmanagedCallersOnly(EntryPoint = "pa_runtime_pool_map")]
     public static nuint RuntimePoolMap(Runtime* rt, PaPoolInfo* output, nuint cap)
     {
-        if (!PyAlloc.Core.Objects.Validation.CheckRuntime(rt, "pa_runtime_pool_map"))
+        const string caller = "pa_runtime_pool_map";
+        if (!Validation.CheckRuntime(rt, caller) || !Validation.CheckBuffer(output, cap, caller))
             return nuint.MaxValue;
-        if (output == null && cap != 0)
-        {
-            Errors.Set("pa_runtime_pool_map: out is NULL but cap is not 0");
-            return nuint.MaxValue;
-        }
-        try { return Heap.PoolMap(rt->Heap, output, cap); }
-        catch (Exception e) { Errors.SetInternal("pa_runtime_pool_map", e); return nuint.MaxValue; }
+        try { return Runtime.PoolMap(rt, output, cap); }
+        catch (Exception e) { return Boundary.Fail(caller, e, nuint.MaxValue); }
     }
 
-    [UnmanagedCallersOnly(EntryPoint = "pa__pool_map")]
+    [UnmanagedCallersOnly(EntryPoint = "pa__pool_map")]   // pa_pool_map in native/entry/entry.c
     public static nuint PoolMap(PaPoolInfo* output, nuint cap)
     {
-        if (output == null && cap != 0)
-        {
-            Errors.Set("pa_pool_map: out is NULL but cap is not 0");
+        if (!Validation.CheckBuffer(output, cap, "pa_pool_map"))
             return nuint.MaxValue;
-        }
-        try
-        {
-            return Pymalloc.PoolMap(output, cap);
-        }
-        catch (Exception e) { Errors.SetInternal("pa_pool_map", e); return nuint.MaxValue; }
+        try { return Pymalloc.PoolMap(output, cap); }
+        catch (Exception e) { return Boundary.Fail("pa_pool_map", e, nuint.MaxValue); }
     }
 }

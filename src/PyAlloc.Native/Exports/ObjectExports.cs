@@ -86,13 +86,9 @@ internal static unsafe class ObjectExports
     [UnmanagedCallersOnly(EntryPoint = "pa_count_objects_by_type")]
     public static nuint CountObjectsByType(Runtime* rt, PaTypeCount* output, nuint cap)
     {
-        if (!Validation.CheckRuntime(rt, "pa_count_objects_by_type"))
+        if (!Validation.CheckRuntime(rt, "pa_count_objects_by_type")
+            || !Validation.CheckBuffer(output, cap, "pa_count_objects_by_type"))
             return nuint.MaxValue;
-        if (output == null && cap != 0)
-        {
-            Errors.Set("pa_count_objects_by_type: out is NULL but cap is not 0");
-            return nuint.MaxValue;
-        }
         try { return Census.CountByType(rt, output, cap); }
         catch (Exception e) { return Boundary.Fail("pa_count_objects_by_type", e, nuint.MaxValue); }
     }

@@ -2,75 +2,80 @@ using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
-using PyAlloc.Core.Support;
 using PyAlloc.Core.Weakref;
 
 namespace PyAlloc.Native.Exports;
 
 /// <summary>Section 8 of pyalloc.h: weak references, proxies, weakref.getweakrefs and weakref.finalize.</summary>
+/// <remarks>
+/// Each export checks its arguments (<see cref="Validation"/>), calls one function of
+/// <see cref="WeakrefObject"/> or <see cref="FinalizeRegistry"/> (which check the rest of their
+/// contract: a dying target, a NULL callback), and maps an exception through <see cref="Boundary"/>.
+/// </remarks>
 internal static unsafe class WeakrefExports
 {
     [UnmanagedCallersOnly(EntryPoint = "pa_weakref_new")]
     public static PaObject* WeakrefNew(PaObject* target, void* callback, void* user)
     {
-        if (!CheckLiveTarget(target, "pa_weakref_new"))
+        if (!Validation.CheckObject(target, "pa_weakref_new", "target"))
             return null;
         try { return WeakrefObject.New(target, (delegate* unmanaged<PaObject*, void*, void>)callback, user); }
-        catch (Exception e) { Errors.SetInternal("pa_weakref_new", e); return null; }
+        catch (Exception e) { return (PaObject*)Boundary.Null("pa_weakref_new", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_weakref_get")]
     public static PaObject* WeakrefGet(PaObject* wr)
     {
-        if (!Validation.CheckObject(wr, "pa_weakref_get", "wr"))
+        if (!Validation.CheckObjectKind(wr, &WeakrefObject.Check, "weakref", "pa_weakref_get", "wr"))
             return null;
-        if (!WeakrefObject.Check(wr))
-            return (PaObject*)Errors.Null($"pa_weakref_get: expected a weakref, got a '{Lifecycle.NameOf(wr->ObType)}'");
-        return WeakrefObject.Get(wr);
+        try { return WeakrefObject.Get(wr); }
+        catch (Exception e) { return (PaObject*)Boundary.Null("pa_weakref_get", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_weakref_count")]
     public static nuint WeakrefCount(PaObject* target)
     {
-        if (Validation.CheckObject(target, "pa_weakref_count", "target"))
-            return WeakrefObject.Count(target);
-        return nuint.MaxValue;
+        if (!Validation.CheckObject(target, "pa_weakref_count", "target"))
+            return nuint.MaxValue;
+        try { return WeakrefObject.Count(target); }
+        catch (Exception e) { return Boundary.Fail("pa_weakref_count", e, nuint.MaxValue); }
     }
+
+    /// <remarks>Cannot throw past its check: <see cref="WeakrefObject.Check"/> is a compare.</remarks>
+    [UnmanagedCallersOnly(EntryPoint = "pa_weakref_check")]
+    public static int WeakrefCheck(PaObject* o) => Validation.CheckObject(o, "pa_weakref_check") && WeakrefObject.Check(o) ? 1 : 0;
 
     [UnmanagedCallersOnly(EntryPoint = "pa_weakref_proxy_new")]
     public static PaObject* ProxyNew(PaObject* target, void* callback, void* user)
     {
-        if (!CheckLiveTarget(target, "pa_weakref_proxy_new"))
+        if (!Validation.CheckObject(target, "pa_weakref_proxy_new", "target"))
             return null;
         try { return WeakrefObject.New(target, (delegate* unmanaged<PaObject*, void*, void>)callback, user, proxy: true); }
-        catch (Exception e) { Errors.SetInternal("pa_weakref_proxy_new", e); return null; }
+        catch (Exception e) { return (PaObject*)Boundary.Null("pa_weakref_proxy_new", e); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_weakref_proxy_get")]
     public static PaObject* ProxyGet(PaObject* proxy)
     {
-        if (!Validation.CheckObject(proxy, "pa_weakref_proxy_get", "proxy"))
+        if (!Validation.CheckObjectKind(proxy, &WeakrefObject.IsWeakproxy, "weakproxy", "pa_weakref_proxy_get", "proxy"))
             return null;
-        if (!WeakrefObject.Check(proxy) || !WeakrefObject.IsProxy(proxy))
-            return (PaObject*)Errors.Null($"pa_weakref_proxy_get: expected a weakproxy, got a '{Lifecycle.NameOf(proxy->ObType)}'");
-        return WeakrefObject.ProxyGet(proxy);
+        try { return WeakrefObject.ProxyGet(proxy); }
+        catch (Exception e) { return (PaObject*)Boundary.Null("pa_weakref_proxy_get", e); }
     }
 
+    /// <remarks>Cannot throw past its check: <see cref="WeakrefObject.IsWeakproxy"/> is two compares.</remarks>
     [UnmanagedCallersOnly(EntryPoint = "pa_weakref_proxy_check")]
     public static int ProxyCheck(PaObject* o) =>
-        Validation.CheckObject(o, "pa_weakref_proxy_check") && WeakrefObject.Check(o) && WeakrefObject.IsProxy(o) ? 1 : 0;
+        Validation.CheckObject(o, "pa_weakref_proxy_check") && WeakrefObject.IsWeakproxy(o) ? 1 : 0;
 
     [UnmanagedCallersOnly(EntryPoint = "pa_weakref_getweakrefs")]
     public static nuint GetWeakrefs(PaObject* target, PaObject** output, nuint cap)
     {
-        if (!Validation.CheckObject(target, "pa_weakref_getweakrefs", "target"))
+        const string caller = "pa_weakref_getweakrefs";
+        if (!Validation.CheckObject(target, caller, "target") || !Validation.CheckBuffer(output, cap, caller))
             return nuint.MaxValue;
-        if (output == null && cap != 0)
-        {
-            Errors.Set("pa_weakref_getweakrefs: out is NULL but cap is not 0");
-            return nuint.MaxValue;
-        }
-        return WeakrefObject.GetWeakrefs(target, output, cap);
+        try { return WeakrefObject.GetWeakrefs(target, output, cap); }
+        catch (Exception e) { return Boundary.Fail(caller, e, nuint.MaxValue); }
     }
 
     // ------------------------------------------------------------ weakref.finalize
@@ -78,20 +83,20 @@ internal static unsafe class WeakrefExports
     [UnmanagedCallersOnly(EntryPoint = "pa_finalize_register")]
     public static ulong FinalizeRegister(PaObject* target, void* callback, void* user)
     {
-        if (!CheckLiveTarget(target, "pa_finalize_register"))
+        if (!Validation.CheckObject(target, "pa_finalize_register", "target"))
             return 0;
-        if (callback == null)
-        {
-            Errors.Set("pa_finalize_register: cb is NULL");
-            return 0;
-        }
         try { return FinalizeRegistry.Register(target, (delegate* unmanaged<void*, void>)callback, user); }
-        catch (Exception e) { Errors.SetInternal("pa_finalize_register", e); return 0; }
+        catch (Exception e) { return Boundary.Fail("pa_finalize_register", e, 0ul); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_finalize_alive")]
-    public static int FinalizeAlive(Runtime* rt, ulong handle) =>
-        !Validation.CheckRuntime(rt, "pa_finalize_alive") ? -1 : FinalizeRegistry.Find(rt, (nuint)handle) != null ? 1 : 0;
+    public static int FinalizeAlive(Runtime* rt, ulong handle)
+    {
+        if (!Validation.CheckRuntime(rt, "pa_finalize_alive"))
+            return -1;
+        try { return FinalizeRegistry.IsAlive(rt, (nuint)handle) ? 1 : 0; }
+        catch (Exception e) { return Boundary.Fail("pa_finalize_alive", e, -1); }
+    }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_finalize_call")]
     public static int FinalizeCall(Runtime* rt, ulong handle)
@@ -99,38 +104,25 @@ internal static unsafe class WeakrefExports
         if (!Validation.CheckRuntime(rt, "pa_finalize_call"))
             return -1;
         try { return FinalizeRegistry.Call(rt, (nuint)handle) ? 1 : 0; }
-        catch (Exception e) { Errors.SetInternal("pa_finalize_call", e); return -1; }
+        catch (Exception e) { return Boundary.Fail("pa_finalize_call", e, -1); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_finalize_peek")]
-    public static int FinalizePeek(Runtime* rt, ulong handle, PaObject** target, void** callback, void** user) =>
-        Peek(rt, handle, target, callback, user, detach: false, "pa_finalize_peek");
+    public static int FinalizePeek(Runtime* rt, ulong handle, PaObject** target, void** callback, void** user)
+    {
+        if (!Validation.CheckRuntime(rt, "pa_finalize_peek"))
+            return -1;
+        try { return FinalizeRegistry.Peek(rt, (nuint)handle, detach: false, target, callback, user); }
+        catch (Exception e) { return Boundary.Fail("pa_finalize_peek", e, -1); }
+    }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_finalize_detach")]
-    public static int FinalizeDetach(Runtime* rt, ulong handle, PaObject** target, void** callback, void** user) =>
-        Peek(rt, handle, target, callback, user, detach: true, "pa_finalize_detach");
-
-    private static int Peek(Runtime* rt, ulong handle, PaObject** target, void** callback, void** user, bool detach,
-                            string caller)
+    public static int FinalizeDetach(Runtime* rt, ulong handle, PaObject** target, void** callback, void** user)
     {
-        if (!Validation.CheckRuntime(rt, caller))
+        if (!Validation.CheckRuntime(rt, "pa_finalize_detach"))
             return -1;
-        try
-        {
-            PaObject* o = FinalizeRegistry.Peek(rt, (nuint)handle, detach, out FinalizeEntry entry);
-            if (o == null)
-                return 0;
-            if (target != null)
-                *target = o;
-            else
-                RefCount.Decref(o);
-            if (callback != null)
-                *callback = entry.Callback;
-            if (user != null)
-                *user = entry.User;
-            return 1;
-        }
-        catch (Exception e) { Errors.SetInternal(caller, e); return -1; }
+        try { return FinalizeRegistry.Peek(rt, (nuint)handle, detach: true, target, callback, user); }
+        catch (Exception e) { return Boundary.Fail("pa_finalize_detach", e, -1); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_finalize_get_atexit")]
@@ -138,8 +130,8 @@ internal static unsafe class WeakrefExports
     {
         if (!Validation.CheckRuntime(rt, "pa_finalize_get_atexit"))
             return -1;
-        FinalizeEntry* entry = FinalizeRegistry.Find(rt, (nuint)handle);
-        return entry != null && entry->AtExit ? 1 : 0;
+        try { return FinalizeRegistry.GetAtExit(rt, (nuint)handle); }
+        catch (Exception e) { return Boundary.Fail("pa_finalize_get_atexit", e, -1); }
     }
 
     [UnmanagedCallersOnly(EntryPoint = "pa_finalize_set_atexit")]
@@ -147,24 +139,7 @@ internal static unsafe class WeakrefExports
     {
         if (!Validation.CheckRuntime(rt, "pa_finalize_set_atexit"))
             return -1;
-        FinalizeEntry* entry = FinalizeRegistry.Find(rt, (nuint)handle);
-        if (entry == null)
-            return 0;
-        entry->AtExit = atexit != 0;
-        return 1;
+        try { return FinalizeRegistry.SetAtExit(rt, (nuint)handle, atexit != 0); }
+        catch (Exception e) { return Boundary.Fail("pa_finalize_set_atexit", e, -1); }
     }
-
-    /* A live target whose count is not 0 (a weakref to a dying object would outlive it). */
-    private static bool CheckLiveTarget(PaObject* target, string caller)
-    {
-        if (!Validation.CheckObject(target, caller, "target"))
-            return false;
-        if (target->ObRefcnt != 0)
-            return true;
-        Errors.Set($"{caller}: target {Errors.Hex(target)} is dying (its count is 0): a weak reference to it would outlive it");
-        return false;
-    }
-
-    [UnmanagedCallersOnly(EntryPoint = "pa_weakref_check")]
-    public static int WeakrefCheck(PaObject* o) => Validation.CheckObject(o, "pa_weakref_check") && WeakrefObject.Check(o) ? 1 : 0;
 }
