@@ -164,6 +164,60 @@ static inline uint64_t pa_test_random(uint64_t *state)
     return *state = x;
 }
 
+/* ---------------------------------------------------------------- watchdog
+
+   PA_TEST_WATCHDOG=N (seconds; tests/c/CMakeLists.txt sets it below CTest's
+   TIMEOUT for the suites whose cases start threads): a case still running N
+   seconds after the program started prints every thread's stack (gdb, when
+   /usr/bin/gdb exists) on stderr, then aborts.  A hang then leaves its stacks
+   in the CTest log (--output-on-failure) instead of a bare "Timeout".
+   The handler only makes system calls: the hung threads may hold any lock
+   (malloc's, stdio's, the library's), so it writes with write(2), starts gdb
+   with vfork and execv (no pthread_atfork handler runs: the library's takes
+   every lock of the core) and waits for it. */
+#include <signal.h>
+#include <sys/prctl.h>
+
+static char pa_watchdog_pid[24];
+static char *pa_watchdog_argv[] = { "gdb", "-nx", "-batch", "-p", pa_watchdog_pid,
+                                    "-ex", "thread apply all bt", NULL };
+static const char pa_watchdog_gdb[] = "/usr/bin/gdb";
+
+static inline void pa_test_watchdog_fire(int sig)
+{
+    (void)sig;
+    static const char said[] = "\npa_test watchdog: the case still runs after PA_TEST_WATCHDOG seconds: "
+                               "every thread's stack, then abort\n";
+    ssize_t ignored = write(2, said, sizeof said - 1);
+    (void)ignored;
+    pid_t child = vfork();
+    if (child == 0) {
+        dup2(2, 1);
+        execv(pa_watchdog_gdb, pa_watchdog_argv);
+        _exit(127);
+    }
+    if (child > 0)
+        waitpid(child, NULL, 0);
+    abort();
+}
+
+/* Arms the watchdog when PA_TEST_WATCHDOG names a number of seconds > 0. */
+static inline void pa_test_arm_watchdog(void)
+{
+    const char *s = getenv("PA_TEST_WATCHDOG");
+    unsigned seconds = s != NULL ? (unsigned)strtoul(s, NULL, 10) : 0;
+    if (seconds == 0)
+        return;
+    snprintf(pa_watchdog_pid, sizeof pa_watchdog_pid, "%ld", (long)getpid());
+    prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);   /* Yama: gdb, our child, may attach */
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = pa_test_watchdog_fire;
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGALRM, &act, NULL);
+    alarm(seconds);
+}
+
 /* ------------------------------------------------------------ test driver */
 
 static inline int pa_test_main(const char *group, const struct CMUnitTest *tests, size_t n,
@@ -171,6 +225,7 @@ static inline int pa_test_main(const char *group, const struct CMUnitTest *tests
 {
     if (pa_test_apply_mode_override() != 0)
         return 2;
+    pa_test_arm_watchdog();
     if (argc > 1) {
         size_t i;
         for (i = 0; i < n; i++)
