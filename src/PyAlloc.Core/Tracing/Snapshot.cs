@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
+using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Tracing;
