@@ -2,8 +2,9 @@ using System.Runtime.CompilerServices;
 using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
+using PyAlloc.Core.Tracing;
 
-namespace PyAlloc.Core.Tracing;
+namespace PyAlloc.Core.Api;
 
 /// <summary>
 /// The public allocation calls as the C ABI sees them: the allocator or object runtime,

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Api;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Native.Exports;

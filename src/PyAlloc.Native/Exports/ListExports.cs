@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Api;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;

@@ -1,4 +1,5 @@
 using System;
+using PyAlloc.Core.Api;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
