@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Debugging;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;

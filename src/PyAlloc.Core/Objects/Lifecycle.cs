@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
-using PyAlloc.Core.Gc;
 using PyAlloc.Core.Support;
-using PyAlloc.Core.Weakref;
 
 namespace PyAlloc.Core.Objects;
 
@@ -81,7 +79,7 @@ internal static unsafe class Lifecycle
         if (g == null)
             return (PaObject*)Errors.Null($"{caller}: out of memory allocating a '{NameOf(t)}' of {size} bytes");
         if (t->HasGc)
-            Collector.OnGcAllocation(rt);
+            GcState.OnGcAllocation(rt);
 
         PaObject* o = GcHead.ObjectOf(g);
         o->RefCnt = 1;

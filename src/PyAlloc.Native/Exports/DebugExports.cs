@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Debugging;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Native.Exports;

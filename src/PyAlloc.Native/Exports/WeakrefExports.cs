@@ -2,7 +2,6 @@ using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
-using PyAlloc.Core.Weakref;
 
 namespace PyAlloc.Native.Exports;
 

@@ -9,6 +9,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using PyAlloc.Bindgen;
+using PyAlloc.Core.Debugging;
 using PyAlloc.Tests.Support;
 
 namespace PyAlloc.Tests.Agreement;
@@ -333,14 +334,14 @@ public sealed class HeaderAgreementTests
         ("pa_var_object", typeof(PyAlloc.Core.Objects.PaVarObject)),
         ("pa_type_spec", typeof(PyAlloc.Core.Objects.TypeSpec)),
         ("pa_type_count", typeof(PyAlloc.Core.Objects.TypeCount)),
-        ("pa_gc_generation_stats", typeof(PyAlloc.Core.Gc.GenerationStats)),
-        ("pa_gc_info", typeof(PyAlloc.Core.Gc.GcInfo)),
+        ("pa_gc_generation_stats", typeof(PyAlloc.Core.Objects.GenerationStats)),
+        ("pa_gc_info", typeof(PyAlloc.Core.Objects.GcInfo)),
         ("pa_frame", typeof(PyAlloc.Core.Tracing.PaFrame)),
         ("pa_statistic", typeof(PyAlloc.Core.Tracing.PaStatistic)),
         ("pa_statistic_diff", typeof(PyAlloc.Core.Tracing.PaStatisticDiff)),
         ("pa_trace", typeof(PyAlloc.Core.Tracing.PaTrace)),
         ("pa_filter", typeof(PyAlloc.Core.Tracing.PaFilter)),
-        ("pa_mem_allocator", typeof(PyAlloc.Core.Allocator.MemAllocator)),
+        ("pa_mem_allocator", typeof(PyAlloc.Core.Debugging.MemAllocator)),
         ("pa_mem_arena_allocator", typeof(PyAlloc.Core.Allocator.ArenaSource.Functions)),
     ];
 

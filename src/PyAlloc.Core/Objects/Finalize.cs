@@ -1,8 +1,7 @@
 using System.Runtime.InteropServices;
-using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 
-namespace PyAlloc.Core.Weakref;
+namespace PyAlloc.Core.Objects;
 
 /* ============================================================================
    weakref.finalize (CPython's Lib/weakref.py, class finalize)
