@@ -5,7 +5,7 @@
    child of a pre-fork server would hang in its first pa_malloc).  As glibc's
    malloc and mimalloc do, the library registers pthread_atfork handlers (when
    it is loaded): prepare takes every lock of the library (src/PyAlloc.Core/
-   Support/ForkSafety.cs names them and their order), parent and child
+   Api/ForkSafety.cs names them and their order), parent and child
    release them.
 
    The library's .NET runtime starts lazily, on the first call (start.c).  A

@@ -18,7 +18,7 @@ public enum AllocatorMode
     Pymalloc = 1,
     /// <summary>Every request to the system allocator.</summary>
     Malloc = 2,
-    /// <summary>CPython's debug hooks (<see cref="DebugHooks"/>) over pymalloc's pools.</summary>
+    /// <summary>CPython's debug hooks (Debugging/DebugHooks.cs) over pymalloc's pools.</summary>
     Debug = 3,
     /// <summary>CPython's debug hooks over the system allocator.</summary>
     MallocDebug = 4,
@@ -32,7 +32,7 @@ public enum AllocatorMode
 /// <remarks>
 /// No method throws. Failures return null (or 0, or -1) with the calling thread's
 /// error set (<see cref="Errors"/>) and, for out-of-memory, errno = ENOMEM.
-/// In the debug modes every call goes to <see cref="DebugHooks"/>, out of line: the
+/// In the debug modes every call goes to the debug hooks (<see cref="DebugCalls"/>), out of line: the
 /// fast paths test the mode (malloc) or the heap (free) exactly as in pymalloc mode, and
 /// fail over to the slow path because <c>s_heap</c> is null then.
 /// </remarks>
@@ -132,7 +132,7 @@ public static unsafe class Pymalloc
         void* p;
         if (s_mode >= AllocatorMode.Debug)
         {
-            p = DebugHooks.Alloc(DebugHooks.ProcessDomain, n, zero);
+            p = DebugCalls.Alloc(n, zero);
         }
         else if (n <= Geometry.SmallRequestThreshold && s_mode == AllocatorMode.Pymalloc)
         {
@@ -175,7 +175,7 @@ public static unsafe class Pymalloc
     private static void FreeNotInPools(void* p)
     {
         if (s_mode >= AllocatorMode.Debug)
-            DebugHooks.Free(p, DebugHooks.ProcessDomain, "pa_free");
+            DebugCalls.Free(p, "pa_free");
         else
             ReportRuntimeMemory("pa_free", p);
     }
@@ -189,7 +189,7 @@ public static unsafe class Pymalloc
     private static void FreeLarge(void* p)
     {
         if (DebugHooksOn)
-            DebugHooks.Free(p, DebugHooks.ProcessDomain, "pa_free");
+            DebugCalls.Free(p, "pa_free");
         else if (!LargeBlocks.Free(p, out bool cached))
             ReportLargeRefused("pa_free", p, cached);
     }
@@ -278,7 +278,7 @@ public static unsafe class Pymalloc
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void* DebugRealloc(void* p, nuint n)
     {
-        void* q = DebugHooks.Realloc(p, n, out bool outOfMemory);
+        void* q = DebugCalls.Realloc(p, n, out bool outOfMemory);
         if (q == null && outOfMemory)
             return OutOfMemory($"pa_realloc: out of memory resizing to {n} bytes");
         return q;
@@ -295,7 +295,7 @@ public static unsafe class Pymalloc
             return 0;
         }
         if (DebugHooksOn)
-            return DebugHooks.UsableSize(p);
+            return DebugCalls.UsableSize(p);
         ArenaObject* arena = ArenaMap.Lookup(p);
         if (arena != null && !IsProcessHeap(arena->Heap))
         {
@@ -604,7 +604,6 @@ public static unsafe class Pymalloc
             CheckOn = CheckFromEnvironment();
             s_statsOnNewArena = (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug) && MallocStatsFromEnvironment();
             Track.Initialize();
-            Gc.GcNative.Initialize();
             if (mode is AllocatorMode.Pymalloc or AllocatorMode.Debug)
             {
                 int count = mode == AllocatorMode.Pymalloc ? ThreadHeaps : 1;
@@ -712,4 +711,35 @@ public static unsafe class Pymalloc
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ReportForeign(string caller, void* p) =>
         Errors.Set($"{caller}: {Errors.Hex(p)} was not allocated by PyAlloc (or was already freed)");
+}
+
+/// <summary>
+/// The debug hooks' entry points that the process allocator calls in the debug modes. The
+/// hooks (Debugging/DebugHooks.cs) wrap pools and objects alike and report with tracemalloc's
+/// tracebacks, so they sit above the allocator, which names them only through these slots;
+/// Api/Wiring.cs fills them once, when the library loads.
+/// </summary>
+/// <remarks>
+/// Called from <see cref="Pymalloc"/>'s out-of-line slow paths only: the pymalloc mode's fast
+/// paths never read them.
+/// </remarks>
+internal static unsafe class DebugCalls
+{
+    /// <summary>
+    /// Bytes in front of a debug block's data (the size field, the API id and the leading pad):
+    /// the hooks' layout (DebugHooks.HeadBytes is this), which objects step over to their GC head.
+    /// </summary>
+    public const int HeadBytes = 16;
+
+    /// <summary>DebugHooks.Alloc over the process allocator (API 'm'): null when out of memory.</summary>
+    public static delegate*<nuint, bool, void*> Alloc;
+
+    /// <summary>DebugHooks.Free over the process allocator, reported as the named function.</summary>
+    public static delegate*<void*, string, void> Free;
+
+    /// <summary>DebugHooks.Realloc: a block of pa_malloc's resized (outOfMemory says why it is null).</summary>
+    public static delegate*<void*, nuint, out bool, void*> Realloc;
+
+    /// <summary>DebugHooks.UsableSize: the requested size of a debug block of pa_malloc's.</summary>
+    public static delegate*<void*, nuint> UsableSize;
 }

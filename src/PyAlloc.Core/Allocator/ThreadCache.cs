@@ -5,7 +5,6 @@ using System.Threading;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
-using PyAlloc.Core.Tracing;
 
 namespace PyAlloc.Core.Allocator;
 
@@ -122,6 +121,7 @@ internal static unsafe class ThreadCaches
     private static ThreadCache* s_live;
     private static bool s_cachesServed;           // true once the caches were enabled: tags may exist
     private static bool s_hooked;                 // an allocator hook is installed (pa_mem_set_allocator): caches off
+    private static bool s_tracing;                // tracemalloc is tracing (Tracemalloc.Start/Stop say so): caches off
 
     /// <summary>fork: the registry's lock (taken early: it is held around heap locks).</summary>
     internal static void LockRegistryForFork() => s_registryLock.Enter();
@@ -198,7 +198,7 @@ internal static unsafe class ThreadCaches
         fast->Heaps = heap;
         fast->HeapsSpan = heap != null ? Pymalloc.HeapsSpan : 0;
         fast->ArenaRoot = ArenaMap.Root;
-        int enabled = heap != null && !Tracemalloc.IsTracing && !Track.On && !Volatile.Read(ref s_hooked) ? 1 : 0;
+        int enabled = heap != null && !Volatile.Read(ref s_tracing) && !Track.On && !Volatile.Read(ref s_hooked) ? 1 : 0;
         if (enabled != 0)
             Volatile.Write(ref s_cachesServed, true);
         Volatile.Write(ref fast->Enabled, enabled); // after the fields it vouches for
@@ -212,6 +212,17 @@ internal static unsafe class ThreadCaches
     public static void SetHooked(bool on)
     {
         Volatile.Write(ref s_hooked, on);
+        Publish();
+    }
+
+    /// <summary>
+    /// tracemalloc started (<paramref name="on"/>) or stopped: the caches serve only while it is
+    /// off, so that every traced block goes through the core. Tracemalloc (a layer above the
+    /// allocator) tells; the allocator never asks it.
+    /// </summary>
+    public static void SetTracing(bool on)
+    {
+        Volatile.Write(ref s_tracing, on);
         Publish();
     }
 

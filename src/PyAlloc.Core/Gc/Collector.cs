@@ -6,7 +6,6 @@ using System.Runtime.Intrinsics.X86;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
-using PyAlloc.Core.Weakref;
 
 namespace PyAlloc.Core.Gc;
 
@@ -50,33 +49,15 @@ internal static unsafe class Collector
     // ------------------------------------------------------------ triggers
 
     /// <summary>
-    /// A GC object is being allocated (3.11's _PyObject_GC_Link): count it, and when
-    /// generation 0 passes its threshold, collect before the new object is tracked.
+    /// gc_collect_generations: collect the oldest generation whose count passed its
+    /// threshold, but a full collection only when the objects that became long-lived
+    /// since the last one are more than a quarter of the long-lived total.
     /// </summary>
-    public static void OnGcAllocation(Runtime* rt)
-    {
-        GcState* gc = &rt->Gc;
-        ref Generation young = ref gc->Generations[0];
-        young.Count++;
-        if (young.Count > young.Threshold && gc->Enabled != 0 && young.Threshold != 0
-            && gc->Collecting == 0 && !rt->Freeing)
-        {
-            gc->Collecting = 1;
-            try
-            {
-                CollectGenerations(rt);
-            }
-            finally
-            {
-                gc->Collecting = 0;
-            }
-        }
-    }
-
-    /* gc_collect_generations: collect the oldest generation whose count passed its
-       threshold, but a full collection only when the objects that became long-lived
-       since the last one are more than a quarter of the long-lived total. */
-    private static void CollectGenerations(Runtime* rt)
+    /// <remarks>
+    /// The trigger, <see cref="GcState.OnGcAllocation"/>, calls it (through
+    /// <see cref="CollectorCalls"/>) with Collecting set.
+    /// </remarks>
+    public static void CollectGenerations(Runtime* rt)
     {
         GcState* gc = &rt->Gc;
         for (int i = GcState.NumGenerations - 1; i >= 0; i--)

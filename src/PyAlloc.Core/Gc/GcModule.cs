@@ -259,6 +259,13 @@ internal static unsafe class GcModule
         RefCount.Decref(item);
     }
 
+    /// <summary>pa_runtime_free's collection (<see cref="CollectorCalls"/>): a full one, then the warning below.</summary>
+    public static void CollectAtShutdown(Runtime* rt)
+    {
+        Collector.Collect(rt, 2);
+        WarnUncollectableAtShutdown(rt);
+    }
+
     /// <summary>
     /// _PyGC_DumpShutdownStats, for pa_runtime_free after its final collection: unless DEBUG_SAVEALL is set,
     /// a non-empty gc.garbage is reported on stderr as CPython's ResourceWarning, and with DEBUG_UNCOLLECTABLE

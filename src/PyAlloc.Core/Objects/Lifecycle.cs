@@ -1,8 +1,6 @@
 using System.Runtime.CompilerServices;
 using PyAlloc.Core.Abi;
-using PyAlloc.Core.Gc;
 using PyAlloc.Core.Support;
-using PyAlloc.Core.Weakref;
 
 namespace PyAlloc.Core.Objects;
 
@@ -82,7 +80,7 @@ internal static unsafe class Lifecycle
         if (g == null)
             return (PaObject*)Errors.Null($"{caller}: out of memory allocating a '{NameOf(t)}' of {size} bytes");
         if (t->HasGc)
-            Collector.OnGcAllocation(rt);
+            GcState.OnGcAllocation(rt);
 
         PaObject* o = GcHead.ObjectOf(g);
         o->ObRefcnt = 1;

@@ -147,7 +147,7 @@ internal static unsafe class ObjectResize
             ZeroTail(g, oldSize, newSize);
             return g;
         }
-        if (Pymalloc.IsDebug && !DebugHooks.CheckObjectBlock(g, caller))
+        if (Pymalloc.IsDebug && !ObjectDebugCalls.CheckBlock(g, caller))
             return null;
         byte* moved = (byte*)Runtime.Malloc(rt, newSize, zero: false);
         if (moved == null)

@@ -2,10 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
-using PyAlloc.Core.Gc;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
-using PyAlloc.Core.Weakref;
 
 namespace PyAlloc.Core.Objects;
 
@@ -55,6 +53,7 @@ internal unsafe struct Runtime
     public static Runtime* Create()
     {
         Pymalloc.EnsureInitialized();
+        GcNative.Initialize();
         Runtime* rt = (Runtime*)NativeMemory.AllocZeroed((nuint)sizeof(Runtime));
         if (rt == null)
             return (Runtime*)Errors.Null("pa_runtime_new: out of memory");
@@ -97,8 +96,7 @@ internal unsafe struct Runtime
                                "callbacks): refused");
         rt->Freeing = true;            // Destroy unregisters it: every later call on rt is refused
         FinalizeRegistry.RunAtExit(rt); // CPython's atexit runs weakref.finalize._exitfunc first
-        Collector.Collect(rt, 2);
-        GcModule.WarnUncollectableAtShutdown(rt);
+        CollectorCalls.CollectAtShutdown(rt); // a full collection, then the uncollectable warning
         Destroy(rt);
         return 0;
     }
@@ -135,7 +133,7 @@ internal unsafe struct Runtime
             return arena->Heap == rt->Heap;
         byte* head = (byte*)traced - sizeof(GcHead);
         return rt->LargeBlocks.Contains(head)
-               || (Pymalloc.IsDebug && DebugHooks.OwnerOfObjectBlock(head - DebugHooks.HeadBytes) == rt);
+               || (Pymalloc.IsDebug && ObjectDebugCalls.OwnerOfBlock(head - DebugCalls.HeadBytes) == rt);
     }
 
     /// <summary>
@@ -178,7 +176,7 @@ internal unsafe struct Runtime
     private static void FreeLargeBlock(void* block, nuint size, void* state)
     {
         if (Pymalloc.IsDebug)
-            DebugHooks.ForgetObjectBlock(block);
+            ObjectDebugCalls.ForgetBlock(block);
         else
             Registry.RemoveLargeBlock(block);
         Libc.Free(block);
@@ -208,7 +206,7 @@ internal unsafe struct Runtime
     private static void* MallocSlow(Runtime* rt, nuint n, bool zero)
     {
         if (Pymalloc.IsDebug)
-            return DebugHooks.Alloc(DebugHooks.ObjectDomain(rt), n, zero);
+            return ObjectDebugCalls.Alloc(rt, n, zero);
         void* p = zero ? Libc.Calloc(1, n) : Libc.Malloc(n);
         if (p != null && !rt->LargeBlocks.Set(p, n))
         {
@@ -239,7 +237,7 @@ internal unsafe struct Runtime
     private static void FreeSlow(Runtime* rt, void* p)
     {
         if (Pymalloc.IsDebug)
-            DebugHooks.Free(p, DebugHooks.ObjectDomain(rt), "object free");
+            ObjectDebugCalls.Free(rt, p, "object free");
         else if (rt->LargeBlocks.Remove(p))
         {
             Registry.RemoveLargeBlock(p);
@@ -248,4 +246,28 @@ internal unsafe struct Runtime
         else
             Fatal.Error($"freeing {Errors.Hex(p)}, which is not a block of this runtime");
     }
+}
+
+/// <summary>
+/// The debug hooks' entry points that a runtime's memory calls in the debug modes (its blocks
+/// are debug blocks of API 'o'). The hooks sit above objects (Debugging/DebugHooks.cs), which
+/// name them only through these slots; Api/Wiring.cs fills them once, when the library loads.
+/// </summary>
+/// <remarks>Called from the slow paths of <see cref="Runtime"/>'s memory and from checks only.</remarks>
+internal static unsafe class ObjectDebugCalls
+{
+    /// <summary>DebugHooks.Alloc over the runtime's memory: null when out of memory.</summary>
+    public static delegate*<Runtime*, nuint, bool, void*> Alloc;
+
+    /// <summary>DebugHooks.Free over the runtime's memory, reported as the named function.</summary>
+    public static delegate*<Runtime*, void*, string, void> Free;
+
+    /// <summary>DebugHooks.OwnerOfObjectBlock: the runtime of a raw block from the system allocator, or null.</summary>
+    public static delegate*<void*, Runtime*> OwnerOfBlock;
+
+    /// <summary>DebugHooks.ForgetObjectBlock: a runtime's raw block leaves the hooks' registry.</summary>
+    public static delegate*<void*, void> ForgetBlock;
+
+    /// <summary>DebugHooks.CheckObjectBlock: true when the object block at a GC head is live and intact.</summary>
+    public static delegate*<void*, string, bool> CheckBlock;
 }

@@ -11,7 +11,7 @@ namespace PyAlloc.Core.Objects;
    Built-in types (list, weakref) and types with ref_offsets are traversed
    here, in C#, reading the fields directly; only a type whose layout
    offsets cannot describe gets its C traverse called, with a visit function
-   that is, inside libpyalloc.so, the visitor's C twin (Gc/GcNative.cs,
+   that is, inside libpyalloc.so, the visitor's C twin (GcNative.cs,
    native/entry/gc_visit.c: no entry into managed code per reference), and
    elsewhere its [UnmanagedCallersOnly] trampoline.
 
@@ -85,7 +85,7 @@ internal static unsafe class Traverse
         delegate* unmanaged<PaObject*, void*, int> native = T.NativeVisit;
         void* arg = Unsafe.AsPointer(ref visitor);
         if (native != null)
-            return Gc.GcNative.CallTraverse(traverse, o, native, arg);
+            return GcNative.CallTraverse(traverse, o, native, arg);
         return traverse(o, T.Trampoline, arg);
     }
 
@@ -116,7 +116,7 @@ internal static unsafe class Traverse
                 ListObject.ClearItems(o);
                 return;
             case TypeKind.Weakref:
-                Weakref.WeakrefObject.ClearForCollector(o);
+                WeakrefObject.ClearForCollector(o);
                 return;
         }
         if (t->ClearFn != null)
@@ -134,7 +134,7 @@ internal static unsafe class Traverse
                 ListObject.ReleaseItems(o);
                 return;
             case TypeKind.Weakref:
-                Weakref.WeakrefObject.Unlink(o);
+                WeakrefObject.Unlink(o);
                 return;
         }
         ClearOwnedFields(o, t);

@@ -41,7 +41,7 @@ internal static unsafe class Validation
             return null;
         byte* block = (byte*)GcHead.Of(o);
         if (Pymalloc.IsDebug)
-            block -= DebugHooks.HeadBytes;
+            block -= DebugCalls.HeadBytes;
         Runtime* rt;
         ArenaObject* arena = ArenaMap.Lookup(block);
         if (arena != null)
@@ -53,7 +53,7 @@ internal static unsafe class Validation
         }
         else
         {
-            rt = Pymalloc.IsDebug ? DebugHooks.OwnerOfObjectBlock(block) : Registry.OwnerOfLargeBlock(block);
+            rt = Pymalloc.IsDebug ? ObjectDebugCalls.OwnerOfBlock(block) : Registry.OwnerOfLargeBlock(block);
             if (rt == null)
                 return null;
         }

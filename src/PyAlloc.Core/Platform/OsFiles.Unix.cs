@@ -1,6 +1,5 @@
 using System;
 using System.Runtime.InteropServices;
-using PyAlloc.Core.Tracing;
 
 namespace PyAlloc.Core.Platform;
 

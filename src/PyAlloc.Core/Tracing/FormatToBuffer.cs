@@ -1,5 +1,6 @@
 using System;
 using PyAlloc.Core.Abi;
+using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Tracing;

@@ -4,6 +4,7 @@ using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
 using PyAlloc.Core.Abi;
+using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Core.Tracing;

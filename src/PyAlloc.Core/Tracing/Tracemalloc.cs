@@ -126,7 +126,7 @@ internal static unsafe class Tracemalloc
         s_tracebackLimit = nframe;
         System.Threading.Volatile.Write(ref *flag, nframe);
         s_lock.Exit();
-        ThreadCaches.Publish(); // the C caches stop serving: traced blocks go through the core
+        ThreadCaches.SetTracing(true); // the C caches stop serving: traced blocks go through the core
         Probes.TracemallocStart(nframe);
         return 0;
     }
@@ -140,7 +140,7 @@ internal static unsafe class Tracemalloc
         ClearLocked();
         FreeSymbolFrames();
         s_lock.Exit();
-        ThreadCaches.Publish();
+        ThreadCaches.SetTracing(false);
         Symbolizer.Clear();
         Probes.TracemallocStop();
     }

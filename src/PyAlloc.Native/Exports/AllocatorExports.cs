@@ -2,6 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Api;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;

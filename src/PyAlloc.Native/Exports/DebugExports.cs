@@ -2,6 +2,8 @@ using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Debugging;
+using PyAlloc.Core.Support;
 
 namespace PyAlloc.Native.Exports;
 

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using PyAlloc.Core.Api;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Native.Exports;

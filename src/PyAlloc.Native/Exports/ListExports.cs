@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
+using PyAlloc.Core.Api;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Tracing;
 

@@ -1,9 +1,9 @@
 using System;
 using PyAlloc.Core.Abi;
+using PyAlloc.Core.Api;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
-using PyAlloc.Core.Weakref;
 using System.Runtime.InteropServices;
 
 namespace PyAlloc.Native.Exports;

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Api;
 using PyAlloc.Core.Tracing;
 
 namespace PyAlloc.Native.Exports;

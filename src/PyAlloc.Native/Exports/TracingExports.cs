@@ -1,7 +1,9 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Text;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
+using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
 

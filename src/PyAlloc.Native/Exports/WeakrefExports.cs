@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Objects;
-using PyAlloc.Core.Weakref;
+using PyAlloc.Core.Support;
 
 namespace PyAlloc.Native.Exports;
 

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using NUnit.Framework;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Debugging;
 using PyAlloc.Core.Tracing;
 using PyAlloc.Tests.Support;
 

@@ -9,6 +9,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using PyAlloc.Bindgen;
+using PyAlloc.Core.Debugging;
 using PyAlloc.Tests.Support;
 
 namespace PyAlloc.Tests.Agreement;

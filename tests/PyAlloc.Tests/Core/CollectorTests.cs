@@ -3,7 +3,6 @@ using System.Reflection;
 using NUnit.Framework;
 using PyAlloc.Core.Gc;
 using PyAlloc.Core.Objects;
-using PyAlloc.Core.Weakref;
 using CoreObject = PyAlloc.Core.Abi.PaObject;
 
 namespace PyAlloc.Tests.Core;

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
-using PyAlloc.Core.Gc;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 using CoreObject = PyAlloc.Core.Abi.PaObject;

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Debugging;
 using PyAlloc.Core.Support;
 
 namespace PyAlloc.Tests.Core;

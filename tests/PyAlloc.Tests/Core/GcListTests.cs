@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
-using PyAlloc.Core.Gc;
 using PyAlloc.Core.Objects;
 
 namespace PyAlloc.Tests.Core;

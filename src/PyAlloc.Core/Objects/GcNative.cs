@@ -1,10 +1,10 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading;
 using PyAlloc.Core.Abi;
-using PyAlloc.Core.Objects;
 
-namespace PyAlloc.Core.Gc;
+namespace PyAlloc.Core.Objects;
 
 /* ============================================================================
    The collector's C visit procedures (native/entry/gc_visit.c)
@@ -45,14 +45,21 @@ internal static unsafe partial class GcNative
     /// <summary>visit_decref deferred through a <c>Collector.DecrefRing</c>.</summary>
     public static delegate* unmanaged<PaObject*, void*, int> DecrefRing;
 
+    private static bool s_asked;
+
     /// <summary>
     /// Inside libpyalloc.so (the switch PyAlloc.NativeGc, set by its build): asks the C side
-    /// for the procedures.  Called once, at the first allocation; elsewhere a no-op.
+    /// for the procedures.  Called by every Runtime.Create (nothing is collected before a
+    /// runtime exists); only the first asks, and elsewhere it is a no-op.
     /// </summary>
+    /// <remarks>Two first calls racing ask twice and write the same addresses: harmless.</remarks>
     public static void Initialize()
     {
+        if (Volatile.Read(ref s_asked))
+            return;
         if (AppContext.TryGetSwitch("PyAlloc.NativeGc", out bool native) && native)
             AskTheLibrary();
+        Volatile.Write(ref s_asked, true);
     }
 
     /* Out of line: the JIT binds a SuppressGCTransition call when it compiles its caller, and

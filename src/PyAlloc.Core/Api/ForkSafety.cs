@@ -1,8 +1,10 @@
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Debugging;
 using PyAlloc.Core.Objects;
+using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
 
-namespace PyAlloc.Core.Support;
+namespace PyAlloc.Core.Api;
 
 /* ============================================================================
    fork() from a multi-threaded process

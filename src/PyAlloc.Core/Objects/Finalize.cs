@@ -1,9 +1,8 @@
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
-using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 
-namespace PyAlloc.Core.Weakref;
+namespace PyAlloc.Core.Objects;
 
 /* ============================================================================
    weakref.finalize (CPython's Lib/weakref.py, class finalize)

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace PyAlloc.Core.Tracing;
+namespace PyAlloc.Core.Platform;
 
 /// <summary>
 /// File names as bytes, carried in .NET strings without loss: Python's "surrogateescape".

@@ -1,9 +1,10 @@
 using System.Runtime.InteropServices;
 using System.Threading;
 using PyAlloc.Core.Abi;
+using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Support;
 
-namespace PyAlloc.Core.Allocator;
+namespace PyAlloc.Core.Debugging;
 
 /* ============================================================================
    Debug hooks over a caller's allocator (pa_mem_setup_debug_hooks)

@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
-using PyAlloc.Core.Objects;
 
-namespace PyAlloc.Core.Gc;
+namespace PyAlloc.Core.Objects;
 
 /// <summary>One generation: its list of tracked objects, threshold and count.</summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -64,6 +63,32 @@ internal unsafe struct GcState
         gc->Enabled = 1;
     }
 
+    /// <summary>
+    /// A GC object is being allocated (3.11's _PyObject_GC_Link): count it, and when
+    /// generation 0 passes its threshold, collect (<see cref="CollectorCalls.CollectGenerations"/>)
+    /// before the new object is tracked.
+    /// </summary>
+    /// <remarks>The count and the test are inline here; only a due collection calls up.</remarks>
+    public static void OnGcAllocation(Runtime* rt)
+    {
+        GcState* gc = &rt->Gc;
+        ref Generation young = ref gc->Generations[0];
+        young.Count++;
+        if (young.Count > young.Threshold && gc->Enabled != 0 && young.Threshold != 0
+            && gc->Collecting == 0 && !rt->Freeing)
+        {
+            gc->Collecting = 1;
+            try
+            {
+                CollectorCalls.CollectGenerations(rt);
+            }
+            finally
+            {
+                gc->Collecting = 0;
+            }
+        }
+    }
+
     /// <summary>The list head of generation <paramref name="i"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static GcHead* GenHead(GcState* gc, int i) => &((Generation*)Unsafe.AsPointer(ref gc->Generations[i]))->Head;
@@ -73,4 +98,19 @@ internal unsafe struct GcState
         NativeMemory.Free(gc->Callbacks);
         gc->Callbacks = null;
     }
+}
+
+/// <summary>
+/// The collector's entry points that the object layer calls up to. The collector (Gc/) sits
+/// above the objects it collects, so Objects/ names it only through these slots, which
+/// Api/Wiring.cs fills once, when the library loads.
+/// </summary>
+/// <remarks>Cold paths only: a collection that is due, the end of a runtime.</remarks>
+internal static unsafe class CollectorCalls
+{
+    /// <summary>Collector.CollectGenerations: generation 0 passed its threshold (Collecting is set).</summary>
+    public static delegate*<Runtime*, void> CollectGenerations;
+
+    /// <summary>GcModule.CollectAtShutdown: pa_runtime_free's final full collection and its warning.</summary>
+    public static delegate*<Runtime*, void> CollectAtShutdown;
 }

@@ -1,10 +1,12 @@
 using System.Runtime.CompilerServices;
 using PyAlloc.Core.Abi;
 using PyAlloc.Core.Allocator;
+using PyAlloc.Core.Debugging;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
+using PyAlloc.Core.Tracing;
 
-namespace PyAlloc.Core.Tracing;
+namespace PyAlloc.Core.Api;
 
 /// <summary>
 /// The public allocation calls as the C ABI sees them: the allocator or object runtime,

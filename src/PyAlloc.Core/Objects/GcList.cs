@@ -2,10 +2,9 @@ using System;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using PyAlloc.Core.Abi;
-using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 
-namespace PyAlloc.Core.Gc;
+namespace PyAlloc.Core.Objects;
 
 /// <summary>
 /// The collector's intrusive doubly linked lists of GC heads (CPython's gc_list_*).

@@ -1,10 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using PyAlloc.Core.Abi;
-using PyAlloc.Core.Objects;
 using PyAlloc.Core.Support;
 
-namespace PyAlloc.Core.Weakref;
+namespace PyAlloc.Core.Objects;
 
 /* ============================================================================
    Weak references (CPython's Objects/weakrefobject.c)

@@ -4,12 +4,13 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
 using PyAlloc.Core.Abi;
+using PyAlloc.Core.Allocator;
 using PyAlloc.Core.Objects;
 using PyAlloc.Core.Platform;
 using PyAlloc.Core.Support;
 using PyAlloc.Core.Tracing;
 
-namespace PyAlloc.Core.Allocator;
+namespace PyAlloc.Core.Debugging;
 
 /* ============================================================================
    Debug hooks: CPython's PYTHONMALLOC=debug
@@ -98,8 +99,9 @@ internal static unsafe partial class DebugHooks
 {
     /// <summary>sizeof(size_t): the width of the size and serial fields and of the pads.</summary>
     public const int S = 8;
-    /// <summary>Bytes before the data: size, API id, leading pad.</summary>
-    public const int HeadBytes = 2 * S;
+    /// <summary>Bytes before the data: size, API id, leading pad (2S; defined once, below the hooks, in
+    /// <see cref="DebugCalls.HeadBytes"/>, because a runtime steps over them to an object's GC head).</summary>
+    public const int HeadBytes = DebugCalls.HeadBytes;
     /// <summary>Bytes a debug block adds to a request.</summary>
     public const int Overhead = 4 * S;
 
@@ -825,4 +827,18 @@ internal static unsafe partial class DebugHooks
 
     /// <summary>The runtime a large object block (its raw address) belongs to, or null.</summary>
     public static Runtime* OwnerOfObjectBlock(void* raw) => ObjectBlocks.OwnerOf((byte*)raw);
+
+    // ========================================================= the slots' targets
+
+    /// <summary>Pymalloc's <see cref="DebugCalls.Alloc"/>: <see cref="Alloc"/> over the process domain.</summary>
+    public static void* AllocProcess(nuint n, bool zero) => Alloc(ProcessDomain, n, zero);
+
+    /// <summary>Pymalloc's <see cref="DebugCalls.Free"/>: <see cref="Free"/> over the process domain.</summary>
+    public static void FreeProcess(void* p, string function) => Free(p, ProcessDomain, function);
+
+    /// <summary>A runtime's <see cref="ObjectDebugCalls.Alloc"/>: <see cref="Alloc"/> over its object domain.</summary>
+    public static void* AllocObject(Runtime* rt, nuint n, bool zero) => Alloc(ObjectDomain(rt), n, zero);
+
+    /// <summary>A runtime's <see cref="ObjectDebugCalls.Free"/>: <see cref="Free"/> over its object domain.</summary>
+    public static void FreeObject(Runtime* rt, void* p, string function) => Free(p, ObjectDomain(rt), function);
 }
