@@ -50,8 +50,8 @@ namespace PyAlloc.Core.Allocator;
    The live bits are kept as by the locking entry points: the exports'
    argument checks (Objects/Validation.cs) read them, without the lock, from
    inside the runtime's own calls, to tell a live object from a freed one.
-   (Issue 6 had dropped them here, a sixth of the instructions of an object's
-   death; issue 13 measured what keeping them costs: README, Performance.)
+   They cost about a sixth of the instructions of an object's death (README,
+   Performance, gives the measured figure).
 ============================================================================ */
 
 internal unsafe partial struct Heap
