@@ -696,28 +696,13 @@ static int abort_helper(const char *scenario)
    what it wrote on stderr. */
 static int run_helper(const char *scenario, char *err, size_t cap)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
+    int fd;
+    pid_t pid = pa_test_fork_with_stderr(&fd);
     if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
         execl("/proc/self/exe", "test_debug_hooks", "--abort-helper", scenario, (char *)NULL);
         _exit(127);
     }
-    close(fds[1]);
-    size_t len = 0;
-    ssize_t got;
-    while ((got = read(fds[0], err + len, cap - 1 - len)) > 0 || (got < 0 && errno == EINTR))
-        if (got > 0)
-            len += (size_t)got;
-    err[len] = '\0';
-    close(fds[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return status;
+    return pa_test_child_output(pid, fd, err, cap);
 }
 
 static void the_default_handler_prints_the_report_and_aborts(void **state)

@@ -16,19 +16,14 @@
    was killed by SIGABRT. */
 static const char *child_stderr(void (*body)(void), int *aborted)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
+    int fd;
+    pid_t pid = pa_test_fork_with_stderr(&fd);
     if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
         body();
         _exit(0);
     }
-    close(fds[1]);
     static char out[16384];
-    int status = pa_test_child_output(pid, fds[0], out, sizeof out);
+    int status = pa_test_child_output(pid, fd, out, sizeof out);
     *aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
     return out;
 }

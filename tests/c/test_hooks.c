@@ -534,22 +534,17 @@ static void mallocstats_child(void **state)
 /* The child's stderr, run with PYALLOC_MALLOCSTATS=1 and PYALLOC_MALLOC=mode. */
 static const char *mallocstats_child_stderr(const char *mode)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
+    int fd;
+    pid_t pid = pa_test_fork_with_stderr(&fd);
     if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
         setenv("PYALLOC_MALLOCSTATS", "1", 1);
         setenv("PYALLOC_MALLOC", mode, 1);
         setenv("PYALLOC_TEST_MALLOC", "", 1);
         execl("/proc/self/exe", "test_hooks", "mallocstats_child", (char *)NULL);
         _exit(127);
     }
-    close(fds[1]);
     static char out[1 << 20];
-    int status = pa_test_child_output(pid, fds[0], out, sizeof out);
+    int status = pa_test_child_output(pid, fd, out, sizeof out);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     return out;
 }

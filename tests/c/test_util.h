@@ -14,6 +14,7 @@
 #ifndef PA_TEST_UTIL_H
 #define PA_TEST_UTIL_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -121,18 +122,39 @@ static inline void pa_test_record_report(const char *message, void *user)
     snprintf(r->last, sizeof r->last, "%s", message);
 }
 
+/* Forks a child whose standard error is a pipe: returns 0 in the child (stderr
+   is the pipe's write end), and in the parent the child's pid with *fd the read
+   end, for pa_test_child_output. */
+static inline pid_t pa_test_fork_with_stderr(int *fd)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        return 0;
+    }
+    close(fds[1]);
+    *fd = fds[0];
+    return pid;
+}
+
 /* A forked child's standard error (read from fd, its pipe, until the child
    closes it; NUL-terminated in out), then its wait status. */
 static inline int pa_test_child_output(pid_t pid, int fd, char *out, size_t cap)
 {
     size_t n = 0;
     ssize_t r;
-    while (n + 1 < cap && (r = read(fd, out + n, cap - 1 - n)) > 0)
-        n += (size_t)r;
+    while (n + 1 < cap && ((r = read(fd, out + n, cap - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+        if (r > 0)
+            n += (size_t)r;
     out[n] = '\0';
     close(fd);
     int status = 0;
-    waitpid(pid, &status, 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
     return status;
 }
 
