@@ -47,7 +47,7 @@ public sealed class ExportSignatureTests
     private static Assembly ExportLayer()
     {
         string bin = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "PyAlloc.Native"));
-        string config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+        string config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;   // bin/PyAlloc.Tests/CONFIG/net10.0/
         string[] candidates = [.. new[] { config, "Release", "Debug" }.Distinct()
             .Select(c => Path.Combine(bin, c, "net10.0", "linux-x64", "libpyalloc.dll")).Where(File.Exists)];
         Assert.That(candidates, Is.Not.Empty, $"no libpyalloc.dll under {bin}: build the library first (./build.sh or cmake --build)");
